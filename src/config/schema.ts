@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { duration } from './duration.ts';
+
+// Listen addresses are literal IPs so that a bind can never fail on name
+// resolution at reload time (see HAPROXY-2.6.md: a failing bind pauses every listener).
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const IPV6_BRACKETED = /^\[[0-9a-fA-F:.]+\]$/;
+
+const listenAddress = (description: string, fallback: string) =>
+  z
+    .string()
+    .refine((value) => {
+      const at = value.lastIndexOf(':');
+      if (at <= 0) return false;
+      const host = value.slice(0, at);
+      const port = Number(value.slice(at + 1));
+      return (IPV4.test(host) || IPV6_BRACKETED.test(host)) && Number.isInteger(port) && port > 0 && port < 65536;
+    }, 'must be <ip>:<port>, e.g. 127.0.0.1:8080 or [::1]:8080 (literal IPs only, so a bind never fails on lookup)')
+    .default(fallback)
+    .describe(description);
+
+const DNS_NAME = /^(?=.{1,200}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export const consulSchema = z
+  .strictObject({
+    address: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8500' })
+      .default('http://127.0.0.1:8500')
+      .describe('Consul HTTP API address (env CONSUL_HTTP_ADDR)'),
+    token: z.string().default('').describe('Consul ACL token (env CONSUL_HTTP_TOKEN); never logged'),
+    datacenter: z.string().regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, _ and - only').default('').describe('Consul datacenter; empty means the agent\'s own'),
+    kvPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/$/, 'a KV path ending in /, e.g. ipx/')
+      .default('ipx/')
+      .describe('KV prefix watched for runtime policy'),
+    wait: duration('Blocking query wait time (Consul caps it at 10m)', '55s'),
+    stale: z.boolean().default(true).describe('Allow stale reads from any Consul server (less load on the leader)'),
+  })
+  .describe('Where and how to read Consul');
+
+export const haproxySchema = z
+  .strictObject({
+    binary: z.string().min(1).default('haproxy').describe('HAProxy binary: a path or a name on PATH'),
+    runDir: z.string().min(1).default('./.ipx/run').describe('Rendered configuration, sockets, pid file and last-known-good copy'),
+    manage: z.boolean().default(true).describe('Start and stop HAProxy (master-worker) from ipx; false: reload an HAProxy started elsewhere through masterSocket'),
+    masterSocket: z.string().default('').describe('Master CLI socket; empty means <runDir>/master.sock'),
+    maxconn: z.number().int().min(100).max(9000).default(4000).describe('Global maxconn; must fit the open-file limit (about ulimit -n / 2)'),
+    hardStopAfter: duration('How long an old worker may keep serving its connections after a reload', '30s'),
+    reloadTimeout: duration('How long to wait for a reload to be confirmed by the master', '10s'),
+  })
+  .describe('The HAProxy ipx drives');
+
+export const listenSchema = z
+  .strictObject({
+    http: listenAddress('The frontend services call', '127.0.0.1:8080'),
+    stats: listenAddress('HAProxy stats page and Prometheus metrics (/metrics)', '127.0.0.1:8404'),
+  })
+  .describe('Addresses HAProxy listens on');
+
+export const routingSchema = z
+  .strictObject({
+    domain: z
+      .string()
+      .transform((value) => value.toLowerCase())
+      .pipe(z.string().regex(DNS_NAME, 'must be a DNS name such as service.internal'))
+      .default('service.internal')
+      .describe('Host: <service>.<domain> routes to Consul service <service>'),
+    passingOnly: z.boolean().default(true).describe('Route only to instances whose checks all pass; false also routes to "warning" ones'),
+    balance: z.enum(['roundrobin', 'leastconn', 'random']).default('roundrobin').describe('Load-balancing algorithm for every service'),
+  })
+  .describe('How requests find services');
+
+export const watchSchema = z
+  .strictObject({
+    waitMin: duration('Quiet time that ends a burst of changes; the first change after a quiet period applies at once', '250ms'),
+    waitMax: duration('Longest a change waits while changes keep coming', '2s'),
+  })
+  .refine((value) => value.waitMax >= value.waitMin, { message: 'waitMax must be at least waitMin' })
+  .describe('Debounce between Consul changes and HAProxy');
+
+export const logSchema = z
+  .strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
+  })
+  .describe('Logging');
+
+export const configSchema = z.strictObject({
+  consul: consulSchema.prefault({}),
+  haproxy: haproxySchema.prefault({}),
+  listen: listenSchema.prefault({}),
+  routing: routingSchema.prefault({}),
+  watch: watchSchema.prefault({}),
+  log: logSchema.prefault({}),
+});
+
+/** What a user writes (every key optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** What the rest of ipx reads: every key resolved, durations in milliseconds. */
+export type Config = z.output<typeof configSchema>;

@@ -1,0 +1,41 @@
+/**
+ * What ipx knows of Consul at one moment: immutable, normalized and sorted at
+ * the boundary so that the same Consul state always yields the same snapshot.
+ * Every string in here is untrusted (DESIGN.md invariant 1).
+ */
+export type HealthStatus = 'passing' | 'warning' | 'critical';
+
+export interface InstanceEntry {
+  /** Consul service ID, unique per agent. */
+  readonly id: string;
+  readonly node: string;
+  /** Service address, or the node's address when the service has none (Consul's rule). */
+  readonly address: string;
+  readonly port: number;
+  /** Sorted, duplicates removed. */
+  readonly tags: readonly string[];
+  /** Keys in sorted order. */
+  readonly meta: Readonly<Record<string, string>>;
+  /** Worst status of the node's and the service's checks; maintenance shows as critical. */
+  readonly status: HealthStatus;
+}
+
+export interface ServiceEntry {
+  readonly name: string;
+  /** Sorted by node, then id. */
+  readonly instances: readonly InstanceEntry[];
+}
+
+export interface KvEntry {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface Snapshot {
+  /** Sorted by name. */
+  readonly services: readonly ServiceEntry[];
+  /** Everything under the configured KV prefix, sorted by key. */
+  readonly kv: readonly KvEntry[];
+}
+
+export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ services: [], kv: [] });

@@ -1,0 +1,51 @@
+/**
+ * The model: everything the templates need, and only values that are safe to
+ * write into HAProxy's configuration as they are. Built by a pure function
+ * from a Snapshot and the Config; rejected items are listed with a reason.
+ */
+export interface Model {
+  readonly global: GlobalModel;
+  /** Sorted by name. */
+  readonly services: readonly ServiceModel[];
+  /** What could not be expressed safely, and why; everything else still applies. */
+  readonly rejections: readonly Rejection[];
+}
+
+export interface GlobalModel {
+  readonly maxconn: number;
+  /** Absolute path of the admin (runtime API) socket. */
+  readonly adminSocket: string;
+  readonly hardStopAfterMs: number;
+  /** "ip:port" as HAProxy writes a bind, e.g. 127.0.0.1:8080 or [::1]:8080. */
+  readonly httpBind: string;
+  readonly statsBind: string;
+  readonly domain: string;
+  readonly balance: 'roundrobin' | 'leastconn' | 'random';
+}
+
+export interface ServiceModel {
+  /** The Consul service name (validated against a DNS-label grammar). */
+  readonly name: string;
+  /** Lower-cased "<name>.<domain>", the Host that routes here. */
+  readonly host: string;
+  /** Safe HAProxy backend name. */
+  readonly backend: string;
+  /** Instances that receive traffic, sorted by server name. May be empty (→ 503). */
+  readonly servers: readonly ServerModel[];
+}
+
+export interface ServerModel {
+  /** Safe HAProxy server name, unique within its backend and stable for an instance. */
+  readonly name: string;
+  /** The Consul service ID it came from (untrusted; never written to the config). */
+  readonly instanceId: string;
+  /** IP literal; IPv6 without brackets. */
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface Rejection {
+  /** e.g. `service "web"` or `instance "web-1" of service "web"`. */
+  readonly subject: string;
+  readonly reason: string;
+}
