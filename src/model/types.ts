@@ -5,7 +5,7 @@
  */
 export interface Model {
   readonly global: GlobalModel;
-  /** Sorted by name. */
+  /** Sorted by lower-cased name (as their hosts sort), then by name. */
   readonly services: readonly ServiceModel[];
   /** What could not be expressed safely, and why; everything else still applies. */
   readonly rejections: readonly Rejection[];

@@ -1,0 +1,59 @@
+import { buildService } from './build-service.ts';
+import { compareStrings, compareTuples } from './compare.ts';
+import { acceptServiceNames } from './service-names.ts';
+import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
+import type { Config } from '../config/schema.ts';
+import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
+
+export interface BuildModelInput {
+  readonly snapshot: Snapshot;
+  readonly config: Pick<Config, 'haproxy' | 'listen' | 'routing'>;
+}
+
+/**
+ * Pure: the same snapshot and config give a deep-equal model whatever the
+ * order of the input arrays. Consul data is untrusted (DESIGN.md invariant 1):
+ * what cannot be expressed safely lands in `rejections`, the rest still applies.
+ */
+export function buildModel({ snapshot, config }: BuildModelInput): Model {
+  const ordered = [...snapshot.services].sort(compareServices);
+  const { accepted, rejections: nameRejections } = acceptServiceNames(ordered);
+  const rejections: Rejection[] = [...nameRejections];
+  const services: ServiceModel[] = accepted.map((service) => {
+    const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly });
+    rejections.push(...built.rejections);
+    return built.service;
+  });
+  rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
+  return { global: buildGlobal(config), services, rejections };
+}
+
+function buildGlobal(config: BuildModelInput['config']): GlobalModel {
+  return {
+    maxconn: config.haproxy.maxconn,
+    adminSocket: `${config.haproxy.runDir.replace(/\/+$/, '')}/admin.sock`,
+    hardStopAfterMs: config.haproxy.hardStopAfter,
+    httpBind: config.listen.http,
+    statsBind: config.listen.stats,
+    domain: config.routing.domain,
+    balance: config.routing.balance,
+  };
+}
+
+/**
+ * By lower-cased name (Host order), then by name, so that of names equal but
+ * for case the same one wins every time. A name listed twice (only a broken or
+ * hostile source does that) is ordered by its instances, for the same reason.
+ */
+function compareServices(a: ServiceEntry, b: ServiceEntry): number {
+  return (
+    compareStrings(a.name.toLowerCase(), b.name.toLowerCase()) ||
+    compareStrings(a.name, b.name) ||
+    compareStrings(instancesKey(a), instancesKey(b))
+  );
+}
+
+function instancesKey(service: ServiceEntry): string {
+  const keys = service.instances.map((i) => JSON.stringify([i.node, i.id, i.address, String(i.port), i.status]));
+  return JSON.stringify(keys.sort(compareStrings));
+}

@@ -1,0 +1,81 @@
+import { compareStrings, compareTuples } from './compare.ts';
+import { backendName, serverNames } from './identifiers.ts';
+import { parseIpLiteral } from './ip-literal.ts';
+import { instanceRejection } from './rejections.ts';
+import type { Rejection, ServerModel, ServiceModel } from './types.ts';
+import type { InstanceEntry, ServiceEntry } from '../consul/snapshot.ts';
+
+export const HOSTNAME_REASON = 'address must be an IP literal; HAProxy would resolve a hostname only at start';
+export const UNSPECIFIED_REASON =
+  'address 0.0.0.0 or :: is unspecified; HAProxy would forward to the address the client connected to (itself); register the instance with its own IP';
+export const PORT_REASON = 'port must be an integer from 1 to 65535';
+
+export interface BuildServiceInput {
+  /** Its name has passed the DNS-label check. */
+  readonly service: ServiceEntry;
+  readonly domain: string;
+  readonly passingOnly: boolean;
+}
+
+export interface BuiltService {
+  readonly service: ServiceModel;
+  readonly rejections: readonly Rejection[];
+}
+
+export function buildService({ service, domain, passingOnly }: BuildServiceInput): BuiltService {
+  const rejections: Rejection[] = [];
+  const reject = (instance: InstanceEntry, reason: string): void => {
+    rejections.push(instanceRejection(service.name, instance.id, instance.node, reason));
+  };
+
+  const instances = uniqueInstances([...service.instances].sort(compareInstances), reject);
+  const names = serverNames(instances);
+  const servers: ServerModel[] = [];
+  instances.forEach((instance, index) => {
+    const problem = instanceProblem(instance);
+    if (problem !== undefined) return reject(instance, problem);
+    if (!routable(instance.status, passingOnly)) return;
+    servers.push({ name: names[index] as string, instanceId: instance.id, address: instance.address, port: instance.port });
+  });
+  servers.sort((a, b) => compareStrings(a.name, b.name));
+
+  const lower = service.name.toLowerCase();
+  return {
+    service: { name: service.name, host: `${lower}.${domain}`, backend: backendName(service.name), servers },
+    rejections,
+  };
+}
+
+/** Consul keys instances by (node, id); a repeated pair can only come from a broken or hostile source. */
+function uniqueInstances(sorted: readonly InstanceEntry[], reject: (instance: InstanceEntry, reason: string) => void): InstanceEntry[] {
+  const seen = new Set<string>();
+  return sorted.filter((instance) => {
+    const key = JSON.stringify([instance.node, instance.id]);
+    if (!seen.has(key)) return seen.add(key);
+    reject(instance, 'the snapshot lists this instance twice on the same node; only the first entry is used');
+    return false;
+  });
+}
+
+function instanceProblem(instance: InstanceEntry): string | undefined {
+  const ip = parseIpLiteral(instance.address);
+  if (ip === undefined) return HOSTNAME_REASON;
+  if (ip.unspecified) return UNSPECIFIED_REASON;
+  if (!Number.isInteger(instance.port) || instance.port < 1 || instance.port > 65535) return PORT_REASON;
+  // The snapshot is typed, but its producer reads JSON from Consul: an unknown status must not route.
+  const status: string = instance.status;
+  if (status !== 'passing' && status !== 'warning' && status !== 'critical') {
+    return `health status ${JSON.stringify(status.slice(0, 40))} is unknown; expected passing, warning or critical`;
+  }
+  return undefined;
+}
+
+function routable(status: string, passingOnly: boolean): boolean {
+  return status === 'passing' || (status === 'warning' && !passingOnly);
+}
+
+// Every field takes part, so that even duplicate entries sort the same whatever the input order.
+function compareInstances(a: InstanceEntry, b: InstanceEntry): number {
+  const key = (i: InstanceEntry) => [i.node, i.id, i.address, String(i.port), i.status];
+  return compareTuples(key(a), key(b));
+}

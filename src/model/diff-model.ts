@@ -1,0 +1,54 @@
+import { compareStrings } from './compare.ts';
+import type { GlobalModel, Model, ServerModel, ServiceModel } from './types.ts';
+
+export interface ModelDiff {
+  /** Service names, sorted. */
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  /** Present in both with a different host, backend or server list. */
+  readonly changed: readonly string[];
+  /** Any global setting differs (binds, maxconn, ...): only a reload applies it. */
+  readonly globalChanged: boolean;
+}
+
+/** What changed from `a` to `b`, by service name. Rejections are not compared. */
+export function diffModel(a: Model, b: Model): ModelDiff {
+  const before = new Map(a.services.map((service) => [service.name, service]));
+  const after = new Map(b.services.map((service) => [service.name, service]));
+  const added = [...after.keys()].filter((name) => !before.has(name));
+  const removed = [...before.keys()].filter((name) => !after.has(name));
+  const changed = [...after.entries()]
+    .filter(([name, service]) => {
+      const old = before.get(name);
+      return old !== undefined && !sameService(old, service);
+    })
+    .map(([name]) => name);
+  return {
+    added: added.sort(compareStrings),
+    removed: removed.sort(compareStrings),
+    changed: changed.sort(compareStrings),
+    globalChanged: !sameGlobal(a.global, b.global),
+  };
+}
+
+export function isEmptyDiff(diff: ModelDiff): boolean {
+  return !diff.globalChanged && diff.added.length === 0 && diff.removed.length === 0 && diff.changed.length === 0;
+}
+
+function sameService(a: ServiceModel, b: ServiceModel): boolean {
+  return (
+    a.host === b.host &&
+    a.backend === b.backend &&
+    a.servers.length === b.servers.length &&
+    a.servers.every((server, i) => sameServer(server, b.servers[i] as ServerModel))
+  );
+}
+
+function sameServer(a: ServerModel, b: ServerModel): boolean {
+  return a.name === b.name && a.instanceId === b.instanceId && a.address === b.address && a.port === b.port;
+}
+
+function sameGlobal(a: GlobalModel, b: GlobalModel): boolean {
+  const keys = Object.keys(a) as (keyof GlobalModel)[];
+  return keys.every((key) => a[key] === b[key]);
+}

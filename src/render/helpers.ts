@@ -1,0 +1,59 @@
+import { SAFE_NAME } from '../model/identifiers.ts';
+import { parseIpLiteral } from '../model/ip-literal.ts';
+import { quoteSingle } from './haproxy-quote.ts';
+
+/**
+ * The only way a value reaches the configuration text: every `{{…}}` in the
+ * templates calls one of these (compile-templates.ts refuses bare values).
+ * The model should already hold only safe values; checking again here keeps a
+ * hand-built or future model from writing something HAProxy would misread.
+ * Pure; a failure throws and the renderer names the template.
+ */
+export const helpers = {
+  /** A name from the allow-list, written as is: backends, servers, map files. */
+  ident(value: unknown): string {
+    if (typeof value !== 'string' || !SAFE_NAME.test(value)) throw new Error(`ident: ${describe(value)} is not a safe HAProxy name`);
+    return value;
+  },
+  /** Any text as one single-quoted word (error bodies, paths). */
+  quote(value: unknown): string {
+    if (typeof value !== 'string') throw new Error(`quote: ${describe(value)} is not a string`);
+    try {
+      return quoteSingle(value);
+    } catch (err) {
+      throw new Error(`quote: ${describe(value)} ${(err as Error).message}`);
+    }
+  },
+  /** A non-negative integer (maxconn, milliseconds). */
+  int(value: unknown): string {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`int: ${describe(value)} is not a non-negative integer`);
+    return String(value);
+  },
+  /** A server address: `ip:port`, IPv6 in brackets. */
+  addr(address: unknown, port: unknown): string {
+    if (typeof address !== 'string' || parseIpLiteral(address) === undefined) throw new Error(`addr: ${describe(address)} is not an IP literal`);
+    if (!isPort(port)) throw new Error(`addr: ${describe(port)} is not a port`);
+    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  },
+  /** A bind address as the config holds it: `ip:port` or `[ipv6]:port`. */
+  bind(value: unknown): string {
+    const match = typeof value === 'string' ? /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value) : null;
+    const ip = match?.[1] ?? match?.[2];
+    const literal = ip === undefined ? undefined : parseIpLiteral(ip);
+    const bracketsFit = literal !== undefined && (literal.family === 'ipv6') === (match?.[1] !== undefined);
+    if (!bracketsFit || !isPort(Number(match?.[3]))) throw new Error(`bind: ${describe(value)} is not <ip>:<port> or [<ipv6>]:<port>`);
+    return value as string;
+  },
+};
+
+export type HelperName = keyof typeof helpers;
+
+function isPort(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  if (typeof value !== 'string') return `a value of type ${typeof value}`;
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}

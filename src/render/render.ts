@@ -1,0 +1,77 @@
+import { RenderError } from '../errors.ts';
+import { quoteSingle } from './haproxy-quote.ts';
+import { hashFiles } from './hash-files.ts';
+import { renderHostMap, type HostMap } from './host-map.ts';
+import type { CompiledTemplates } from './compile-templates.ts';
+import type { Model } from '../model/types.ts';
+
+/** The main configuration's file name; the runner stages and checks this one. */
+export const CONFIG_FILE = 'haproxy.cfg';
+
+/** Static response bodies, read from haproxy/errors/*.json by the caller. */
+export interface RenderAssets {
+  readonly errors: { readonly '404': string; readonly '503': string };
+}
+
+export interface RenderInput {
+  readonly model: Model;
+  readonly templates: CompiledTemplates;
+  readonly assets: RenderAssets;
+}
+
+export interface RenderResult {
+  /** File name (relative to the config's directory) → content. */
+  readonly files: Record<string, string>;
+  /** sha256 over the sorted file names and contents: equal hashes, nothing to apply. */
+  readonly hash: string;
+}
+
+/** What the templates see. Values are written only through the helpers in helpers.ts. */
+export interface TemplateContext {
+  readonly global: Model['global'];
+  readonly services: Model['services'];
+  readonly mapFile: string;
+  readonly errors: { readonly notFound: string; readonly unavailable: string };
+}
+
+/** Pure: the same input renders byte-identical files. Throws RenderError. */
+export function render({ model, templates, assets }: RenderInput): RenderResult {
+  const hostMap = hostMapOf(model);
+  const context: TemplateContext = {
+    global: model.global,
+    services: model.services,
+    mapFile: hostMap.fileName,
+    errors: { notFound: errorBody(assets, '404'), unavailable: errorBody(assets, '503') },
+  };
+  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content };
+  return { files, hash: hashFiles(files) };
+}
+
+function hostMapOf(model: Model): HostMap {
+  try {
+    return renderHostMap(model.services);
+  } catch (err) {
+    throw new RenderError(`render: host map: ${(err as Error).message}; the model should only hold safe values`, { cause: err });
+  }
+}
+
+/** Checked here so that a bad asset is named; the template's `quote` helper encodes it. */
+function errorBody(assets: RenderAssets, status: '404' | '503'): string {
+  // A file's final newline is not part of the body (and could not be quoted).
+  const body = assets.errors[status]?.trimEnd();
+  const fail = (reason: string, cause?: unknown): never => {
+    throw new RenderError(`render: error body ${status} (haproxy/errors/${status}.json) ${reason}`, { cause });
+  };
+  if (body === undefined || body === '') return fail('is missing or empty');
+  try {
+    JSON.parse(body);
+  } catch (err) {
+    fail('is not valid JSON; it is served as application/json', err);
+  }
+  try {
+    quoteSingle(body);
+  } catch (err) {
+    fail(`${(err as Error).message}; write it on one line`, err);
+  }
+  return body;
+}

@@ -1,0 +1,47 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config/parse.ts';
+import { compileTemplates, type CompiledTemplates } from '../../src/render/compile-templates.ts';
+import type { ConfigInput, Config } from '../../src/config/schema.ts';
+import type { Snapshot } from '../../src/consul/snapshot.ts';
+import type { RenderAssets } from '../../src/render/render.ts';
+
+/** Test-side I/O for the pure render stage: the repository's own templates and assets. */
+export const ROOT = new URL('../..', import.meta.url).pathname;
+
+/** A fixed fake run directory, so that golden files do not depend on the machine. */
+export const GOLDEN_RUN_DIR = '/tmp/ipx-golden';
+
+export function loadTemplates(): CompiledTemplates {
+  const dir = join(ROOT, 'templates');
+  const partials: Record<string, string> = {};
+  for (const file of readdirSync(join(dir, 'partials')).filter((f) => f.endsWith('.hbs'))) {
+    partials[file.slice(0, -'.hbs'.length)] = readFileSync(join(dir, 'partials', file), 'utf8');
+  }
+  return compileTemplates({ main: readFileSync(join(dir, 'haproxy.cfg.hbs'), 'utf8'), partials });
+}
+
+export function loadAssets(): RenderAssets {
+  const read = (status: string) => readFileSync(join(ROOT, 'haproxy', 'errors', `${status}.json`), 'utf8');
+  return { errors: { '404': read('404'), '503': read('503') } };
+}
+
+export interface Fixture {
+  readonly name: string;
+  readonly config: Config;
+  readonly snapshot: Snapshot;
+}
+
+/** The fixtures with golden renders in test/golden/<name>/. */
+export const GOLDEN_FIXTURES = ['basic', 'ipv6', 'hostile'] as const;
+
+/** test/fixtures/snapshot-<name>.json: `{ description, config, snapshot }`; runDir is always GOLDEN_RUN_DIR. */
+export function loadFixture(name: string): Fixture {
+  const raw = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', `snapshot-${name}.json`), 'utf8')) as {
+    config?: ConfigInput;
+    snapshot: Snapshot;
+  };
+  const input = raw.config ?? {};
+  const config = parseConfig({ ...input, haproxy: { ...input.haproxy, runDir: GOLDEN_RUN_DIR } }, `fixture ${name}`);
+  return { name, config, snapshot: raw.snapshot };
+}
