@@ -55,6 +55,7 @@ export const listenSchema = z
   .strictObject({
     http: listenAddress('The frontend services call', '127.0.0.1:8080'),
     stats: listenAddress('HAProxy stats page and Prometheus metrics (/metrics)', '127.0.0.1:8404'),
+    admin: listenAddress("ipx's own /healthz, /readyz and /metrics (watch and dev only)", '127.0.0.1:8405'),
   })
   .describe('Addresses HAProxy listens on');
 

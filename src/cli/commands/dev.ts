@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { createConsulClient, deregisterService, registerService, startDevAgent, type DevAgent } from '../../consul/index.ts';
+import { startDaemon } from '../../daemon/daemon.ts';
+import { waitForStopSignal } from '../../daemon/signals.ts';
+import { startDemoService, type DemoService } from '../../dev/demo-service.ts';
+import { createHaproxyManager } from '../../haproxy/index.ts';
+import { createLogger } from '../../log.ts';
+import { PACKAGE_ROOT } from '../../runner/assets.ts';
+import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
+import type { CliIo } from '../io.ts';
+
+const DEMO = [
+  { name: 'hello', instances: 2 },
+  { name: 'world', instances: 1 },
+] as const;
+
+/**
+ * `ipx dev`: everything on this machine — a Consul dev agent (unless one
+ * answers at consul.address), HAProxy managed by ipx, demo services
+ * registered in Consul, and the watch loop. Ctrl-C stops all it started.
+ */
+export function devCommand(program: Command, io: CliIo): void {
+  withConfigOptions(program.command('dev'))
+    .description('Run Consul (dev agent), HAProxy, two demo services and the watch loop on this machine; Ctrl-C stops them')
+    .action(async (flags: ConfigFlags) => {
+      const { config } = await loadFromFlags(flags, io);
+      const logger = createLogger(config.log.level, io.stderr);
+      const cleanups: Array<() => Promise<void>> = [];
+      const say = (line: string) => io.stdout.write(`${line}\n`);
+      try {
+        if (!(await consulAnswers(config.consul.address))) {
+          const agent: DevAgent = await startDevAgent({ cwd: PACKAGE_ROOT });
+          cleanups.push(() => agent.stop());
+          config.consul.address = agent.address;
+          say(`consul: started a dev agent at ${agent.address} (pid ${agent.pid})`);
+        } else {
+          say(`consul: using the agent at ${config.consul.address}`);
+        }
+        const client = createConsulClient(config.consul);
+        for (const demo of DEMO) {
+          for (let i = 1; i <= demo.instances; i++) {
+            const service: DemoService = await startDemoService({ name: demo.name });
+            const id = `${demo.name}-${i}`;
+            await registerService(client, {
+              name: demo.name,
+              id,
+              address: '127.0.0.1',
+              port: service.port,
+              tags: ['demo'],
+              check: { http: `http://127.0.0.1:${service.port}/health`, interval: '1s', timeout: '1s' },
+            });
+            cleanups.push(async () => {
+              await deregisterService(client, id).catch(() => undefined);
+              await service.close();
+            });
+            say(`demo: ${id} on 127.0.0.1:${service.port}, registered in Consul`);
+          }
+        }
+        const applier = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
+        const daemon = await startDaemon({ config, logger, applier });
+        cleanups.push(() => daemon.stop());
+        const [host, port] = [config.listen.http.replace(/:\d+$/, ''), config.listen.http.replace(/^.*:/, '')];
+        say('');
+        say('ipx dev is running. Try:');
+        for (const demo of DEMO) say(`  curl -H 'Host: ${demo.name}.${config.routing.domain}' http://${host}:${port}/`);
+        say(`  curl -H 'Host: nosuch.${config.routing.domain}' http://${host}:${port}/     # 404: unknown service`);
+        say(`  curl http://${config.listen.stats}/metrics    # HAProxy's Prometheus metrics`);
+        say(`  curl http://${config.listen.admin}/status     # ipx's own state (also /readyz, /metrics)`);
+        say(`  consul UI/API at ${config.consul.address}; register more with ipx demo-service --register --consul ${config.consul.address}`);
+        say('Ctrl-C stops everything ipx dev started.');
+        await waitForStopSignal();
+        say('stopping...');
+      } finally {
+        for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => logger.error({ err }, 'cleanup failed'));
+      }
+    });
+}
+
+async function consulAnswers(address: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('/v1/status/leader', address), { signal: AbortSignal.timeout(1000) });
+    return res.ok && (await res.text()).length > 2;
+  } catch {
+    return false;
+  }
+}

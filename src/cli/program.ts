@@ -1,0 +1,17 @@
+import { Command } from 'commander';
+import { demoServiceCommand } from './commands/demo-service.ts';
+import { devCommand } from './commands/dev.ts';
+import { renderCommand } from './commands/render.ts';
+import { validateCommand } from './commands/validate.ts';
+import { watchCommand } from './commands/watch.ts';
+import type { CliIo } from './io.ts';
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('ipx')
+    .description('Integration proxy: Consul discovery and policy rendered into a hitlessly reloaded HAProxy')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .showHelpAfterError();
+  for (const add of [devCommand, watchCommand, renderCommand, validateCommand, demoServiceCommand]) add(program, io);
+  return program;
+}

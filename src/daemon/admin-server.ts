@@ -1,0 +1,71 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface Readiness {
+  readonly ready: boolean;
+  /** Why not ready (empty when ready). */
+  readonly reasons: readonly string[];
+}
+
+export interface AdminServerOptions {
+  /** "ip:port"; IPv6 in brackets. */
+  readonly listen: string;
+  readonly registry: Registry;
+  readiness(): Readiness;
+  /** JSON for /status. */
+  status(): unknown;
+}
+
+export interface AdminServer {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** ipx's own endpoints: /healthz (alive), /readyz (serving a good config from fresh data), /metrics, /status. */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const server = http.createServer((req, res) => {
+    void route(req.url ?? '/', options).then(({ status, type, body }) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    });
+  });
+  const { host, port } = splitAddress(options.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function route(url: string, options: AdminServerOptions): Promise<{ status: number; type: string; body: string }> {
+  const path = url.split('?')[0];
+  const json = (status: number, value: unknown) => ({ status, type: 'application/json', body: JSON.stringify(value, null, 2) + '\n' });
+  switch (path) {
+    case '/healthz':
+      return json(200, { status: 'ok' });
+    case '/readyz': {
+      const readiness = options.readiness();
+      return json(readiness.ready ? 200 : 503, readiness);
+    }
+    case '/metrics':
+      return { status: 200, type: options.registry.contentType, body: await options.registry.metrics() };
+    case '/status':
+      return json(200, options.status());
+    default:
+      return json(404, { error: 'not_found', endpoints: ['/healthz', '/readyz', '/metrics', '/status'] });
+  }
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(at + 1)) };
+}
