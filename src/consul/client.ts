@@ -1,0 +1,168 @@
+import { EventEmitter } from 'node:events';
+import Consul from 'consul';
+import type { Config } from '../config/index.ts';
+import { ConsulError } from '../errors.ts';
+import { toConsulError, type FailedRequest } from './request-error.ts';
+
+/** Options of one read; every read can block, be cancelled and time out. */
+export interface ReadOptions {
+  /** X-Consul-Index to block on; absent or "0" answers at once. */
+  readonly index?: string;
+  /** How long Consul may hold a blocking read, in ms. */
+  readonly wait?: number;
+  readonly signal?: AbortSignal;
+  /** Gives up on the request after this many ms (the whole exchange). */
+  readonly timeout?: number;
+}
+
+/** A raw answer: the body is untrusted JSON, validated by the query that asked. */
+export interface ReadResult {
+  readonly body: unknown;
+  /** X-Consul-Index as sent by Consul (a uint64 in decimal), or "" when absent. */
+  readonly index: string;
+}
+
+export type CheckStatus = 'passing' | 'warning' | 'critical';
+
+/** Body of PUT /v1/agent/service/register in node-consul's lower-case spelling. */
+export interface AgentServiceRegistration {
+  readonly name: string;
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  readonly tags: readonly string[];
+  readonly meta: Readonly<Record<string, string>>;
+  readonly check?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The part of Consul ipx uses, with node-consul hidden behind it so that
+ * queries, tests and errors do not depend on its loose typings.
+ */
+export interface ConsulClient {
+  /** Base URL, for messages (never carries the token). */
+  readonly address: string;
+  catalogServices(options: ReadOptions): Promise<ReadResult>;
+  healthService(service: string, options: ReadOptions): Promise<ReadResult>;
+  /** Recursive KV read; an empty prefix (HTTP 404) is an empty list, not an error. */
+  kvRecurse(prefix: string, options: ReadOptions): Promise<ReadResult>;
+  registerService(registration: AgentServiceRegistration): Promise<void>;
+  deregisterService(id: string): Promise<void>;
+  updateCheck(checkId: string, status: CheckStatus, note?: string): Promise<void>;
+  /** Closes kept-alive sockets. */
+  close(): void;
+}
+
+// node-consul's .d.ts omits the per-call options it does support (ctx,
+// timeout, index, wait); this is the subset used here, typed honestly.
+interface CallOptions {
+  ctx?: EventEmitter;
+  timeout?: number;
+  index?: string;
+  wait?: string;
+  stale?: boolean;
+  dc?: string;
+}
+type Answer = Promise<unknown>;
+interface RawConsul {
+  catalog: { service: { list(options: CallOptions): Answer } };
+  health: { service(options: CallOptions & { service: string }): Answer };
+  kv: { get(options: CallOptions & { key: string; recurse: boolean }): Answer };
+  agent: {
+    service: {
+      register(options: CallOptions & Omit<AgentServiceRegistration, 'tags'> & { tags: string[] }): Answer;
+      deregister(options: CallOptions & { id: string }): Answer;
+    };
+    check: Record<'pass' | 'warn' | 'fail', (options: CallOptions & { id: string; note?: string }) => Answer>;
+  };
+  destroy(): void;
+}
+
+const WRITE_TIMEOUT_MS = 10_000;
+const CHECK_VERB: Record<CheckStatus, 'pass' | 'warn' | 'fail'> = { passing: 'pass', warning: 'warn', critical: 'fail' };
+
+export function createConsulClient(consulConfig: Config['consul']): ConsulClient {
+  const url = new URL(consulConfig.address);
+  const secure = url.protocol === 'https:';
+  const address = `${url.protocol}//${url.host}`;
+  const raw = new Consul({
+    // URL keeps IPv6 hosts in brackets, which is what node-consul needs to build its base URL.
+    host: url.hostname,
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    secure,
+    defaults: consulConfig.token ? { token: consulConfig.token } : {},
+  }) as unknown as RawConsul;
+  const readDefaults: CallOptions = {
+    ...(consulConfig.datacenter ? { dc: consulConfig.datacenter } : {}),
+    ...(consulConfig.stale ? { stale: true } : {}),
+  };
+
+  async function read(path: string, options: ReadOptions, call: (opts: CallOptions) => Answer): Promise<ReadResult> {
+    const request: FailedRequest = { method: 'GET', path, address };
+    const answer = await exchange(request, options, { ...readDefaults, ...blockingOptions(options) }, call);
+    const [res, body] = Array.isArray(answer) ? (answer as unknown[]) : [];
+    return { body, index: consulIndex(res) };
+  }
+
+  async function write(path: string, call: (opts: CallOptions) => Answer): Promise<void> {
+    await exchange({ method: 'PUT', path, address }, { timeout: WRITE_TIMEOUT_MS }, {}, call);
+  }
+
+  return {
+    address,
+    catalogServices: (options) => read('/v1/catalog/services', options, (opts) => raw.catalog.service.list(opts)),
+    healthService: (service, options) =>
+      read(`/v1/health/service/${encodeURIComponent(service)}`, options, (opts) => raw.health.service({ ...opts, service })),
+    kvRecurse: (prefix, options) =>
+      read(`/v1/kv/${prefix}`, options, (opts) => raw.kv.get({ ...opts, key: prefix, recurse: true })),
+    registerService: (registration) =>
+      write('/v1/agent/service/register', (opts) =>
+        raw.agent.service.register({ ...opts, ...registration, tags: [...registration.tags] })),
+    deregisterService: (id) =>
+      write(`/v1/agent/service/deregister/${encodeURIComponent(id)}`, (opts) => raw.agent.service.deregister({ ...opts, id })),
+    updateCheck: (checkId, status, note) =>
+      write(`/v1/agent/check/${CHECK_VERB[status]}/${encodeURIComponent(checkId)}`, (opts) =>
+        raw.agent.check[CHECK_VERB[status]]({ ...opts, id: checkId, ...(note ? { note } : {}) })),
+    close: () => raw.destroy(),
+  };
+}
+
+// Same as node-consul's parseQueryMeta().LastIndex, which its typings do not declare.
+function consulIndex(res: unknown): string {
+  const headers = (res as { headers?: Record<string, unknown> } | undefined)?.headers;
+  const value = headers?.['x-consul-index'];
+  return typeof value === 'string' ? value : '';
+}
+
+function blockingOptions(options: ReadOptions): CallOptions {
+  if (!options.index || options.index === '0') return {};
+  // Always send wait: without it Consul holds the request for 5 minutes, past our timeout.
+  return { index: options.index, wait: `${Math.max(1, Math.round(options.wait ?? 0))}ms` };
+}
+
+/**
+ * Runs one node-consul call with a cancel context: the AbortSignal cancels the
+ * in-flight HTTP request (not only the promise), and every failure becomes a
+ * ConsulError naming the request.
+ */
+async function exchange(
+  request: FailedRequest,
+  options: ReadOptions,
+  callOptions: CallOptions,
+  call: (opts: CallOptions) => Answer,
+): Promise<unknown> {
+  const { signal, timeout } = options;
+  if (signal?.aborted) {
+    throw new ConsulError(`consul: ${request.method} ${request.path} not sent; the watch was stopped`);
+  }
+  const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+  const cancel = (): void => void ctx.emit('cancel');
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    return await call({ ...callOptions, ctx, ...(timeout ? { timeout } : {}) });
+  } catch (err) {
+    throw toConsulError(err, request, timeout);
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * A throwaway `consul agent -dev` on free loopback ports, for `ipx dev` and the
+ * integration tests. Everything is in memory; stop() kills it by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConsulError, errorMessage } from '../errors.ts';
+import { findFreePorts } from './free-ports.ts';
+
+const TOOLS_BINARY = path.join('.tools', 'consul', 'usr', 'bin', 'consul');
+const TAIL_LINES = 30;
+const START_ATTEMPTS = 3;
+
+export interface DevAgentOptions {
+  /** Consul binary; found with findConsulBinary(cwd) when absent. */
+  readonly binary?: string;
+  /** Passed as -data-dir; a dev agent keeps its state in memory either way. */
+  readonly dataDir?: string;
+  /** Appends the agent's output here (it is also kept in memory for error messages). */
+  readonly logFile?: string;
+  /** Fixed HTTP port, e.g. to bring an agent back where a client expects it; other ports stay free ones. */
+  readonly httpPort?: number;
+  readonly nodeName?: string;
+  readonly cwd?: string;
+  /** How long to wait for a leader, in ms. */
+  readonly timeoutMs?: number;
+}
+
+export interface DevAgent {
+  /** e.g. http://127.0.0.1:43117 */
+  readonly address: string;
+  readonly httpPort: number;
+  readonly pid: number;
+  /** Kills the agent by PID and waits for it to exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The `consul` on PATH, else <repo>/.tools/consul/usr/bin/consul in cwd or a parent of it. */
+export async function findConsulBinary(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, 'consul');
+    if (await isExecutable(candidate)) return candidate;
+  }
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, TOOLS_BINARY);
+    if (await isExecutable(candidate)) return candidate;
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new ConsulError(
+    `consul: no consul binary on PATH nor in ${path.join(path.resolve(cwd), TOOLS_BINARY)}; run \`npm run setup\` to fetch one`,
+  );
+}
+
+export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevAgent> {
+  const binary = options.binary ?? (await findConsulBinary(options.cwd));
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+    try {
+      return await startOnce(binary, options);
+    } catch (err) {
+      lastError = err;
+      // Another process can grab a free port between finding and binding it; that is worth a retry.
+      if (!(err instanceof PortTakenError) || options.httpPort !== undefined) break;
+    }
+  }
+  throw lastError;
+}
+
+class PortTakenError extends ConsulError {}
+
+async function startOnce(binary: string, options: DevAgentOptions): Promise<DevAgent> {
+  const [http = 0, dns, serfLan, serfWan, server] = await ports(options.httpPort);
+  const address = `http://127.0.0.1:${http}`;
+  const args = [
+    'agent', '-dev', '-client', '127.0.0.1', '-bind', '127.0.0.1',
+    `-http-port=${http}`, `-dns-port=${dns}`, `-serf-lan-port=${serfLan}`, `-serf-wan-port=${serfWan}`,
+    `-server-port=${server}`, '-grpc-port=-1', `-node=${options.nodeName ?? 'ipx-dev'}`,
+    ...(options.dataDir ? [`-data-dir=${options.dataDir}`] : []),
+  ];
+  const log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+  const tail: string[] = [];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  collect(child, tail, log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.removeListener('exit', killOnExit);
+      // No pid: spawn itself failed and there is nothing to kill or wait for.
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      log?.end();
+    })();
+    return stopping;
+  };
+
+  child.once('error', () => undefined); // reported through `exited` and the log tail
+  if (child.pid === undefined) {
+    await stop();
+    throw new ConsulError(`consul: could not start ${binary}; is it executable? run \`npm run setup\``);
+  }
+  try {
+    await waitForLeader(address, options.timeoutMs ?? 20_000, () => child.exitCode !== null || child.signalCode !== null);
+  } catch (err) {
+    await stop();
+    const text = tail.join('\n');
+    const ErrorClass = /address already in use/i.test(text) ? PortTakenError : ConsulError;
+    throw new ErrorClass(`consul: dev agent on ${address} did not become ready (${errorMessage(err)}); its last output:\n${text}`, {
+      cause: err,
+    });
+  }
+  return { address, httpPort: http, pid: child.pid, stop };
+}
+
+async function ports(httpPort: number | undefined): Promise<number[]> {
+  if (httpPort === undefined) return findFreePorts(5);
+  return [httpPort, ...(await findFreePorts(4))];
+}
+
+async function waitForLeader(address: string, timeoutMs: number, hasExited: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (hasExited()) throw new Error('the agent exited');
+    try {
+      const res = await fetch(`${address}/v1/status/leader`, { signal: AbortSignal.timeout(1_000) });
+      const leader: unknown = await res.json();
+      if (typeof leader === 'string' && leader !== '') return;
+      last = 'no leader elected yet';
+    } catch (err) {
+      last = errorMessage(err);
+    }
+    await delay(100);
+  }
+  throw new Error(`no leader after ${timeoutMs} ms: ${last}`);
+}
+
+function collect(child: ChildProcess, tail: string[], log: WriteStream | undefined): void {
+  const onChunk = (chunk: Buffer): void => {
+    log?.write(chunk);
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      tail.push(line);
+      if (tail.length > TAIL_LINES) tail.shift();
+    }
+  };
+  child.stdout?.on('data', onChunk);
+  child.stderr?.on('data', onChunk);
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

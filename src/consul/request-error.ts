@@ -1,0 +1,62 @@
+import { ConsulError, errorMessage } from '../errors.ts';
+
+/** What a failed request was, for the message; never the token. */
+export interface FailedRequest {
+  readonly method: 'GET' | 'PUT';
+  /** Path without the query string, e.g. /v1/health/service/web. */
+  readonly path: string;
+  /** Base URL of the agent, e.g. http://127.0.0.1:8500. */
+  readonly address: string;
+}
+
+interface ErrorFacts {
+  readonly code: string | undefined;
+  readonly statusCode: number | undefined;
+  readonly isTimeout: boolean;
+  readonly isAbort: boolean;
+}
+
+/**
+ * Pure: turns whatever node-consul (papi) threw into a ConsulError that names
+ * the request and a likely fix. papi prefixes messages with "consul: <name>: ";
+ * that part is dropped because the method and path say it better.
+ */
+export function toConsulError(err: unknown, request: FailedRequest, timeoutMs?: number): ConsulError {
+  const facts = errorFacts(err);
+  const reason = facts.isTimeout && timeoutMs !== undefined
+    ? `no answer within ${timeoutMs} ms`
+    : errorMessage(err).replace(/^consul: [\w.]+: /, '');
+  const status = facts.statusCode !== undefined && !reason.includes(String(facts.statusCode)) ? `HTTP ${facts.statusCode} ` : '';
+  return new ConsulError(
+    `consul: ${request.method} ${request.path} failed (${status}${reason}); ${hintFor(facts, request.address)}`,
+    { cause: err },
+  );
+}
+
+function hintFor(facts: ErrorFacts, address: string): string {
+  if (facts.isAbort) return 'the request was cancelled because ipx is stopping';
+  if (facts.statusCode === 403 || facts.statusCode === 401) {
+    return 'does the ACL token (consul.token / CONSUL_HTTP_TOKEN) allow reading services, nodes and the KV prefix?';
+  }
+  if (facts.statusCode === 500 || facts.statusCode === 503) {
+    return 'Consul is up but cannot answer (no cluster leader?); ipx keeps the last good data and retries';
+  }
+  if (facts.statusCode !== undefined) return `Consul at ${address} refused the request; check consul.datacenter and the Consul version`;
+  if (facts.isTimeout) return `is Consul at ${address} overloaded or unreachable? ipx retries with backoff`;
+  if (facts.code === 'ENOTFOUND' || facts.code === 'EAI_AGAIN') return `the host in ${address} does not resolve; is CONSUL_HTTP_ADDR right?`;
+  return `is CONSUL_HTTP_ADDR right? ipx uses ${address}`;
+}
+
+function errorFacts(err: unknown): ErrorFacts {
+  const record = typeof err === 'object' && err !== null ? (err as Record<string, unknown>) : {};
+  const response = typeof record.response === 'object' && record.response !== null
+    ? (record.response as Record<string, unknown>)
+    : undefined;
+  const statusCode = typeof response?.statusCode === 'number' ? response.statusCode : undefined;
+  return {
+    code: typeof record.code === 'string' ? record.code : undefined,
+    statusCode: record.isResponse === true ? statusCode : undefined,
+    isTimeout: record.isTimeout === true,
+    isAbort: record.isAbort === true,
+  };
+}

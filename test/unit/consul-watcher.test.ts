@@ -1,0 +1,257 @@
+/**
+ * The watcher's fan-in rules against an in-memory fake of the Consul client
+ * (blocking reads, failures per endpoint, held answers). The real agent is
+ * exercised in test/integration/consul-watcher.test.ts.
+ */
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.ts';
+import type { ConsulClient, ReadOptions, ReadResult } from '../../src/consul/client.ts';
+import { createWatcher, type ConsulWatcher } from '../../src/consul/watcher.ts';
+import { ConsulError } from '../../src/errors.ts';
+import { instancesOf, sleep, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
+
+type Endpoint = 'catalog' | 'kv' | `health:${string}`;
+
+class FakeConsul implements ConsulClient {
+  readonly address = 'http://fake:8500';
+  index = 1;
+  services = new Map<string, string[]>(); // service -> instance ids
+  kv: Array<{ Key: string; Value: string }> = [];
+  readonly failing = new Set<Endpoint>();
+  readonly held = new Set<Endpoint>();
+  readonly inFlight = new Map<Endpoint, number>();
+  private wakers = new Set<() => void>();
+
+  /** Applies a change and wakes blocked reads, as a Consul write does. */
+  change(apply: () => void = () => {}): void {
+    apply();
+    this.index += 1;
+    this.wake();
+  }
+
+  wake(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  catalogServices(options: ReadOptions): Promise<ReadResult> {
+    return this.read('catalog', options, () => Object.fromEntries([...this.services.keys()].map((name) => [name, []])));
+  }
+
+  healthService(service: string, options: ReadOptions): Promise<ReadResult> {
+    return this.read(`health:${service}`, options, () =>
+      (this.services.get(service) ?? []).map((id) => ({
+        Node: { Node: 'n1', Address: '10.0.0.1' },
+        Service: { ID: id, Service: service, Port: 80, Tags: [], Meta: {} },
+        Checks: [{ CheckID: 'serfHealth', Status: 'passing', Output: `at ${this.index}` }],
+      })),
+    );
+  }
+
+  kvRecurse(_prefix: string, options: ReadOptions): Promise<ReadResult> {
+    return this.read('kv', options, () => (this.kv.length ? this.kv : undefined));
+  }
+
+  async registerService(): Promise<void> {}
+  async deregisterService(): Promise<void> {}
+  async updateCheck(): Promise<void> {}
+  close(): void {}
+
+  private async read(endpoint: Endpoint, options: ReadOptions, body: () => unknown): Promise<ReadResult> {
+    this.inFlight.set(endpoint, (this.inFlight.get(endpoint) ?? 0) + 1);
+    try {
+      const since = Number(options.index ?? '0');
+      // Block while held, or (blocking query) until the index passes the one asked for.
+      while (this.held.has(endpoint) || (!this.failing.has(endpoint) && since > 0 && since >= this.index)) {
+        await this.nextWake(options.signal);
+      }
+      if (this.failing.has(endpoint)) throw new ConsulError(`consul: GET ${endpoint} failed (fake outage)`);
+      return { body: body(), index: String(this.index) };
+    } finally {
+      this.inFlight.set(endpoint, (this.inFlight.get(endpoint) ?? 1) - 1);
+    }
+  }
+
+  private nextWake(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.wakers.delete(done);
+        signal?.removeEventListener('abort', abort);
+        resolve();
+      };
+      const abort = (): void => {
+        this.wakers.delete(done);
+        reject(new ConsulError('consul: request aborted'));
+      };
+      if (signal?.aborted) return abort();
+      this.wakers.add(done);
+      signal?.addEventListener('abort', abort, { once: true });
+    });
+  }
+}
+
+const config = parseConfig({ consul: { wait: '1s' } }).consul;
+const timing = { minIntervalMs: 1, jitterMs: 0, backoffBaseMs: 5, backoffMaxMs: 20 };
+let watcher: ConsulWatcher | undefined;
+
+function setup(fake: FakeConsul, onSnapshot?: () => void) {
+  const recorder = new SnapshotRecorder();
+  const errors: Array<{ key: string; attempt: number }> = [];
+  watcher = createWatcher({
+    client: fake,
+    config,
+    timing,
+    // A real pino logger: checks that it fits WatcherLogger and runs the logging paths.
+    logger: pino({ level: 'silent' }),
+    onSnapshot: (snapshot) => {
+      onSnapshot?.();
+      recorder.push(snapshot);
+    },
+    onError: (_error, info) => errors.push(info),
+  });
+  watcher.start();
+  return { recorder, errors, watcher };
+}
+
+afterEach(async () => {
+  await watcher?.stop();
+  watcher = undefined;
+});
+
+describe('createWatcher (fan-in rules)', () => {
+  it('emits nothing until the catalog, the KV prefix and every service have been read', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']).set('api', ['api-1']);
+    fake.held.add('health:api');
+    const { recorder, watcher } = setup(fake);
+
+    await waitUntil(() => (fake.inFlight.get('health:api') ?? 0) > 0, 'the api health read');
+    await sleep(30);
+    expect(recorder.snapshots).toEqual([]);
+    expect(watcher.state().ready).toBe(false);
+
+    fake.held.delete('health:api');
+    fake.wake();
+    const first = await recorder.waitFor(() => true);
+    expect(first.services.map((s) => [s.name, s.instances.length])).toEqual([['api', 1], ['web', 1]]);
+    expect(recorder.snapshots).toHaveLength(1);
+    expect(watcher.state()).toMatchObject({ ready: true, stale: false, services: 2, failing: [] });
+  });
+
+  it('ignores Consul\'s own service, also when only it changes in the catalog', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('consul', ['consul']).set('web', ['web-1']);
+    const { recorder } = setup(fake);
+    const first = await recorder.waitFor(() => true);
+    expect(first.services.map((s) => s.name)).toEqual(['web']);
+
+    // The catalog view sees new data, but the snapshot would be the same: nothing is emitted.
+    fake.change(() => fake.services.delete('consul'));
+    await waitUntil(() => fake.inFlight.get('catalog') === 1, 'the catalog view to block again');
+    await sleep(20);
+    expect(recorder.snapshots).toHaveLength(1);
+  });
+
+  it('leaves out a service whose first read failed, only until it is read', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']).set('api', ['api-1']);
+    fake.failing.add('health:api');
+    const { recorder, errors } = setup(fake);
+
+    const first = await recorder.waitFor(() => true);
+    expect(first.services.map((s) => s.name)).toEqual(['web']);
+    expect(errors.some((e) => e.key === 'health.service("api")')).toBe(true);
+
+    fake.failing.delete('health:api');
+    const later = await recorder.waitFor((s) => instancesOf(s, 'api') !== undefined);
+    expect(instancesOf(later, 'api')?.map((i) => i.id)).toEqual(['api-1']);
+  });
+
+  it('keeps the last good instances of a failing service while other data changes', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1', 'web-2']);
+    const { recorder, errors, watcher } = setup(fake);
+    await recorder.waitFor(() => true);
+
+    fake.change(() => fake.failing.add('health:web'));
+    await waitUntil(() => errors.filter((e) => e.key === 'health.service("web")').length >= 2, 'repeated errors');
+    expect(errors.filter((e) => e.key === 'health.service("web")').map((e) => e.attempt).slice(0, 2)).toEqual([1, 2]);
+    expect(watcher.state()).toMatchObject({ ready: true, stale: true, failing: ['health.service("web")'] });
+    expect(watcher.state().lastError?.key).toBe('health.service("web")');
+
+    fake.change(() => (fake.kv = [{ Key: 'ipx/services/web', Value: '{}' }]));
+    const withKv = await recorder.waitFor((s) => s.kv.length === 1);
+    expect(instancesOf(withKv, 'web')?.map((i) => i.id)).toEqual(['web-1', 'web-2']);
+    for (const snapshot of recorder.snapshots) expect(instancesOf(snapshot, 'web')).toHaveLength(2);
+
+    fake.change(() => fake.failing.delete('health:web'));
+    await waitUntil(() => !watcher.state().stale, 'recovery');
+  });
+
+  it('drops a service that left the catalog and stops reading its health', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']).set('api', ['api-1']);
+    const { recorder, watcher } = setup(fake);
+    await recorder.waitFor((s) => s.services.length === 2);
+
+    fake.change(() => fake.services.delete('api'));
+    const after = await recorder.waitFor((s) => s.services.length === 1);
+    expect(after.services.map((s) => s.name)).toEqual(['web']);
+    await waitUntil(() => (fake.inFlight.get('health:api') ?? 0) === 0, 'the api view to end');
+    expect(watcher.state().services).toBe(1);
+  });
+
+  it('emits nothing when Consul\'s index moves but the data does not', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']);
+    const { recorder } = setup(fake);
+    await recorder.waitFor(() => true);
+    for (let i = 0; i < 5; i++) {
+      fake.change(); // e.g. a check's output changed
+      await sleep(10);
+    }
+    expect(recorder.snapshots).toHaveLength(1);
+  });
+
+  it('emits nothing while Consul is down from the start', async () => {
+    const fake = new FakeConsul();
+    fake.failing.add('catalog').add('kv');
+    const { recorder, errors, watcher } = setup(fake);
+    await waitUntil(() => errors.length >= 4, 'errors');
+    expect(recorder.snapshots).toEqual([]);
+    expect(watcher.state()).toMatchObject({ ready: false, stale: true });
+  });
+
+  it('survives a consumer that throws', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']);
+    let calls = 0;
+    setup(fake, () => {
+      calls += 1;
+      throw new Error('consumer bug');
+    });
+    await waitUntil(() => calls === 1, 'the first snapshot');
+    fake.change(() => fake.services.set('web', ['web-1', 'web-2']));
+    await waitUntil(() => calls === 2, 'the next snapshot after a throwing consumer');
+  });
+
+  it('stop() aborts blocked reads, is idempotent and ends all emission', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']);
+    const { recorder, watcher } = setup(fake);
+    await recorder.waitFor(() => true);
+    await waitUntil(() => fake.inFlight.get('catalog') === 1 && fake.inFlight.get('health:web') === 1, 'blocked reads');
+
+    const first = watcher.stop();
+    expect(watcher.stop()).toBe(first);
+    await first;
+    expect([...fake.inFlight.values()].every((n) => n === 0)).toBe(true);
+
+    fake.change(() => fake.services.set('web', ['web-1', 'web-2']));
+    await sleep(30);
+    expect(recorder.snapshots).toHaveLength(1);
+    watcher.start(); // after stop: does nothing
+    await sleep(10);
+    expect([...fake.inFlight.values()].every((n) => n === 0)).toBe(true);
+  });
+});
