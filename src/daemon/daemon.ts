@@ -91,8 +91,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     for (const rejection of model.rejections) logger.warn({ subject: rejection.subject, reason: rejection.reason }, `skipped ${rejection.subject}: ${rejection.reason}`);
   }
 
+  const consul = createConsulClient(config.consul);
   const watcher: ConsulWatcher = createWatcher({
-    client: createConsulClient(config.consul),
+    client: consul,
     config: config.consul,
     logger,
     onSnapshot: (snapshot) => {
@@ -141,6 +142,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stop: () =>
       (stopping ??= (async () => {
         await watcher.stop();
+        consul.close();
         await runner.close();
         await applier.stop();
         await admin.close();
