@@ -3,7 +3,9 @@ import { duration } from './duration.ts';
 
 // Listen addresses are literal IPs so that a bind can never fail on name
 // resolution at reload time (see HAPROXY-2.6.md: a failing bind pauses every listener).
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+// No leading zeros: HAProxy would read 010 as octal.
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 const IPV6_BRACKETED = /^\[[0-9a-fA-F:.]+\]$/;
 
 const listenAddress = (description: string, fallback: string) =>

@@ -20,6 +20,7 @@ describe('parseConfig', () => {
     [{ colour: 'blue' }, /unknown key colour/],
     [{ listen: { http: 'localhost:8080' } }, /listen\.http: must be <ip>:<port>/],
     [{ listen: { http: '127.0.0.1:70000' } }, /listen\.http/],
+    [{ listen: { stats: '127.0.0.010:8404' } }, /listen\.stats: must be <ip>:<port>/],
     [{ consul: { address: 'ftp://x' } }, /consul\.address: must be an http/],
     [{ watch: { waitMin: 'soon' } }, /watch\.waitMin: "soon" is not a duration/],
     [{ watch: { waitMin: '3s', waitMax: '1s' } }, /waitMax must be at least waitMin/],

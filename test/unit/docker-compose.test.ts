@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { buildProgram } from '../../src/cli/program.ts';
+import { processIo } from '../../src/cli/io.ts';
 import { parseConfig } from '../../src/config/index.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -40,6 +42,13 @@ describe('docker-compose.yml', () => {
     const config = parseConfig(parse(readFileSync(local, 'utf8')));
     expect(config.listen.http).toBe('0.0.0.0:8080');
     expect(compose.services.ipx?.ports).toContain('127.0.0.1:8080:8080');
+  });
+
+  it('uses only commands the CLI has', () => {
+    const commands = buildProgram(processIo()).commands.map((c) => c.name());
+    for (const service of Object.values(compose.services)) {
+      if (service.build) expect(commands).toContain(service.command?.[0]);
+    }
   });
 
   it('starts the demo services with the demo-service command', () => {
