@@ -1,0 +1,24 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkConfig } from './check-config.ts';
+import { extraFileNames } from './run-dir.ts';
+import type { ExecFn } from './exec.ts';
+import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
+
+/**
+ * `haproxy -c` on a rendered set in a fresh temp folder, deleted afterwards:
+ * for `ipx render --dry-run` and `ipx validate`, which must write nothing in
+ * runDir. Returns the warnings; throws HaproxyCheckError with the alerts.
+ */
+export async function dryRunCheck(rendered: RenderedConfig, binary: string, options: { exec?: ExecFn } = {}): Promise<string[]> {
+  extraFileNames(rendered);
+  const dir = await mkdtemp(join(tmpdir(), 'ipx-check-'));
+  try {
+    for (const [name, content] of Object.entries(rendered.files)) await writeFile(join(dir, name), content, { mode: 0o600 });
+    const { warnings } = await checkConfig({ binary, dir, configFile: MAIN_CONFIG, exec: options.exec });
+    return warnings;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,15 @@
+export { createHaproxyManager, type HaproxyManager, type HaproxyManagerOptions, type HaproxyStatus } from './manager.ts';
+export { applyRender, type ApplyDeps, type ApplyOutcome, type ApplyResult, type LiveConfig } from './apply.ts';
+export { dryRunCheck } from './dry-run.ts';
+export { checkConfig, type CheckConfigOptions, type CheckConfigResult } from './check-config.ts';
+export { parseCheckOutput, type CheckOutput } from './check-output.ts';
+export { createMasterCli, type CommandOptions, type MasterCli, type MasterCliOptions } from './master-cli.ts';
+export { parseShowProc, type MasterEntry, type ProcEntry, type ShowProc } from './show-proc.ts';
+export { reload, type ReloadOptions, type ReloadResult } from './reload.ts';
+export { startHaproxy, adoptHaproxy, attachHaproxy, type HaproxyProcess, type StartHaproxyOptions, type StopOptions } from './process.ts';
+export { checkBindable } from './check-bindable.ts';
+export { bindAddressesOf, bindTargets, type BindTarget } from './bind-addresses.ts';
+export { writeFileAtomic } from './atomic-write.ts';
+export { runDirLayout, type RunDirLayout } from './run-dir.ts';
+export { execCommand, type ExecFn, type ExecResult } from './exec.ts';
+export { MAIN_CONFIG, type RenderedConfig } from './types.ts';

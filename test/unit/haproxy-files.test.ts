@@ -1,0 +1,101 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HaproxyCheckError, HaproxyRuntimeError } from '../../src/errors.ts';
+import { applyRender, checkConfig, runDirLayout, writeFileAtomic, type ApplyDeps, type ExecFn, type RenderedConfig } from '../../src/haproxy/index.ts';
+import { readLastGood, saveLastGood } from '../../src/haproxy/last-good.ts';
+
+const rendered = (main: string, map: string): RenderedConfig => ({
+  files: { 'haproxy.cfg': `${main}\nuse_backend %[req.hdr(host),map(hosts-${map}.map)]\n`, [`hosts-${map}.map`]: `${map}.test be_${map}\n` },
+  hash: `hash-${main}-${map}`,
+});
+
+const accept: ExecFn = async () => ({ exitCode: 0, stdout: 'Configuration file is valid\n', stderr: '' });
+const reject: ExecFn = async (_file, args) => ({
+  exitCode: 1,
+  stdout: '',
+  stderr: `[ALERT]    (1) : config : parsing [${args[2]}:3] : unknown keyword 'bogus' in 'frontend' section\n[ALERT]    (1) : config : Fatal errors found in configuration.\n`,
+});
+
+describe('files in runDir', () => {
+  let dir: string;
+  const deps = (overrides: Partial<ApplyDeps> = {}): ApplyDeps => ({
+    layout: runDirLayout(dir),
+    binary: 'haproxy',
+    reloadTimeoutMs: 1000,
+    logger: pino({ level: 'silent' }),
+    exec: accept,
+    running: undefined,
+    start: () => Promise.reject(new Error('must not start')),
+    live: undefined,
+    ...overrides,
+  });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipx-files-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes atomically with mode 0644 and leaves no temp file', async () => {
+    await writeFileAtomic(join(dir, 'a.map'), 'one');
+    await writeFileAtomic(join(dir, 'a.map'), 'two');
+    expect(await readFile(join(dir, 'a.map'), 'utf8')).toBe('two');
+    expect((await stat(join(dir, 'a.map'))).mode & 0o777).toBe(0o644);
+    expect(await readdir(dir)).toEqual(['a.map']);
+  });
+
+  it('keeps the last-good copy as a whole set and switches it in one write', async () => {
+    const layout = runDirLayout(dir);
+    await saveLastGood(layout, rendered('one', 'aaa'));
+    await saveLastGood(layout, rendered('two', 'bbb'));
+    expect((await readLastGood(layout))?.rendered).toEqual(rendered('two', 'bbb'));
+    expect((await readdir(layout.lastGoodDir)).length).toBe(2);
+  });
+
+  it('a check failure swaps nothing, deletes what it staged and names the line', async () => {
+    const layout = runDirLayout(dir);
+    const live = rendered('live', 'aaa');
+    await writeFile(layout.config, live.files['haproxy.cfg'] as string);
+    await writeFile(join(dir, 'hosts-aaa.map'), live.files['hosts-aaa.map'] as string);
+    const error = await applyRender(rendered('next', 'bbb'), deps({ exec: reject, live: { hash: live.hash, extraNames: ['hosts-aaa.map'] } })).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(HaproxyCheckError);
+    expect((error as Error).message).toContain("parsing [haproxy.cfg (staged):3] : unknown keyword 'bogus'");
+    expect(await readFile(layout.config, 'utf8')).toBe(live.files['haproxy.cfg']);
+    expect((await readdir(dir)).sort()).toEqual(['haproxy.cfg', 'hosts-aaa.map']);
+  });
+
+  it('refuses rendered names that are not plain files in runDir', async () => {
+    for (const name of ['../x.map', 'sub/x.map', '.hidden', 'haproxy.pid', 'master.sock']) {
+      await expect(applyRender({ files: { 'haproxy.cfg': '', [name]: '' }, hash: 'h' }, deps())).rejects.toThrow(HaproxyRuntimeError);
+    }
+    await expect(applyRender({ files: { 'other.cfg': '' }, hash: 'h' }, deps())).rejects.toThrow(/no haproxy.cfg/);
+  });
+
+  it('runDir must be absolute and the socket path short enough', () => {
+    expect(() => runDirLayout('./run')).toThrow(/absolute/);
+    expect(() => runDirLayout(`/${'x'.repeat(120)}`)).toThrow(/longer than 107 bytes/);
+    expect(runDirLayout('/run/ipx', '/tmp/m.sock').masterSocket).toBe('/tmp/m.sock');
+  });
+});
+
+describe('checkConfig', () => {
+  it('returns warnings on exit 0', async () => {
+    const exec: ExecFn = async () => ({ exitCode: 0, stdout: 'Configuration file is valid\n', stderr: "[WARNING]  (1) : config : missing timeouts for frontend 'fe'.\n" });
+    expect((await checkConfig({ binary: 'haproxy', dir: '/tmp', configFile: 'haproxy.cfg', exec })).warnings).toEqual(["config : missing timeouts for frontend 'fe'."]);
+  });
+
+  it('says how to fix a missing binary', async () => {
+    const exec: ExecFn = async () => ({ exitCode: undefined, stdout: '', stderr: '', failure: 'spawn haproxy ENOENT' });
+    await expect(checkConfig({ binary: 'haproxy', dir: '/tmp', configFile: 'haproxy.cfg', exec })).rejects.toThrow(/set haproxy.binary/);
+  });
+
+  it('quotes the last lines when there is no [ALERT]', async () => {
+    const exec: ExecFn = async () => ({ exitCode: 1, stdout: '', stderr: 'something odd\n' });
+    await expect(checkConfig({ binary: 'haproxy', dir: '/tmp', configFile: 'haproxy.cfg', exec })).rejects.toThrow(/something odd/);
+  });
+});
