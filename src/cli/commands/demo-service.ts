@@ -21,7 +21,7 @@ export function demoServiceCommand(program: Command, io: CliIo): void {
     .command('demo-service')
     .description('Run a small HTTP service that answers with its name (for trying ipx); --register adds it to Consul')
     .requiredOption('--name <name>', 'service name to answer with and register')
-    .option('--port <port>', 'port to listen on (0: any free port)', '0')
+    .option('--port <port>', 'port to listen on (0 picks a free port)', '0')
     .option('--register', 'register in Consul with an HTTP health check, deregister on exit')
     .option('--consul <url>', 'Consul address (default: CONSUL_HTTP_ADDR or http://127.0.0.1:8500)')
     .option('--address <ip>', 'address to listen on and register (default: this host\'s first non-loopback IPv4, or 127.0.0.1)')
