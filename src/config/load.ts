@@ -33,7 +33,24 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const config = parseConfig(merged, file ?? 'config');
   config.haproxy.runDir = path.resolve(cwd, config.haproxy.runDir);
   if (config.haproxy.masterSocket) config.haproxy.masterSocket = path.resolve(cwd, config.haproxy.masterSocket);
+  const tls = config.consul.tls;
+  for (const key of ['caFile', 'certFile', 'keyFile'] as const) if (tls[key]) tls[key] = path.resolve(cwd, tls[key]);
+  if (config.consul.tokenFile) {
+    config.consul.tokenFile = path.resolve(cwd, config.consul.tokenFile);
+    config.consul.token = await readToken(config.consul.tokenFile);
+  }
   return { config, file: fromFile === undefined ? undefined : file };
+}
+
+async function readToken(file: string): Promise<string> {
+  let token: string;
+  try {
+    token = (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    throw new ConfigError(`consul.tokenFile: cannot read ${file} (${errorMessage(err)}); check the path and its permissions`, { cause: err });
+  }
+  if (!token || /\s/.test(token)) throw new ConfigError(`consul.tokenFile: ${file} must hold exactly one token (no spaces or extra lines)`);
+  return token;
 }
 
 async function readYaml(file: string, required: boolean): Promise<Record<string, unknown> | undefined> {
@@ -58,32 +75,47 @@ async function readYaml(file: string, required: boolean): Promise<Record<string,
 }
 
 function envLayer(env: NodeJS.ProcessEnv): Record<string, Record<string, unknown>> {
+  // Consul's own variable names, so an environment set up for the consul CLI works as it is.
   const consul: Record<string, unknown> = {};
-  if (env.CONSUL_HTTP_ADDR) consul.address = withScheme(env.CONSUL_HTTP_ADDR);
-  if (env.CONSUL_HTTP_TOKEN) consul.token = env.CONSUL_HTTP_TOKEN;
+  if (env.CONSUL_HTTP_ADDR) consul.address = withScheme(env.CONSUL_HTTP_ADDR, env.CONSUL_HTTP_SSL === 'true');
+  // A token from a later layer replaces a token file from an earlier one, and the other way round.
+  if (env.CONSUL_HTTP_TOKEN) Object.assign(consul, { token: env.CONSUL_HTTP_TOKEN, tokenFile: '' });
+  else if (env.CONSUL_HTTP_TOKEN_FILE) Object.assign(consul, { tokenFile: env.CONSUL_HTTP_TOKEN_FILE, token: '' });
+  const tls: Record<string, unknown> = {};
+  if (env.CONSUL_CACERT) tls.caFile = env.CONSUL_CACERT;
+  if (env.CONSUL_CLIENT_CERT) tls.certFile = env.CONSUL_CLIENT_CERT;
+  if (env.CONSUL_CLIENT_KEY) tls.keyFile = env.CONSUL_CLIENT_KEY;
+  if (env.CONSUL_TLS_SERVER_NAME) tls.serverName = env.CONSUL_TLS_SERVER_NAME;
+  if (env.CONSUL_HTTP_SSL_VERIFY === 'false') tls.insecureSkipVerify = true;
+  if (Object.keys(tls).length > 0) consul.tls = tls;
   const log: Record<string, unknown> = {};
   if (env.IPX_LOG_LEVEL) log.level = env.IPX_LOG_LEVEL;
   return { consul, log };
 }
 
-// Consul's own CLI accepts CONSUL_HTTP_ADDR without a scheme; so do we.
-function withScheme(address: string): string {
-  return /^[a-z]+:\/\//i.test(address) ? address : `http://${address}`;
+// Consul's own CLI accepts CONSUL_HTTP_ADDR without a scheme (CONSUL_HTTP_SSL=true means https); so do we.
+function withScheme(address: string, https: boolean): string {
+  return /^[a-z]+:\/\//i.test(address) ? address : `${https ? 'https' : 'http'}://${address}`;
 }
 
+/** Later layers win, key by key, at any depth; an empty object adds nothing. */
 function mergeLayers(layers: Array<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const layer of layers) {
-    for (const [section, value] of Object.entries(layer)) {
-      const previous = out[section];
-      if (isPlainObject(value) && isPlainObject(previous)) {
-        out[section] = { ...previous, ...value };
-      } else if (!(isPlainObject(value) && Object.keys(value).length === 0 && previous === undefined)) {
-        out[section] = value;
-      }
+  for (const layer of layers) mergeInto(out, layer);
+  return out;
+}
+
+function mergeInto(target: Record<string, unknown>, source: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(source)) {
+    const previous = target[key];
+    if (isPlainObject(value) && isPlainObject(previous)) {
+      const merged = { ...previous };
+      mergeInto(merged, value);
+      target[key] = merged;
+    } else if (!(isPlainObject(value) && Object.keys(value).length === 0 && previous === undefined)) {
+      target[key] = value;
     }
   }
-  return out;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -29,7 +29,19 @@ export const consulSchema = z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://127.0.0.1:8500' })
       .default('http://127.0.0.1:8500')
       .describe('Consul HTTP API address (env CONSUL_HTTP_ADDR)'),
-    token: z.string().default('').describe('Consul ACL token (env CONSUL_HTTP_TOKEN); never logged'),
+    token: z.string().default('').describe('Consul ACL token (env CONSUL_HTTP_TOKEN); never logged; prefer tokenFile'),
+    tokenFile: z.string().default('').describe('File holding the ACL token (env CONSUL_HTTP_TOKEN_FILE); read at start'),
+    tls: z
+      .strictObject({
+        caFile: z.string().default('').describe('CA bundle that verifies Consul\'s certificate (env CONSUL_CACERT); empty: the system CAs'),
+        certFile: z.string().default('').describe('Client certificate for mutual TLS (env CONSUL_CLIENT_CERT)'),
+        keyFile: z.string().default('').describe('Client key for mutual TLS (env CONSUL_CLIENT_KEY)'),
+        serverName: z.string().default('').describe('Name to verify in Consul\'s certificate when it differs from the address host (env CONSUL_TLS_SERVER_NAME)'),
+        insecureSkipVerify: z.boolean().default(false).describe('Do not verify Consul\'s certificate (env CONSUL_HTTP_SSL_VERIFY=false); for tests only'),
+      })
+      .refine((tls) => Boolean(tls.certFile) === Boolean(tls.keyFile), { message: 'certFile and keyFile go together: set both or neither' })
+      .prefault({})
+      .describe('TLS to Consul (https:// addresses)'),
     datacenter: z.string().regex(/^[A-Za-z0-9_-]*$/, 'letters, digits, _ and - only').default('').describe('Consul datacenter; empty means the agent\'s own'),
     kvPrefix: z
       .string()
@@ -39,6 +51,7 @@ export const consulSchema = z
     wait: duration('Blocking query wait time (Consul caps it at 10m)', '55s'),
     stale: z.boolean().default(true).describe('Allow stale reads from any Consul server (less load on the leader)'),
   })
+  .refine((consul) => !(consul.token && consul.tokenFile), { message: 'set token or tokenFile, not both', path: ['tokenFile'] })
   .describe('Where and how to read Consul');
 
 export const haproxySchema = z

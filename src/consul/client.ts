@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import Consul from 'consul';
 import type { Config } from '../config/index.ts';
-import { ConsulError } from '../errors.ts';
+import { ConfigError, ConsulError, errorMessage } from '../errors.ts';
 import { toConsulError, type FailedRequest } from './request-error.ts';
 
 /** Options of one read; every read can block, be cancelled and time out. */
@@ -90,6 +92,7 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     host: url.hostname,
     port: url.port ? Number(url.port) : secure ? 443 : 80,
     secure,
+    ...(secure ? { agent: tlsAgent(consulConfig.tls) } : {}),
     defaults: consulConfig.token ? { token: consulConfig.token } : {},
   }) as unknown as RawConsul;
   const readDefaults: CallOptions = {
@@ -165,4 +168,27 @@ async function exchange(
   } finally {
     signal?.removeEventListener('abort', cancel);
   }
+}
+
+/** Keep-alive HTTPS agent that verifies Consul's certificate (and presents ours for mutual TLS). */
+function tlsAgent(tls: Config['consul']['tls']): https.Agent {
+  const read = (key: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined => {
+    if (!tls[key]) return undefined;
+    try {
+      return readFileSync(tls[key]);
+    } catch (err) {
+      throw new ConfigError(`consul.tls.${key}: cannot read ${tls[key]} (${errorMessage(err)}); check the path and its permissions`, { cause: err });
+    }
+  };
+  const ca = read('caFile');
+  const cert = read('certFile');
+  const key = read('keyFile');
+  return new https.Agent({
+    keepAlive: true,
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(tls.serverName ? { servername: tls.serverName } : {}),
+    rejectUnauthorized: !tls.insecureSkipVerify,
+  });
 }

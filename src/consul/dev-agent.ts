@@ -25,6 +25,8 @@ export interface DevAgentOptions {
   readonly httpPort?: number;
   readonly nodeName?: string;
   readonly cwd?: string;
+  /** More agent arguments, e.g. -hcl for TLS or ACL settings in tests. */
+  readonly extraArgs?: readonly string[];
   /** How long to wait for a leader, in ms. */
   readonly timeoutMs?: number;
 }
@@ -79,6 +81,7 @@ async function startOnce(binary: string, options: DevAgentOptions): Promise<DevA
     `-http-port=${http}`, `-dns-port=${dns}`, `-serf-lan-port=${serfLan}`, `-serf-wan-port=${serfWan}`,
     `-server-port=${server}`, '-grpc-port=-1', `-node=${options.nodeName ?? 'ipx-dev'}`,
     ...(options.dataDir ? [`-data-dir=${options.dataDir}`] : []),
+    ...(options.extraArgs ?? []),
   ];
   const log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
   const tail: string[] = [];

@@ -26,6 +26,8 @@ describe('parseConfig', () => {
     [{ watch: { waitMin: '3s', waitMax: '1s' } }, /waitMax must be at least waitMin/],
     [{ routing: { domain: 'bad domain' } }, /routing\.domain: must be a DNS name/],
     [{ haproxy: { maxconn: 50000 } }, /haproxy\.maxconn/],
+    [{ consul: { tls: { certFile: 'c.pem' } } }, /certFile and keyFile go together/],
+    [{ consul: { token: 'a', tokenFile: 'b' } }, /consul\.tokenFile: set token or tokenFile, not both/],
   ])('rejects %j naming the key', (input, message) => {
     expect(() => parseConfig(input)).toThrow(ConfigError);
     expect(() => parseConfig(input)).toThrow(message);
@@ -79,5 +81,17 @@ describe('loadConfig', () => {
     await writeFile(path.join(dir, 'b.yaml'), '- 1\n');
     await expect(loadConfig({ file: 'a.yaml', cwd: dir, env: {} })).rejects.toThrow(/a\.yaml: not valid YAML/);
     await expect(loadConfig({ file: 'b.yaml', cwd: dir, env: {} })).rejects.toThrow(/b\.yaml: the top level must be a mapping/);
+  });
+
+  it('lets an env token replace a token file from the file, and the other way round', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'ipx-config-'));
+    await writeFile(path.join(dir, 'a.yaml'), 'consul:\n  tokenFile: t\n  tls:\n    caFile: ca.pem\n');
+    await writeFile(path.join(dir, 'b.yaml'), 'consul:\n  token: from-file\n');
+    await writeFile(path.join(dir, 't'), 'from-token-file\n');
+    const a = await loadConfig({ file: 'a.yaml', cwd: dir, env: { CONSUL_HTTP_TOKEN: 'from-env', CONSUL_TLS_SERVER_NAME: 'consul.internal' } });
+    expect(a.config.consul.token).toBe('from-env');
+    expect(a.config.consul.tls).toMatchObject({ caFile: path.join(dir, 'ca.pem'), serverName: 'consul.internal' });
+    const b = await loadConfig({ file: 'b.yaml', cwd: dir, env: { CONSUL_HTTP_TOKEN_FILE: 't' } });
+    expect(b.config.consul.token).toBe('from-token-file');
   });
 });
