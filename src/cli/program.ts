@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { configCommand } from './commands/config.ts';
 import { demoServiceCommand } from './commands/demo-service.ts';
 import { devCommand } from './commands/dev.ts';
 import { renderCommand } from './commands/render.ts';
@@ -12,6 +13,6 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
     .showHelpAfterError();
-  for (const add of [devCommand, watchCommand, renderCommand, validateCommand, demoServiceCommand]) add(program, io);
+  for (const add of [devCommand, watchCommand, renderCommand, validateCommand, configCommand, demoServiceCommand]) add(program, io);
   return program;
 }

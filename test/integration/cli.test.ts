@@ -136,6 +136,16 @@ describe('ipx validate', () => {
   });
 });
 
+describe('ipx config print', () => {
+  it('prints the resolved configuration with the token redacted', async () => {
+    const run = await ipx(['config', 'print', '--consul', 'http://127.0.0.1:9'], { CONSUL_HTTP_TOKEN: 'super-secret-token' });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/address: http:\/\/127\.0\.0\.1:9/);
+    expect(run.stdout).toMatch(/token: <redacted>/);
+    expect(run.stdout).not.toContain('super-secret-token');
+  });
+});
+
 describe('ipx watch', () => {
   it('serves, then stops itself and its HAProxy cleanly on SIGTERM', async () => {
     const ports = await findFreePorts(3);

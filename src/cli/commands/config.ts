@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import type { Config } from '../../config/index.ts';
+import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
+import type { CliIo } from '../io.ts';
+
+/** `ipx config print`: the resolved configuration (defaults < file < env < flags), secrets redacted. */
+export function configCommand(program: Command, io: CliIo): void {
+  const config = program.command('config').description('Show the configuration ipx would run with');
+  withConfigOptions(config.command('print'))
+    .description('Print the resolved configuration as YAML (durations in ms; the Consul token is redacted)')
+    .action(async (flags: ConfigFlags) => {
+      const { config: resolved, file } = await loadFromFlags(flags, io);
+      io.stdout.write(`# from ${file ?? 'defaults (no file)'}, env and flags\n`);
+      io.stdout.write(stringify(redact(resolved)));
+    });
+}
+
+export function redact(config: Config): Config {
+  return { ...config, consul: { ...config.consul, token: config.consul.token ? '<redacted>' : '' } };
+}
