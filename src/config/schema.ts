@@ -95,6 +95,22 @@ export const watchSchema = z
   .refine((value) => value.waitMax >= value.waitMin, { message: 'waitMax must be at least waitMin' })
   .describe('Debounce between Consul changes and HAProxy');
 
+export const statsSchema = z
+  .strictObject({
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{0,64}$/, 'letters, digits, ".", "_" and "-" only')
+      .default('')
+      .describe('Basic-auth user for the stats page and /metrics on listen.stats; empty: no authentication'),
+    passwordHash: z
+      .string()
+      .regex(/^(|\$(5|6)\$(rounds=\d{4,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86})$/, 'a SHA-256 or SHA-512 crypt hash, e.g. from `openssl passwd -6`')
+      .default('')
+      .describe('crypt(3) hash of the password (openssl passwd -6); the password itself is never stored'),
+  })
+  .refine((stats) => Boolean(stats.user) === Boolean(stats.passwordHash), { message: 'user and passwordHash go together: set both or neither' })
+  .describe('Access to HAProxy\'s stats page and metrics');
+
 export const logSchema = z
   .strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
@@ -107,6 +123,7 @@ export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   routing: routingSchema.prefault({}),
   watch: watchSchema.prefault({}),
+  stats: statsSchema.prefault({}),
   log: logSchema.prefault({}),
 });
 

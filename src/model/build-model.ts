@@ -7,7 +7,7 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'haproxy' | 'listen' | 'routing'>;
+  readonly config: Pick<Config, 'haproxy' | 'listen' | 'routing' | 'stats'>;
 }
 
 /**
@@ -37,6 +37,7 @@ function buildGlobal(config: BuildModelInput['config']): GlobalModel {
     statsBind: config.listen.stats,
     domain: config.routing.domain,
     balance: config.routing.balance,
+    statsAuth: config.stats.user ? { user: config.stats.user, passwordHash: config.stats.passwordHash } : null,
   };
 }
 

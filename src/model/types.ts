@@ -21,6 +21,15 @@ export interface GlobalModel {
   readonly statsBind: string;
   readonly domain: string;
   readonly balance: 'roundrobin' | 'leastconn' | 'random';
+  /** Basic auth on the stats frontend, or null for none. */
+  readonly statsAuth: StatsAuth | null;
+}
+
+export interface StatsAuth {
+  /** Matches [A-Za-z0-9._-]+ (checked by the config schema). */
+  readonly user: string;
+  /** A crypt(3) hash ($5$ or $6$), never the password. */
+  readonly passwordHash: string;
 }
 
 export interface ServiceModel {

@@ -21,6 +21,8 @@ import { findFreePorts } from '../helpers/ports.ts';
 const DOMAIN = 'service.internal';
 /** A service with this name makes the wrapped template emit a line haproxy -c rejects. */
 const BREAKER = 'breaker';
+/** `openssl passwd -6 -salt ipxtestsalt s3cret` */
+const STATS_HASH = '$6$ipxtestsalt$2Tir.U0QWpHz3OxAg0T21vA9b6wJy5oD1P0Tkvih622DLk6wSIUBKbw5jBR2OmSDKHFIIBoYVtP1CwYYoPu0R0';
 
 let consul: TestConsul;
 let runDir: string;
@@ -72,6 +74,7 @@ beforeAll(async () => {
     haproxy: { runDir, hardStopAfter: '5s' },
     listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}` },
     watch: { waitMin: '50ms', waitMax: '300ms' },
+    stats: { user: 'ops', passwordHash: STATS_HASH },
   });
   const logger = pino({ level: process.env.E2E_LOG ? 'info' : 'silent' }, pino.destination(process.env.E2E_LOG ?? '/dev/null'));
   haproxy = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
@@ -175,7 +178,12 @@ describe('ipx watch end to end', () => {
     const metrics = (await get(`${admin}/metrics`)).body;
     expect(metrics).toMatch(/ipx_pipeline_runs_total\{result="failed"\} [1-9]/);
     expect(metrics).toMatch(/ipx_haproxy_applies_total\{action="reload"\} [1-9]/);
-    expect((await get(`http://${config.listen.stats}/metrics`)).body).toMatch(/haproxy_process_/);
+    const stats = `http://${config.listen.stats}`;
+    expect((await get(`${stats}/metrics`)).status).toBe(401);
+    expect((await get(`${stats}/metrics`, { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` })).status).toBe(401);
+    const authorized = await get(`${stats}/metrics`, { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` });
+    expect(authorized.body).toMatch(/haproxy_process_/);
+    expect((await get(`${stats}/`, { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` })).status).toBe(200);
   });
 
   it('stops HAProxy when it stops', async () => {

@@ -27,6 +27,9 @@ describe('parseConfig', () => {
     [{ routing: { domain: 'bad domain' } }, /routing\.domain: must be a DNS name/],
     [{ haproxy: { maxconn: 50000 } }, /haproxy\.maxconn/],
     [{ consul: { tls: { certFile: 'c.pem' } } }, /certFile and keyFile go together/],
+    [{ stats: { user: 'ops' } }, /user and passwordHash go together/],
+    [{ stats: { user: 'ops', passwordHash: 's3cret' } }, /stats\.passwordHash: a SHA-256 or SHA-512 crypt hash/],
+    [{ stats: { user: 'o ps', passwordHash: '' } }, /stats\.user/],
     [{ consul: { token: 'a', tokenFile: 'b' } }, /consul\.tokenFile: set token or tokenFile, not both/],
   ])('rejects %j naming the key', (input, message) => {
     expect(() => parseConfig(input)).toThrow(ConfigError);

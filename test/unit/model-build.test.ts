@@ -25,6 +25,7 @@ describe('buildModel: global settings', () => {
         statsBind: '127.0.0.1:9000',
         domain: 'svc.example',
         balance: 'leastconn',
+        statsAuth: null,
       },
       services: [],
       rejections: [],
