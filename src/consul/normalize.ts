@@ -14,6 +14,9 @@ export interface CheckSummary {
 
 const RANK: Record<HealthStatus, number> = { passing: 0, warning: 1, critical: 2 };
 
+/** Consul's weight for an instance registered without `Weights`. */
+export const DEFAULT_WEIGHT = 1;
+
 /** Code-unit order, the same on every machine (localeCompare is not). */
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -83,7 +86,18 @@ function toInstance(item: unknown): InstanceEntry | undefined {
     meta: sortedMeta(svc.Meta),
     // Check Output is dropped on purpose: output-only changes must not wake the pipeline.
     status: worstStatus(checks.map((check) => ({ checkId: str(check.CheckID), status: str(check.Status) }))),
+    weight: passingWeight(svc.Weights),
   });
+}
+
+/**
+ * `Weights.Passing`, or Consul's own default of 1 when the registration has no
+ * weights. A number is kept as it is (the model judges its range); any other
+ * type is dropped to the default, as for other fields of the wrong type.
+ */
+function passingWeight(weights: unknown): number {
+  const passing = isRecord(weights) ? weights.Passing : undefined;
+  return typeof passing === 'number' && Number.isFinite(passing) ? passing : DEFAULT_WEIGHT;
 }
 
 // fromEntries defines own properties, so a hostile "__proto__" key stays a plain key.

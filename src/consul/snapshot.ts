@@ -18,6 +18,11 @@ export interface InstanceEntry {
   readonly meta: Readonly<Record<string, string>>;
   /** Worst status of the node's and the service's checks; maintenance shows as critical. */
   readonly status: HealthStatus;
+  /**
+   * Consul's `Weights.Passing` (1 when the registration sets none). Taken as
+   * Consul answers it; the model maps it onto HAProxy's range.
+   */
+  readonly weight: number;
 }
 
 export interface ServiceEntry {

@@ -29,9 +29,11 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
 }
 
 function buildGlobal(config: BuildModelInput['config']): GlobalModel {
+  const runDir = config.haproxy.runDir.replace(/\/+$/, '');
   return {
     maxconn: config.haproxy.maxconn,
-    adminSocket: `${config.haproxy.runDir.replace(/\/+$/, '')}/admin.sock`,
+    adminSocket: `${runDir}/admin.sock`,
+    serverStateFile: `${runDir}/server-state`,
     hardStopAfterMs: config.haproxy.hardStopAfter,
     httpBind: config.listen.http,
     statsBind: config.listen.stats,
@@ -55,6 +57,6 @@ function compareServices(a: ServiceEntry, b: ServiceEntry): number {
 }
 
 function instancesKey(service: ServiceEntry): string {
-  const keys = service.instances.map((i) => JSON.stringify([i.node, i.id, i.address, String(i.port), i.status]));
+  const keys = service.instances.map((i) => JSON.stringify([i.node, i.id, i.address, String(i.port), i.status, String(i.weight)]));
   return JSON.stringify(keys.sort(compareStrings));
 }

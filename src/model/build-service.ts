@@ -2,13 +2,21 @@ import { compareStrings, compareTuples } from './compare.ts';
 import { backendName, serverNames } from './identifiers.ts';
 import { parseIpLiteral } from './ip-literal.ts';
 import { instanceRejection } from './rejections.ts';
-import type { Rejection, ServerModel, ServiceModel } from './types.ts';
+import type { Rejection, ServerModel, ServerState, ServiceModel } from './types.ts';
 import type { InstanceEntry, ServiceEntry } from '../consul/snapshot.ts';
 
 export const HOSTNAME_REASON = 'address must be an IP literal; HAProxy would resolve a hostname only at start';
 export const UNSPECIFIED_REASON =
   'address 0.0.0.0 or :: is unspecified; HAProxy would forward to the address the client connected to (itself); register the instance with its own IP';
 export const PORT_REASON = 'port must be an integer from 1 to 65535';
+export const WEIGHT_REASON = 'weight (Consul Weights.Passing) must be a whole number of at least 1';
+
+/**
+ * HAProxy's largest server weight. Consul accepts weights up to 65535 (they
+ * are DNS SRV weights), so a larger one is a valid registration meaning
+ * "heaviest": it is clamped, not rejected; only its resolution above 256 is lost.
+ */
+export const MAX_WEIGHT = 256;
 
 export interface BuildServiceInput {
   /** Its name has passed the DNS-label check. */
@@ -34,8 +42,14 @@ export function buildService({ service, domain, passingOnly }: BuildServiceInput
   instances.forEach((instance, index) => {
     const problem = instanceProblem(instance);
     if (problem !== undefined) return reject(instance, problem);
-    if (!routable(instance.status, passingOnly)) return;
-    servers.push({ name: names[index] as string, instanceId: instance.id, address: instance.address, port: instance.port });
+    servers.push({
+      name: names[index] as string,
+      instanceId: instance.id,
+      address: instance.address,
+      port: instance.port,
+      weight: Math.min(instance.weight, MAX_WEIGHT),
+      state: serverState(instance.status, passingOnly),
+    });
   });
   servers.sort((a, b) => compareStrings(a.name, b.name));
 
@@ -62,6 +76,8 @@ function instanceProblem(instance: InstanceEntry): string | undefined {
   if (ip === undefined) return HOSTNAME_REASON;
   if (ip.unspecified) return UNSPECIFIED_REASON;
   if (!Number.isInteger(instance.port) || instance.port < 1 || instance.port > 65535) return PORT_REASON;
+  // Consul refuses a weight below 1 at registration: only a broken or hostile source sends one.
+  if (!Number.isSafeInteger(instance.weight) || instance.weight < 1) return WEIGHT_REASON;
   // The snapshot is typed, but its producer reads JSON from Consul: an unknown status must not route.
   const status: string = instance.status;
   if (status !== 'passing' && status !== 'warning' && status !== 'critical') {
@@ -70,12 +86,13 @@ function instanceProblem(instance: InstanceEntry): string | undefined {
   return undefined;
 }
 
-function routable(status: string, passingOnly: boolean): boolean {
-  return status === 'passing' || (status === 'warning' && !passingOnly);
+/** Not routable is kept as `maint`: a later health flip is then one runtime state change. */
+function serverState(status: string, passingOnly: boolean): ServerState {
+  return status === 'passing' || (status === 'warning' && !passingOnly) ? 'ready' : 'maint';
 }
 
 // Every field takes part, so that even duplicate entries sort the same whatever the input order.
 function compareInstances(a: InstanceEntry, b: InstanceEntry): number {
-  const key = (i: InstanceEntry) => [i.node, i.id, i.address, String(i.port), i.status];
+  const key = (i: InstanceEntry) => [i.node, i.id, i.address, String(i.port), i.status, String(i.weight)];
   return compareTuples(key(a), key(b));
 }

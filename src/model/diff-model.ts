@@ -45,10 +45,22 @@ function sameService(a: ServiceModel, b: ServiceModel): boolean {
 }
 
 function sameServer(a: ServerModel, b: ServerModel): boolean {
-  return a.name === b.name && a.instanceId === b.instanceId && a.address === b.address && a.port === b.port;
+  return (
+    a.name === b.name &&
+    a.instanceId === b.instanceId &&
+    a.address === b.address &&
+    a.port === b.port &&
+    a.weight === b.weight &&
+    a.state === b.state
+  );
 }
 
 function sameGlobal(a: GlobalModel, b: GlobalModel): boolean {
-  const keys = Object.keys(a) as (keyof GlobalModel)[];
-  return keys.every((key) => a[key] === b[key]);
+  return changedGlobalKeys(a, b).length === 0;
+}
+
+/** The global settings that differ, sorted; values compared by content (statsAuth is an object). */
+export function changedGlobalKeys(a: GlobalModel, b: GlobalModel): (keyof GlobalModel)[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(compareStrings) as (keyof GlobalModel)[];
+  return keys.filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
 }

@@ -24,6 +24,17 @@ export function parseIpLiteral(value: string): IpLiteral | undefined {
   return { family: 'ipv6', unspecified: groups.every((group) => group === 0) };
 }
 
+/**
+ * A comparison key for an IP literal: the same for every spelling of one
+ * address (`2001:DB8::1`, `2001:db8:0:0:0:0:0:1`), as HAProxy prints it back
+ * in canonical form. Undefined when `value` is not an IP literal.
+ */
+export function ipKey(value: string): string | undefined {
+  if (IPV4.test(value)) return value;
+  const groups = ipv6Groups(value);
+  return groups === undefined ? undefined : groups.map((group) => group.toString(16)).join(':');
+}
+
 /** The eight 16-bit groups of an IPv6 literal, or undefined when it is not one. */
 function ipv6Groups(value: string): number[] | undefined {
   if (!/^[0-9A-Fa-f:.]+$/.test(value) || !value.includes(':')) return undefined;

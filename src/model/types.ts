@@ -15,6 +15,11 @@ export interface GlobalModel {
   readonly maxconn: number;
   /** Absolute path of the admin (runtime API) socket. */
   readonly adminSocket: string;
+  /**
+   * Absolute path of the server state file HAProxy loads at each (re)load;
+   * ipx writes it just before, from the live state that agrees with the next model.
+   */
+  readonly serverStateFile: string;
   readonly hardStopAfterMs: number;
   /** "ip:port" as HAProxy writes a bind, e.g. 127.0.0.1:8080 or [::1]:8080. */
   readonly httpBind: string;
@@ -39,7 +44,12 @@ export interface ServiceModel {
   readonly host: string;
   /** Safe HAProxy backend name. */
   readonly backend: string;
-  /** Instances that receive traffic, sorted by server name. May be empty (→ 503). */
+  /**
+   * Valid instances, sorted by server name: routable ones `ready`, the others
+   * (critical, or warning under passingOnly) `maint`, so that a health flip is a
+   * runtime state change rather than a server removed and added. No ready
+   * server (or none at all) → HAProxy answers the JSON 503.
+   */
   readonly servers: readonly ServerModel[];
 }
 
@@ -51,7 +61,13 @@ export interface ServerModel {
   /** IP literal; IPv6 without brackets. */
   readonly address: string;
   readonly port: number;
+  /** HAProxy weight, 1 to 256 (Consul's Weights.Passing, clamped). */
+  readonly weight: number;
+  readonly state: ServerState;
 }
+
+/** `ready` takes traffic; `maint` is kept in the backend but gets none (HAProxy's maintenance). */
+export type ServerState = 'ready' | 'maint';
 
 export interface Rejection {
   /** e.g. `service "web"` or `instance "web-1" of service "web"`. */

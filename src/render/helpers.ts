@@ -29,6 +29,15 @@ export const helpers = {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`int: ${describe(value)} is not a non-negative integer`);
     return String(value);
   },
+  /**
+   * A server's admin state as the end of its `server` line: ` disabled` for
+   * maintenance, nothing for ready (the leading space keeps the line tidy).
+   */
+  serverState(state: unknown): string {
+    if (state === 'maint') return ' disabled';
+    if (state === 'ready') return '';
+    throw new Error(`serverState: ${describe(state)} is not ready or maint`);
+  },
   /** A server address: `ip:port`, IPv6 in brackets. */
   addr(address: unknown, port: unknown): string {
     if (typeof address !== 'string' || parseIpLiteral(address) === undefined) throw new Error(`addr: ${describe(address)} is not an IP literal`);

@@ -4,7 +4,7 @@ import type { InstanceEntry, ServiceEntry, Snapshot } from '../../src/consul/sna
 
 /** Small builders for model tests: a passing instance unless told otherwise. */
 export function instance(fields: Partial<InstanceEntry> & { id: string }): InstanceEntry {
-  return { node: 'node-a', address: '10.0.0.1', port: 8080, tags: [], meta: {}, status: 'passing', ...fields };
+  return { node: 'node-a', address: '10.0.0.1', port: 8080, tags: [], meta: {}, status: 'passing', weight: 1, ...fields };
 }
 
 export function service(name: string, instances: readonly InstanceEntry[] = []): ServiceEntry {

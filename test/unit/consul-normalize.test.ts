@@ -76,7 +76,21 @@ describe('normalizeInstances', () => {
       tags: [],
       meta: {},
       status: 'warning',
+      weight: 1,
     });
+  });
+
+  it.each([
+    { name: 'no Weights is Consul\'s default 1', svc: {}, want: 1 },
+    { name: 'Weights.Passing is taken', svc: { Weights: { Passing: 7, Warning: 1 } }, want: 7 },
+    { name: 'a weight above HAProxy\'s range is kept for the model to judge', svc: { Weights: { Passing: 1000 } }, want: 1000 },
+    { name: 'a zero is kept for the model to judge', svc: { Weights: { Passing: 0 } }, want: 0 },
+    { name: 'a string is dropped to the default', svc: { Weights: { Passing: '5' } }, want: 1 },
+    { name: 'Weights of the wrong type is dropped to the default', svc: { Weights: [5] }, want: 1 },
+    { name: 'a missing Passing is the default', svc: { Weights: { Warning: 3 } }, want: 1 },
+  ])('weight: $name', ({ svc, want }) => {
+    const [instance] = normalizeInstances([entry('n1', 'a', { svc })], 'web');
+    expect(instance?.weight).toBe(want);
   });
 
   it('gives the same result when only check output changed', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
-import { HOSTNAME_REASON, PORT_REASON, UNSPECIFIED_REASON } from '../../src/model/build-service.ts';
+import { HOSTNAME_REASON, PORT_REASON, UNSPECIFIED_REASON, WEIGHT_REASON } from '../../src/model/build-service.ts';
 import { SAFE_NAME } from '../../src/model/identifiers.ts';
 import { INVALID_NAME_REASON } from '../../src/model/service-names.ts';
 import { config, instance, service, shuffle, snapshot } from '../helpers/model-fakes.ts';
@@ -20,6 +20,7 @@ describe('buildModel: global settings', () => {
       global: {
         maxconn: 2000,
         adminSocket: '/var/run/ipx/admin.sock',
+        serverStateFile: '/var/run/ipx/server-state',
         hardStopAfterMs: 60_000,
         httpBind: '[::1]:8080',
         statsBind: '127.0.0.1:9000',
@@ -116,7 +117,7 @@ describe('buildModel: instance addresses and ports', () => {
 
   it('keeps IPv6 addresses without brackets (the renderer adds them)', () => {
     const model = buildModel({ snapshot: snapshot(service('web', [instance({ id: 'a', address: '2001:db8::1', port: 443 })])), config: config() });
-    expect(model.services[0]?.servers).toEqual([{ name: 'a', instanceId: 'a', address: '2001:db8::1', port: 443 }]);
+    expect(model.services[0]?.servers).toEqual([{ name: 'a', instanceId: 'a', address: '2001:db8::1', port: 443, weight: 1, state: 'ready' }]);
   });
 
   it('rejects an unknown health status rather than routing to it', () => {
@@ -146,26 +147,53 @@ describe('buildModel: instance addresses and ports', () => {
   });
 });
 
-describe('buildModel: health filtering', () => {
-  it.each<[boolean, HealthStatus, boolean]>([
-    [true, 'passing', true],
-    [true, 'warning', false],
-    [true, 'critical', false],
-    [false, 'passing', true],
-    [false, 'warning', true],
-    [false, 'critical', false],
-  ])('passingOnly %s, status %s → routed %s', (passingOnly, status, routed) => {
+describe('buildModel: health and weight', () => {
+  it.each<[boolean, HealthStatus, 'ready' | 'maint']>([
+    [true, 'passing', 'ready'],
+    [true, 'warning', 'maint'],
+    [true, 'critical', 'maint'],
+    [false, 'passing', 'ready'],
+    [false, 'warning', 'ready'],
+    [false, 'critical', 'maint'],
+  ])('passingOnly %s, status %s → server %s (kept, so a health flip is a state change)', (passingOnly, status, state) => {
     const model = buildModel({
       snapshot: snapshot(service('web', [instance({ id: 'a', status })])),
       config: config({ routing: { passingOnly } }),
     });
-    expect(model.services[0]?.servers.length).toBe(routed ? 1 : 0);
+    expect(model.services[0]?.servers.map((s) => [s.name, s.state])).toEqual([['a', state]]);
     expect(model.rejections).toEqual([]);
   });
 
-  it('keeps a service whose instances are all down, with no servers (HAProxy answers 503)', () => {
+  it('keeps a service whose instances are all down, its servers in maintenance (HAProxy answers 503)', () => {
     const model = buildModel({ snapshot: snapshot(service('web', [instance({ id: 'a', status: 'critical' })])), config: config() });
-    expect(model.services).toEqual([{ name: 'web', host: 'web.service.internal', backend: 'svc_web', servers: [] }]);
+    expect(model.services).toEqual([
+      {
+        name: 'web',
+        host: 'web.service.internal',
+        backend: 'svc_web',
+        servers: [{ name: 'a', instanceId: 'a', address: '10.0.0.1', port: 8080, weight: 1, state: 'maint' }],
+      },
+    ]);
+  });
+
+  it.each<[number, number | undefined]>([
+    [1, 1],
+    [7, 7],
+    [256, 256],
+    [257, 256],
+    [65535, 256],
+    [0, undefined],
+    [-3, undefined],
+    [2.5, undefined],
+    [Number.NaN, undefined],
+    [Number.POSITIVE_INFINITY, undefined],
+  ])('Consul weight %s → HAProxy weight %s (above 256 clamped, below 1 rejected)', (weight, expected) => {
+    const model = buildModel({ snapshot: snapshot(service('web', [instance({ id: 'a', weight }), instance({ id: 'b' })])), config: config() });
+    const servers = model.services[0]?.servers ?? [];
+    expect(servers.find((s) => s.name === 'a')?.weight).toBe(expected);
+    expect(model.rejections).toEqual(
+      expected === undefined ? [{ subject: 'instance "a" on node "node-a" of service "web"', reason: WEIGHT_REASON }] : [],
+    );
   });
 });
 

@@ -34,6 +34,8 @@ describe('template helpers', () => {
     ['bind', ['127.0.0.1:8080'], '127.0.0.1:8080'],
     ['bind', ['0.0.0.0:80'], '0.0.0.0:80'],
     ['bind', ['[::1]:8404'], '[::1]:8404'],
+    ['serverState', ['ready'], ''],
+    ['serverState', ['maint'], ' disabled'],
   ] as const)('%s(%j) → %s', (name, args, expected) => {
     const helper = helpers[name] as (...values: unknown[]) => string;
     expect(helper(...args)).toBe(expected);
@@ -59,6 +61,9 @@ describe('template helpers', () => {
     ['bind', ['127.0.0.1:0']],
     ['bind', ['localhost:80']],
     ['bind', ['127.0.0.1:80\nbackend x']],
+    ['serverState', ['drain']],
+    ['serverState', [undefined]],
+    ['serverState', ['maint\n']],
   ] as const)('%s(%j) throws', (name, args) => {
     const helper = helpers[name] as (...values: unknown[]) => string;
     expect(() => helper(...args)).toThrow(new RegExp(`^${name}: `));

@@ -28,6 +28,7 @@ const serviceName = fc.oneof(text, fc.constantFrom('web', 'Web', 'WEB', 'api', '
 const address = fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain(), text, fc.constantFrom('0.0.0.0', '::', '::ffff:10.0.0.1', 'fe80::1%eth0'));
 const port = fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: -10, max: 70_000 }), fc.double());
 const status = fc.constantFrom<HealthStatus>('passing', 'passing', 'warning', 'critical', 'maintenance' as HealthStatus);
+const weight = fc.oneof(fc.integer({ min: 1, max: 256 }), fc.integer({ min: -5, max: 70_000 }), fc.double());
 const instance: fc.Arbitrary<InstanceEntry> = fc.record({
   id: fc.oneof(text, fc.constantFrom('web-1', 'web-2', 'dup')),
   node: fc.oneof(text, fc.constantFrom('node-a', 'node-b')),
@@ -36,6 +37,7 @@ const instance: fc.Arbitrary<InstanceEntry> = fc.record({
   tags: fc.array(text, { maxLength: 3 }),
   meta: fc.dictionary(text, text, { maxKeys: 3 }),
   status,
+  weight,
 });
 const services = fc.array(
   fc.record({ name: serviceName, instances: fc.array(instance, { maxLength: 6 }) }).map((s): ServiceEntry => service(s.name, s.instances)),
@@ -51,7 +53,7 @@ const emptyModel = buildModel({ snapshot: snapshot(), config: config() });
 const BASE_LINES = lineCount(emptyModel);
 const LINES_PER_SERVICE = lineCount(buildModel({ snapshot: snapshot(service('x')), config: config() })) - BASE_LINES;
 
-const SERVER_LINE = /^ {4}server [A-Za-z0-9][A-Za-z0-9._-]* (\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/;
+const SERVER_LINE = /^ {4}server [A-Za-z0-9][A-Za-z0-9._-]* (\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5} weight \d{1,3}( disabled)?$/;
 const BACKEND_LINE = /^backend svc_[a-z0-9-]{1,63}$/;
 
 describe('buildModel and render on arbitrary Consul data', () => {
@@ -72,6 +74,8 @@ describe('buildModel and render on arbitrary Consul data', () => {
             expect(server.name).toMatch(SAFE_NAME);
             expect(parseIpLiteral(server.address)?.unspecified).toBe(false);
             expect(Number.isInteger(server.port) && server.port >= 1 && server.port <= 65535).toBe(true);
+            expect(Number.isInteger(server.weight) && server.weight >= 1 && server.weight <= 256).toBe(true);
+            expect(['ready', 'maint']).toContain(server.state);
           }
         }
 
@@ -81,7 +85,7 @@ describe('buildModel and render on arbitrary Consul data', () => {
         const lines = cfgText.split('\n');
         const serverCount = model.services.reduce((sum, s) => sum + s.servers.length, 0);
         expect(lines.length).toBe(BASE_LINES + model.services.length * LINES_PER_SERVICE + serverCount);
-        const serverLines = lines.filter((line) => /^\s*server\b/.test(line));
+        const serverLines = lines.filter((line) => /^\s*server\s/.test(line));
         expect(serverLines).toHaveLength(serverCount);
         for (const line of serverLines) expect(line).toMatch(SERVER_LINE);
         expect(lines.filter((line) => line.startsWith('backend '))).toEqual(backends.map((b) => `backend ${b}`));

@@ -10,7 +10,10 @@ import type { Model } from '../../src/model/types.ts';
 const templates = loadTemplates();
 const assets = loadAssets();
 const model = buildModel({
-  snapshot: snapshot(service('web', [instance({ id: 'w1' }), instance({ id: 'w2', address: '2001:db8::2', port: 443 })]), service('api')),
+  snapshot: snapshot(
+    service('web', [instance({ id: 'w1' }), instance({ id: 'w2', address: '2001:db8::2', port: 443, weight: 5 }), instance({ id: 'w3', status: 'critical' })]),
+    service('api'),
+  ),
   config: config(),
 });
 
@@ -40,10 +43,11 @@ describe('render', () => {
     expect(result.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('writes servers with IPv6 in brackets and no timestamp', () => {
+  it('writes servers with IPv6 in brackets, their weight, maintenance as disabled, and no timestamp', () => {
     const cfg = result.files[CONFIG_FILE] ?? '';
-    expect(cfg).toContain('    server w1 10.0.0.1:8080\n');
-    expect(cfg).toContain('    server w2 [2001:db8::2]:443\n');
+    expect(cfg).toContain('    server w1 10.0.0.1:8080 weight 1\n');
+    expect(cfg).toContain('    server w2 [2001:db8::2]:443 weight 5\n');
+    expect(cfg).toContain('    server w3 10.0.0.1:8080 weight 1 disabled\n');
     expect(cfg).not.toMatch(/\b20\d\d-\d\d-\d\d|\d\d:\d\d:\d\d/);
     expect(cfg).not.toMatch(/^\s*(master-worker|daemon)\b/m);
   });
@@ -77,7 +81,7 @@ describe('render', () => {
   it('refuses a hand-built model with an unsafe server name, naming the template', () => {
     const bad: Model = {
       ...model,
-      services: [{ name: 'web', host: 'web.service.internal', backend: 'svc_web', servers: [{ name: 'x\nbackend evil', instanceId: 'x', address: '10.0.0.1', port: 80 }] }],
+      services: [{ name: 'web', host: 'web.service.internal', backend: 'svc_web', servers: [{ name: 'x\nbackend evil', instanceId: 'x', address: '10.0.0.1', port: 80, weight: 1, state: 'ready' }] }],
     };
     const err = renderError(() => render({ model: bad, templates, assets }));
     expect(err.message).toMatch(/^render: partial "backend" failed: ident: "x\\nbackend evil" is not a safe HAProxy name/);

@@ -71,8 +71,13 @@ beforeAll(async () => {
     listen: { http: `127.0.0.1:${httpPort}`, stats: `127.0.0.1:${statsPort}` },
     haproxy: { runDir: dir },
   });
-  const instance = { id: 'web-1', node: 'n1', address: '127.0.0.1', port: upstreamPort, tags: [], meta: {}, status: 'passing' } as const;
-  const snapshot: Snapshot = { kv: [], services: [{ name: 'web', instances: [instance] }, { name: 'empty', instances: [] }] };
+  const instance = { id: 'web-1', node: 'n1', address: '127.0.0.1', port: upstreamPort, tags: [], meta: {}, status: 'passing', weight: 1 } as const;
+  // A service whose only instance is critical: kept as a server in maintenance (`disabled`).
+  const down = { ...instance, id: 'down-1', status: 'critical' } as const;
+  const snapshot: Snapshot = {
+    kv: [],
+    services: [{ name: 'web', instances: [instance] }, { name: 'empty', instances: [] }, { name: 'down', instances: [down] }],
+  };
   const { files } = render({ model: buildModel({ snapshot, config }), templates: loadTemplates(), assets });
   for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
   haproxy = spawn(HAPROXY, ['-db', '-f', join(dir, CONFIG_FILE)], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -105,10 +110,13 @@ describe('rendered configuration served by haproxy', () => {
     expect(res).toEqual({ status: 404, type: 'application/json', body: assets.errors['404'].trimEnd() });
   });
 
-  it('answers a service without servers with the JSON 503 body, not HAProxy\'s HTML page', async () => {
-    const res = await get(httpPort, '/', 'empty.service.internal');
-    expect(res).toEqual({ status: 503, type: 'application/json', body: assets.errors['503'].trimEnd() });
-  });
+  it.each([['without servers', 'empty'], ['whose servers are all in maintenance', 'down']])(
+    'answers a service %s with the JSON 503 body, not HAProxy\'s HTML page',
+    async (_label, name) => {
+      const res = await get(httpPort, '/', `${name}.service.internal`);
+      expect(res).toEqual({ status: 503, type: 'application/json', body: assets.errors['503'].trimEnd() });
+    },
+  );
 
   it('serves Prometheus metrics and the stats page', async () => {
     const metrics = await get(statsPort, '/metrics', 'localhost');
