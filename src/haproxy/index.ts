@@ -1,5 +1,11 @@
 export { createHaproxyManager, type HaproxyManager, type HaproxyManagerOptions, type HaproxyStatus } from './manager.ts';
 export { applyRender, type ApplyDeps, type ApplyOutcome, type ApplyResult, type LiveConfig } from './apply.ts';
+export { planApply, planForLive, countOps, type ApplyPlan, type RuntimeOp, type RuntimeOpKind } from './plan-apply.ts';
+export { createAdminCli, type AdminCli, type AdminCliOptions } from './admin-cli.ts';
+export { adminCommands, DYNAMIC_SERVER_KEYWORDS, type AdminCommand } from './runtime-commands.ts';
+export { liveMismatches } from './live-vs-model.ts';
+export { parseServersState, EMPTY_SERVER_STATE, type LiveServer, type ServersState } from './servers-state.ts';
+export { serverStateFor } from './server-state-file.ts';
 export { dryRunCheck } from './dry-run.ts';
 export { checkConfig, type CheckConfigOptions, type CheckConfigResult } from './check-config.ts';
 export { parseCheckOutput, type CheckOutput } from './check-output.ts';

@@ -1,0 +1,60 @@
+import { ipKey } from '../model/ip-literal.ts';
+import { isDraining, isMaint, type LiveServer } from './servers-state.ts';
+import type { Model, ServerModel } from '../model/types.ts';
+
+/** `backend/server`, the key runtime state is tracked by. */
+export function serverKey(backend: string, server: string): string {
+  return `${backend}/${server}`;
+}
+
+/** Every server of the model by `backend/server`. */
+export function modelServers(model: Model): Map<string, ServerModel> {
+  const servers = new Map<string, ServerModel>();
+  for (const service of model.services) {
+    for (const server of service.servers) servers.set(serverKey(service.backend, server.name), server);
+  }
+  return servers;
+}
+
+/**
+ * Pure: how a live server differs from what the model says of it, or
+ * undefined when they agree. Addresses compare by value (HAProxy prints IPv6
+ * canonically); a draining server never agrees (the model has no such state).
+ */
+export function serverDisagreement(live: LiveServer, wanted: ServerModel): string | undefined {
+  const problems: string[] = [];
+  if (ipKey(live.address) !== ipKey(wanted.address) || live.port !== wanted.port) {
+    problems.push(`address ${live.address}:${live.port}, model ${wanted.address}:${wanted.port}`);
+  }
+  if (live.weight !== wanted.weight) problems.push(`weight ${live.weight}, model ${wanted.weight}`);
+  const state = isDraining(live) ? 'drain' : isMaint(live) ? 'maint' : 'ready';
+  if (state !== wanted.state) problems.push(`state ${state}, model ${wanted.state}`);
+  return problems.length === 0 ? undefined : problems.join(', ');
+}
+
+/**
+ * Pure: every way the live servers differ from the model — missing, extra,
+ * or a different address, weight or state. Servers in `draining` (removed
+ * from the model, finishing their requests) are left out. Backends the model
+ * does not have are not compared: ipx renders no other.
+ */
+export function liveMismatches(live: readonly LiveServer[], model: Model, draining: ReadonlySet<string> = new Set()): string[] {
+  const wanted = modelServers(model);
+  const backends = new Set(model.services.map((service) => service.backend));
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const server of live) {
+    const key = serverKey(server.backend, server.server);
+    if (!backends.has(server.backend) || draining.has(key)) continue;
+    seen.add(key);
+    const model = wanted.get(key);
+    if (!model) {
+      problems.push(`${key} is live but not in the model`);
+      continue;
+    }
+    const disagreement = serverDisagreement(server, model);
+    if (disagreement) problems.push(`${key}: ${disagreement}`);
+  }
+  for (const key of wanted.keys()) if (!seen.has(key)) problems.push(`${key} is in the model but not live`);
+  return problems;
+}

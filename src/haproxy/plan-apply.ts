@@ -1,0 +1,123 @@
+import { compareStrings } from '../model/compare.ts';
+import { changedGlobalKeys } from '../model/diff-model.ts';
+import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
+
+/**
+ * One change to a server of a backend that exists before and after. `remove`
+ * carries the server as it was applied: one in maintenance has no new
+ * requests to drain.
+ */
+export type RuntimeOp =
+  | { readonly kind: 'add'; readonly backend: string; readonly server: ServerModel }
+  | { readonly kind: 'remove'; readonly backend: string; readonly server: ServerModel }
+  | { readonly kind: 'addr'; readonly backend: string; readonly server: string; readonly address: string; readonly port: number }
+  | { readonly kind: 'weight'; readonly backend: string; readonly server: string; readonly weight: number }
+  | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState };
+
+export type RuntimeOpKind = RuntimeOp['kind'];
+
+export type ApplyPlan =
+  | { readonly kind: 'noop' }
+  | { readonly kind: 'runtime'; readonly ops: readonly RuntimeOp[] }
+  | { readonly kind: 'reload'; readonly reasons: readonly string[] };
+
+/**
+ * Pure: how to go from the applied model to the next one. Through the
+ * runtime API when only servers of existing backends changed (added,
+ * removed, address, weight, state); by a reload, with the reasons, when
+ * anything else did. Ops come in backend order; in each, additions and
+ * changes before removals, so a backend never lacks a server it is about to
+ * get; all removals last.
+ */
+export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
+  if (!applied) return { kind: 'reload', reasons: ['no model has been applied yet'] };
+  const reasons = changedGlobalKeys(applied.global, next.global).map((key) => `global setting ${key} changed`);
+  const before = new Map(applied.services.map((service) => [service.name, service]));
+  const after = new Map(next.services.map((service) => [service.name, service]));
+  for (const name of before.keys()) if (!after.has(name)) reasons.push(`service ${JSON.stringify(name)} removed`);
+  const changes: RuntimeOp[] = [];
+  const removals: RuntimeOp[] = [];
+  for (const [name, service] of after) {
+    const old = before.get(name);
+    if (!old) {
+      reasons.push(`service ${JSON.stringify(name)} added`);
+      continue;
+    }
+    const structural = serviceChange(old, service);
+    if (structural) {
+      reasons.push(`service ${JSON.stringify(name)}: ${structural}`);
+      continue;
+    }
+    const ops = serverOps(service.backend, old.servers, service.servers);
+    changes.push(...ops.changes);
+    removals.push(...ops.removals);
+  }
+  if (reasons.length > 0) return { kind: 'reload', reasons: reasons.sort(compareStrings) };
+  const ops = [...changes, ...removals];
+  return ops.length === 0 ? { kind: 'noop' } : { kind: 'runtime', ops };
+}
+
+/** What makes an existing service need a reload; undefined when only its servers may differ. */
+function serviceChange(a: ServiceModel, b: ServiceModel): string | undefined {
+  if (a.host !== b.host) return `host ${a.host} became ${b.host}`;
+  if (a.backend !== b.backend) return `backend ${a.backend} became ${b.backend}`;
+  return undefined;
+}
+
+function serverOps(backend: string, before: readonly ServerModel[], after: readonly ServerModel[]): { changes: RuntimeOp[]; removals: RuntimeOp[] } {
+  const old = new Map(before.map((server) => [server.name, server]));
+  const current = new Set(after.map((server) => server.name));
+  const changes: RuntimeOp[] = [];
+  for (const server of after) {
+    const was = old.get(server.name);
+    if (!was) {
+      changes.push({ kind: 'add', backend, server });
+      continue;
+    }
+    const attributes: RuntimeOp[] = [];
+    // By spelling, not value: the config text changes with it, and the op is harmless.
+    if (was.address !== server.address || was.port !== server.port) {
+      attributes.push({ kind: 'addr', backend, server: server.name, address: server.address, port: server.port });
+    }
+    if (was.weight !== server.weight) attributes.push({ kind: 'weight', backend, server: server.name, weight: server.weight });
+    if (was.state !== server.state) {
+      const state: RuntimeOp = { kind: 'state', backend, server: server.name, state: server.state };
+      // Out of service before its address moves; into service only once it has moved.
+      if (server.state === 'maint') attributes.unshift(state);
+      else attributes.push(state);
+    }
+    changes.push(...attributes);
+  }
+  const removals: RuntimeOp[] = before.filter((server) => !current.has(server.name)).map((server) => ({ kind: 'remove', backend, server }));
+  return { changes, removals };
+}
+
+/** How many ops of each kind, for logs and metrics. */
+export function countOps(ops: readonly RuntimeOp[]): Partial<Record<RuntimeOpKind, number>> {
+  const counts: Partial<Record<RuntimeOpKind, number>> = {};
+  for (const op of ops) counts[op.kind] = (counts[op.kind] ?? 0) + 1;
+  return counts;
+}
+
+export interface LivePlanInput {
+  /** Whether an HAProxy is running (none: it is started, which is a reload in all but name). */
+  readonly running: boolean;
+  /** The model the live config was rendered from, when known. */
+  readonly applied: Model | undefined;
+  /** The model of the files being applied; undefined for a hand-written config. */
+  readonly next: Model | undefined;
+}
+
+/**
+ * Pure: the plan for files whose hash differs from the live ones. Runtime
+ * changes need a running HAProxy and both models; a model that did not
+ * change while the files did means new templates or assets: a reload.
+ */
+export function planForLive({ running, applied, next }: LivePlanInput): ApplyPlan {
+  if (!running) return { kind: 'reload', reasons: ['HAProxy is not running'] };
+  if (!next) return { kind: 'reload', reasons: ['the configuration comes without a model'] };
+  if (!applied) return { kind: 'reload', reasons: ['the model HAProxy runs is not known (adopted from an earlier ipx, or never applied)'] };
+  const plan = planApply(applied, next);
+  if (plan.kind !== 'noop') return plan;
+  return { kind: 'reload', reasons: ['the rendered files changed but the model did not (new templates or assets)'] };
+}

@@ -1,0 +1,78 @@
+import { HaproxyRuntimeError } from '../errors.ts';
+
+/** One server of `show servers state` (format version 1), the fields ipx reads. */
+export interface LiveServer {
+  readonly backend: string;
+  readonly server: string;
+  readonly address: string;
+  readonly port: number;
+  /** `srv_op_state`: 0 stopped, 1 starting, 2 running, 3 stopping. */
+  readonly opState: number;
+  /** `srv_admin_state`, a mask; see MAINT_FLAGS and DRAIN_FLAGS. */
+  readonly adminState: number;
+  /** `srv_uweight`: the weight in force (set by the config or `set server … weight`). */
+  readonly weight: number;
+  /** The line as HAProxy printed it, to write back into a state file. */
+  readonly line: string;
+}
+
+export interface ServersState {
+  /** The first two lines (version and column names), which a state file must start with. */
+  readonly header: string;
+  readonly servers: readonly LiveServer[];
+}
+
+/**
+ * Forced (0x01), inherited (0x02) and resolution (0x20) maintenance. Not
+ * 0x04 (CMAINT, "disabled in the config"): measured on 2.6, a server keeps
+ * that bit after `set server … state ready` and serves traffic.
+ */
+export const MAINT_FLAGS = 0x01 | 0x02 | 0x20;
+/** Forced (0x08) and inherited (0x10) drain. */
+export const DRAIN_FLAGS = 0x08 | 0x10;
+
+/** What HAProxy accepts as a state file with no servers (an empty file draws a warning). */
+export const EMPTY_SERVER_STATE = '1\n';
+
+const COLUMNS = ['be_name', 'srv_name', 'srv_addr', 'srv_op_state', 'srv_admin_state', 'srv_uweight', 'srv_port'] as const;
+
+/** Pure: parses `show servers state` output. Throws when it is not format version 1. */
+export function parseServersState(text: string): ServersState {
+  const lines = text.split('\n').map((line) => line.replace(/\r$/, ''));
+  const [version = '', columnsLine = ''] = lines;
+  if (version.trim() !== '1' || !columnsLine.startsWith('# ')) {
+    throw new HaproxyRuntimeError(
+      `haproxy: 'show servers state' answered ${JSON.stringify(text.slice(0, 120))}, not format version 1; is the admin socket an HAProxy 2.6 stats socket at level admin?`,
+    );
+  }
+  const names = columnsLine.slice(2).trim().split(/\s+/);
+  const at = Object.fromEntries(COLUMNS.map((column) => [column, names.indexOf(column)])) as Record<(typeof COLUMNS)[number], number>;
+  const missing = COLUMNS.filter((column) => at[column] < 0);
+  if (missing.length > 0) throw new HaproxyRuntimeError(`haproxy: 'show servers state' has no column ${missing.join(', ')}; HAProxy 2.6 or newer is required`);
+
+  const servers: LiveServer[] = [];
+  for (const line of lines.slice(2)) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const fields = line.trim().split(/\s+/);
+    const field = (column: (typeof COLUMNS)[number]) => fields[at[column]] ?? '';
+    servers.push({
+      backend: field('be_name'),
+      server: field('srv_name'),
+      address: field('srv_addr'),
+      port: Number(field('srv_port')),
+      opState: Number(field('srv_op_state')),
+      adminState: Number(field('srv_admin_state')),
+      weight: Number(field('srv_uweight')),
+      line,
+    });
+  }
+  return { header: `${version}\n${columnsLine}\n`, servers };
+}
+
+export function isMaint(server: LiveServer): boolean {
+  return (server.adminState & MAINT_FLAGS) !== 0;
+}
+
+export function isDraining(server: LiveServer): boolean {
+  return (server.adminState & DRAIN_FLAGS) !== 0;
+}
