@@ -40,13 +40,13 @@ async function indexOf(path: string): Promise<bigint> {
 }
 
 /** Re-registers web-2 with other weights: Consul's answer changes, ipx's snapshot does not. */
-async function reweigh(): Promise<void> {
+async function reweigh(weights: { Passing: number; Warning: number }): Promise<void> {
   const res = await fetch(`${consul.agent.address}/v1/agent/service/register`, {
     method: 'PUT',
     body: JSON.stringify({
       Name: 'web', ID: 'web-2', Address: '127.0.0.1', Port: 9002,
       Tags: ['v1', 'http'], Meta: { version: '1.2.3', 'ipx-timeout': '5s' },
-      Weights: { Passing: 7, Warning: 1 },
+      Weights: weights,
       Check: { TTL: '1m', Status: 'passing' },
     }),
   });
@@ -91,6 +91,7 @@ describe('ConsulWatcher with a real Consul agent', () => {
         tags: ['http', 'v1'],
         meta: { 'ipx-timeout': '5s', version: '1.2.3' },
         status: 'passing',
+        weight: 1,
       },
     ]);
   });
@@ -119,13 +120,22 @@ describe('ConsulWatcher with a real Consul agent', () => {
     const count = recorder.snapshots.length;
     const health = await indexOf('/v1/health/service/web');
     const kv = await indexOf('/v1/kv/ipx/?recurse=true');
-    // Changes that move Consul's indexes but not ipx's data: other weights, a KV folder placeholder.
-    await reweigh();
+    // Changes that move Consul's indexes but not ipx's data: the weight for warning (ipx reads Passing), a KV folder placeholder.
+    await reweigh({ Passing: 1, Warning: 7 });
     await putKv(consul.agent.address, 'ipx/folder/', '');
     await sleep(1_000);
     expect(await indexOf('/v1/health/service/web')).toBeGreaterThan(health);
     expect(await indexOf('/v1/kv/ipx/?recurse=true')).toBeGreaterThan(kv);
     expect(recorder.snapshots.length).toBe(count);
+  });
+
+  it('carries Weights.Passing as the instance weight', async () => {
+    await reweigh({ Passing: 7, Warning: 1 });
+    const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.[1]?.weight === 7, 2_000);
+    expect(instancesOf(snapshot, 'web')?.map((i) => [i.id, i.weight])).toEqual([
+      ['web-1', 1],
+      ['web-2', 7],
+    ]);
   });
 
   it('drops a deregistered instance, then the service', async () => {
