@@ -63,6 +63,8 @@ export const haproxySchema = z
     maxconn: z.number().int().min(100).max(9000).default(4000).describe('Global maxconn; must fit the open-file limit (about ulimit -n / 2)'),
     hardStopAfter: duration('How long an old worker may keep serving its connections after a reload', '30s'),
     reloadTimeout: duration('How long to wait for a reload to be confirmed by the master', '10s'),
+    reloadFloor: duration('Least time between two reloads: a reload due sooner waits (runtime API changes never wait)', '1s'),
+    drainTimeout: duration('How long a removed instance may finish its requests in flight before they are cut and its server deleted', '30s'),
   })
   .describe('The HAProxy ipx drives');
 

@@ -12,7 +12,12 @@ import type { RenderResult } from '../render/index.ts';
 
 /** What the daemon needs of the HAProxy stage. */
 export interface Applier {
-  apply(rendered: RenderResult): Promise<{ action: string; hash: string }>;
+  /** `model` lets instance changes go through the runtime API; `runtimeOps` counts them by kind. */
+  apply(input: { model: Model; rendered: RenderResult }): Promise<{
+    action: string;
+    hash: string;
+    runtimeOps?: Readonly<Partial<Record<string, number>>>;
+  }>;
   stop(): Promise<void>;
   status(): unknown;
 }
@@ -28,6 +33,7 @@ interface RunResult {
   readonly model: Model;
   readonly action: string;
   readonly hash: string;
+  readonly runtimeOps?: Readonly<Partial<Record<string, number>>>;
 }
 
 export interface Daemon {
@@ -57,22 +63,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     run: async (snapshot) => {
       const { model, rendered } = renderSnapshot(snapshot, config, kit);
       logRejections(model);
-      const result = await applier.apply(rendered);
-      return { model, action: result.action, hash: result.hash };
+      const result = await applier.apply({ model, rendered });
+      return { model, action: result.action, hash: result.hash, ...(result.runtimeOps ? { runtimeOps: result.runtimeOps } : {}) };
     },
     onEvent: (event) => {
       metrics.runDuration.observe(event.durationMs / 1000);
       if (event.type === 'run-ok') {
-        const { model, action, hash } = event.result;
+        const { model, action, hash, runtimeOps } = event.result;
         metrics.runs.inc({ result: 'ok' });
         metrics.applies.inc({ action });
+        for (const [op, count] of Object.entries(runtimeOps ?? {})) if (count) metrics.runtimeOps.inc({ op }, count);
         metrics.services.set(model.services.length);
-        metrics.servers.set(model.services.reduce((sum, s) => sum + s.servers.length, 0));
+        metrics.servers.set(model.services.reduce((sum, s) => sum + s.servers.filter((server) => server.state === 'ready').length, 0));
         metrics.rejections.set(model.rejections.length);
         metrics.lastSuccess.setToCurrentTime();
         if (action !== 'noop') {
           const diff = applied ? diffModel(applied.model, model) : undefined;
-          logger.info({ action, hash: hash.slice(0, 12), durationMs: event.durationMs, services: model.services.length, diff }, `haproxy: ${action} applied`);
+          logger.info({ action, hash: hash.slice(0, 12), durationMs: event.durationMs, services: model.services.length, runtimeOps, diff }, `haproxy: ${action} applied`);
         }
         applied = event.result;
         lastFailure = undefined;

@@ -11,7 +11,13 @@ export function createMetrics() {
     consulReady: new Gauge({ name: 'ipx_consul_ready', help: '1 when every Consul view has been read at least once', registers: [registry] }),
     consulStale: new Gauge({ name: 'ipx_consul_stale', help: '1 while some Consul view is failing (data may lag)', registers: [registry] }),
     runs: new Counter({ name: 'ipx_pipeline_runs_total', help: 'Pipeline runs by result', labelNames: ['result'] as const, registers: [registry] }),
-    applies: new Counter({ name: 'ipx_haproxy_applies_total', help: 'Applies by action (noop, start, reload)', labelNames: ['action'] as const, registers: [registry] }),
+    applies: new Counter({ name: 'ipx_haproxy_applies_total', help: 'Applies by action (noop, start, runtime, reload)', labelNames: ['action'] as const, registers: [registry] }),
+    runtimeOps: new Counter({
+      name: 'ipx_haproxy_runtime_ops_total',
+      help: 'Server changes made through the runtime API without a reload, by op (add, remove, addr, weight, state)',
+      labelNames: ['op'] as const,
+      registers: [registry],
+    }),
     runDuration: new Histogram({
       name: 'ipx_pipeline_duration_seconds',
       help: 'Render, check and apply time per run',
@@ -19,7 +25,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     services: new Gauge({ name: 'ipx_services', help: 'Services in the applied model', registers: [registry] }),
-    servers: new Gauge({ name: 'ipx_servers', help: 'Servers in the applied model', registers: [registry] }),
+    servers: new Gauge({ name: 'ipx_servers', help: 'Servers taking traffic (ready) in the applied model', registers: [registry] }),
     rejections: new Gauge({ name: 'ipx_rejections', help: 'Consul items skipped because they cannot be expressed safely', registers: [registry] }),
     lastSuccess: new Gauge({ name: 'ipx_last_apply_success_timestamp_seconds', help: 'When the last run succeeded', registers: [registry] }),
   };

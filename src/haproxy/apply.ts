@@ -1,43 +1,40 @@
-import { mkdir, rm } from 'node:fs/promises';
-import type { Logger } from 'pino';
+import { rm } from 'node:fs/promises';
 import { errorMessage, HaproxyRuntimeError } from '../errors.ts';
 import { writeFileAtomic } from './atomic-write.ts';
-import { checkConfig } from './check-config.ts';
-import { readLastGood, saveLastGood } from './last-good.ts';
 import { reload, type ReloadResult } from './reload.ts';
-import { extraFileNames, STAGED_NAME, type RunDirLayout } from './run-dir.ts';
-import { promoteStaged, pruneFiles, readIfExists, removeStagingLeftovers, stageFiles, writeLive } from './stage-files.ts';
-import type { ExecFn } from './exec.ts';
+import { extraFileNames, type RunDirLayout } from './run-dir.ts';
+import { stageConfig, type LiveConfig, type StageDeps } from './stage-config.ts';
+import { promoteStaged, readIfExists, writeLive } from './stage-files.ts';
+import type { RuntimeOpKind } from './plan-apply.ts';
 import type { HaproxyProcess } from './process.ts';
 import type { ShowProc } from './show-proc.ts';
-import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
+import type { RenderedConfig } from './types.ts';
 
-/** What is live in runDir: the hash HAProxy was last confirmed with and its extra files. */
-export interface LiveConfig {
-  readonly hash: string;
-  readonly extraNames: readonly string[];
-}
+export type { LiveConfig } from './stage-config.ts';
 
-export interface ApplyDeps {
-  readonly layout: RunDirLayout;
-  readonly binary: string;
+export interface ApplyDeps extends StageDeps {
   readonly reloadTimeoutMs: number;
-  readonly logger: Logger;
-  readonly exec?: ExecFn | undefined;
   /** The HAProxy to reload; undefined (or dead) means start one. */
   readonly running: HaproxyProcess | undefined;
   /** Starts HAProxy on the live config (called after the swap). */
   readonly start: () => Promise<HaproxyProcess>;
-  readonly live: LiveConfig | undefined;
 }
 
+export type ApplyAction = 'noop' | 'start' | 'runtime' | 'reload';
+
 export interface ApplyResult {
-  readonly action: 'noop' | 'start' | 'reload';
+  readonly action: ApplyAction;
   readonly hash: string;
   readonly durationMs: number;
   readonly checkWarnings: string[];
   /** For a reload: how long the master took to confirm it. */
   readonly reloadMs?: number;
+  /** For a runtime apply: how many runtime API operations of each kind. */
+  readonly runtimeOps?: Partial<Record<RuntimeOpKind, number>>;
+  /** For a runtime apply: ms spent on `haproxy -c`, the runtime API, reading back, and swapping the file in. */
+  readonly phasesMs?: Readonly<Record<'check' | 'ops' | 'verify' | 'swap', number>>;
+  /** For a reload: why the change could not go through the runtime API. */
+  readonly reasons?: readonly string[];
 }
 
 /** The result and the state the caller keeps for the next apply. */
@@ -56,56 +53,20 @@ const short = (hash: string) => hash.slice(0, 12);
  * serves and what is on disk agree. The caller runs one apply at a time.
  */
 export async function applyRender(rendered: RenderedConfig, deps: ApplyDeps): Promise<ApplyOutcome> {
-  const { layout, logger } = deps;
+  const { layout } = deps;
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const extraNames = extraFileNames(rendered);
   const running = deps.running?.alive() ? deps.running : undefined;
   if (running && deps.live?.hash === rendered.hash) {
     return { action: 'noop', hash: rendered.hash, durationMs: elapsed(), checkWarnings: [], process: running, live: deps.live };
   }
 
-  await mkdir(layout.dir, { recursive: true });
-  const lastGood = await readLastGood(layout);
-  // Files a failure must not delete: those the live and the last-good configs name.
-  const keep = new Set([...(deps.live?.extraNames ?? []), ...(lastGood ? extraFileNames(lastGood.rendered) : [])]);
-  let written: string[];
-  try {
-    written = await stageFiles(layout, rendered, extraNames);
-  } catch (err) {
-    // Disk full or the like: leave runDir as it was (names not in `keep` are not live).
-    await removeStagingLeftovers(layout);
-    await pruneFiles(layout, extraNames, keep);
-    throw new HaproxyRuntimeError(`haproxy: could not write the configuration into ${layout.dir} (${errorMessage(err)}); check free space and permissions`, { cause: err });
-  }
-  const discard = async () => {
-    await removeStagingLeftovers(layout);
-    await pruneFiles(layout, written, keep);
-  };
-
-  let checkWarnings: string[];
-  try {
-    ({ warnings: checkWarnings } = await checkConfig({
-      binary: deps.binary,
-      dir: layout.dir,
-      configFile: STAGED_NAME,
-      displayName: `${MAIN_CONFIG} (staged)`,
-      exec: deps.exec,
-    }));
-  } catch (err) {
-    await discard();
-    throw err;
-  }
-  for (const warning of checkWarnings) logger.warn({ hash: short(rendered.hash), warning }, 'haproxy -c warning');
-
+  const staged = await stageConfig(rendered, deps);
+  const { extraNames, checkWarnings, lastGood, discard, confirm } = staged;
   // Kept in memory in case there is no last-good copy yet (an HAProxy adopted before ipx ever confirmed one).
   const previousMain = await readIfExists(layout.config);
   await promoteStaged(layout);
   const live: LiveConfig = { hash: rendered.hash, extraNames };
-  const confirm = async () => {
-    await saveLastGood(layout, rendered);
-    await pruneFiles(layout, [...keep, ...written], new Set(extraNames));
-  };
 
   if (!running) {
     let haproxy: HaproxyProcess;

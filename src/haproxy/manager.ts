@@ -1,16 +1,24 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
-import { errorMessage, HaproxyRuntimeError } from '../errors.ts';
+import { errorMessage, HaproxyCheckError, HaproxyRuntimeError } from '../errors.ts';
+import { createAdminCli } from './admin-cli.ts';
 import { applyRender, type ApplyResult, type LiveConfig } from './apply.ts';
+import { applyRuntime } from './apply-runtime.ts';
 import { bindAddressesOf, bindTargets } from './bind-addresses.ts';
 import { checkBindable } from './check-bindable.ts';
+import { createDrainer } from './drainer.ts';
 import { readLastGood } from './last-good.ts';
+import { liveMismatches } from './live-vs-model.ts';
+import { countOps, planForLive, type ApplyPlan, type RuntimeOp } from './plan-apply.ts';
 import { adoptHaproxy, attachHaproxy, startHaproxy, type HaproxyProcess } from './process.ts';
 import { extraFileNames, runDirLayout } from './run-dir.ts';
 import { readIfExists, removeStagingLeftovers } from './stage-files.ts';
+import { writeServerState } from './write-server-state.ts';
 import type { ExecFn } from './exec.ts';
 import type { ShowProc } from './show-proc.ts';
 import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
+import type { Model } from '../model/types.ts';
 
 /** Longest a shutdown waits for in-flight requests before SIGTERM. */
 const STOP_GRACE_MS = 10_000;
@@ -34,6 +42,8 @@ export interface HaproxyStatus {
   readonly reloads?: number;
   readonly failedReloads?: number;
   readonly liveHash?: string;
+  /** Removed servers still finishing their requests (`backend/server`). */
+  readonly draining: string[];
   readonly lastApply?: {
     readonly at: string;
     readonly ok: boolean;
@@ -44,11 +54,22 @@ export interface HaproxyStatus {
   };
 }
 
+/** What to apply: the rendered files and the model they were rendered from. */
+export interface ApplyInput {
+  readonly rendered: RenderedConfig;
+  /** Without it (a hand-written config) every change reloads and no server state is carried over. */
+  readonly model?: Model;
+}
+
 export interface HaproxyManager {
-  /** Starts HAProxy (or adopts the one an earlier ipx left running) and applies `rendered`. */
-  start(rendered: RenderedConfig): Promise<ApplyResult>;
-  /** Applies `rendered`: noop when its hash is live, else check, swap, reload (starting HAProxy if needed). */
-  apply(rendered: RenderedConfig): Promise<ApplyResult>;
+  /** Starts HAProxy (or adopts the one an earlier ipx left running) and applies the input. */
+  start(input: ApplyInput): Promise<ApplyResult>;
+  /**
+   * Applies the input: noop when its hash is live; through the runtime API
+   * when only servers of existing backends changed; else check, swap and
+   * reload (starting HAProxy if needed).
+   */
+  apply(input: ApplyInput): Promise<ApplyResult>;
   /** Waits for the apply in flight, then stops a managed HAProxy. Idempotent. */
   stop(): Promise<void>;
   status(): HaproxyStatus;
@@ -60,6 +81,18 @@ export interface HaproxyManager {
 /**
  * The HAProxy stage's front door. Operations run one at a time (a second
  * call waits for the first): reloads sent back to back are lost by the master.
+ *
+ * Instance changes go through the runtime API with dynamic servers (`add
+ * server` / `del server`) rather than pre-allocated slots
+ * (`server-template`). Measured on 2.6.12, 2 cores: both take about 0.1 ms
+ * per operation and served 0 errors across 150-220 add/remove cycles under
+ * load; but 16 spare slots per backend at 2,000 backends tripled worker
+ * memory (82 → 256 MB) and reload time (180-250 → 600-660 ms), a backend
+ * outgrowing its slots still needs a reload, and slot names would make the
+ * config a function of history instead of the model. Dynamic servers keep
+ * instance-derived names and the on-disk config the pure render of the
+ * model; neither survives a reload by itself, which rewriting the config
+ * after every runtime apply takes care of.
  */
 export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyManager {
   const { config, logger } = options;
@@ -70,6 +103,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
   let stopped = false;
   let proc: ShowProc | undefined;
   let lastApply: HaproxyStatus['lastApply'];
+  let lastReloadAt: number | undefined;
   let queue: Promise<unknown> = Promise.resolve();
 
   const serially = <T>(task: () => Promise<T>): Promise<T> => {
@@ -77,6 +111,8 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     queue = run.catch(() => undefined);
     return run;
   };
+  const admin = createAdminCli({ socketPath: layout.adminSocket });
+  const drainer = createDrainer({ admin, timeoutMs: config.drainTimeout, exclusive: serially, logger });
 
   /** Once: find the HAProxy to drive (attach, adopt), and clear what a crash left in runDir. */
   async function attach(): Promise<void> {
@@ -114,34 +150,104 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     });
   }
 
-  async function applyNow(rendered: RenderedConfig): Promise<ApplyResult> {
+  async function applyNow({ rendered, model }: ApplyInput): Promise<ApplyResult> {
     if (stopped) throw new HaproxyRuntimeError('haproxy: the manager was stopped; create a new one to apply again');
     const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
     try {
       await attach();
-      const outcome = await applyRender(rendered, {
-        layout,
-        binary: config.binary,
-        reloadTimeoutMs: config.reloadTimeout,
-        logger,
-        exec: options.exec,
-        running: haproxy,
-        start: startProcess,
-        live,
-      });
-      haproxy = outcome.process;
-      live = outcome.live;
-      if (outcome.proc) proc = outcome.proc;
-      const { action, hash, durationMs, checkWarnings, reloadMs } = outcome;
-      if (action !== 'noop') {
-        lastApply = { at: new Date().toISOString(), ok: true, action, hash, durationMs };
-        if (action === 'start') proc = await haproxy.cli.showProc().catch(() => proc);
-        logger.info({ action, hash: hash.slice(0, 12), durationMs, reloadMs, masterPid: haproxy.pid }, `haproxy: ${action} done`);
+      const running = haproxy?.alive() ? haproxy : undefined;
+      let plan: ApplyPlan;
+      if (running && live?.hash === rendered.hash) {
+        // An adopted HAProxy has the right files; its servers must also agree before runtime changes build on them.
+        const agrees = live.model !== undefined || !model || (await agreesWithLive(model));
+        if (agrees) {
+          if (model) live = { ...live, model };
+          return { action: 'noop', hash: rendered.hash, durationMs: elapsed(), checkWarnings: [] };
+        }
+        plan = { kind: 'reload', reasons: ['the live servers disagree with the model of the live configuration'] };
+      } else {
+        plan = planForLive({ running: running !== undefined, applied: live?.model, next: model });
       }
-      return { action, hash, durationMs, checkWarnings, ...(reloadMs === undefined ? {} : { reloadMs }) };
+      if (plan.kind === 'runtime' && model) {
+        const result = await runtimeApply(rendered, model, plan.ops, elapsed);
+        if ('action' in result) return done(result);
+        plan = { kind: 'reload', reasons: result.reasons };
+      }
+      const reasons = plan.kind === 'reload' ? plan.reasons : [];
+      return done({ ...(await reloadApply(rendered, model, running)), durationMs: elapsed(), reasons });
     } catch (err) {
-      lastApply = { at: new Date().toISOString(), ok: false, hash: rendered.hash, durationMs: Math.round(performance.now() - started), error: errorMessage(err) };
+      lastApply = { at: new Date().toISOString(), ok: false, hash: rendered.hash, durationMs: elapsed(), error: errorMessage(err) };
       throw err;
+    }
+  }
+
+  function done(result: ApplyResult): ApplyResult {
+    const { action, hash, durationMs, reloadMs, runtimeOps, phasesMs, reasons } = result;
+    lastApply = { at: new Date().toISOString(), ok: true, action, hash, durationMs };
+    logger.info({ action, hash: hash.slice(0, 12), durationMs, reloadMs, runtimeOps, phasesMs, reasons, masterPid: haproxy?.pid }, `haproxy: ${action} done`);
+    return result;
+  }
+
+  /** Only servers changed: runtime API, then the same files swapped in without a reload. Reasons to reload instead on failure. */
+  async function runtimeApply(rendered: RenderedConfig, model: Model, ops: readonly RuntimeOp[], elapsed: () => number): Promise<ApplyResult | { reasons: string[] }> {
+    try {
+      const outcome = await applyRuntime(
+        { rendered, model, ops },
+        { layout, binary: config.binary, logger, exec: options.exec, live, admin, drainer },
+      );
+      live = outcome.live;
+      const { checkWarnings, phasesMs } = outcome;
+      return { action: 'runtime', hash: rendered.hash, durationMs: elapsed(), checkWarnings, runtimeOps: countOps(ops), phasesMs };
+    } catch (err) {
+      // A config haproxy -c refuses would be refused by a reload too.
+      if (err instanceof HaproxyCheckError) throw err;
+      logger.warn({ err: errorMessage(err) }, 'haproxy: runtime apply failed; reloading to make the live state match the config');
+      return { reasons: [`runtime apply failed: ${errorMessage(err)}`] };
+    }
+  }
+
+  /** A reload (or a first start): waits for the reload floor, carries the server state that agrees with `model`. */
+  async function reloadApply(rendered: RenderedConfig, model: Model | undefined, running: HaproxyProcess | undefined) {
+    if (running && lastReloadAt !== undefined) {
+      const wait = lastReloadAt + config.reloadFloor - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    await writeServerState(layout.serverStateFile, { admin: running ? admin : undefined, next: model, logger });
+    const outcome = await applyRender(rendered, {
+      layout,
+      binary: config.binary,
+      reloadTimeoutMs: config.reloadTimeout,
+      logger,
+      exec: options.exec,
+      running,
+      start: startProcess,
+      live,
+    }).catch((err: unknown) => {
+      // A refused check reloaded nothing; a failed reload (and its rollback) did.
+      if (!(err instanceof HaproxyCheckError)) lastReloadAt = performance.now();
+      throw err;
+    });
+    lastReloadAt = performance.now();
+    // The new worker has none of the servers that were draining; the old one finishes their requests.
+    drainer.forget();
+    haproxy = outcome.process;
+    live = { ...outcome.live, ...(model ? { model } : {}) };
+    proc = outcome.proc ?? (await haproxy.cli.showProc().catch(() => proc));
+    const { action, hash, checkWarnings, reloadMs } = outcome;
+    return { action, hash, checkWarnings, ...(reloadMs === undefined ? {} : { reloadMs }) };
+  }
+
+  /** For an HAProxy adopted with the right files: whether its servers are what the model says. */
+  async function agreesWithLive(model: Model): Promise<boolean> {
+    try {
+      const { state } = await admin.serversState();
+      const mismatches = liveMismatches(state.servers, model, drainer.draining());
+      if (mismatches.length > 0) logger.warn({ mismatches: mismatches.slice(0, 10) }, 'haproxy: the adopted HAProxy\'s servers disagree with the model; reloading');
+      return mismatches.length === 0;
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'haproxy: could not compare the adopted HAProxy with the model; reloading');
+      return false;
     }
   }
 
@@ -156,17 +262,19 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       oldWorkers: running ? (proc?.oldWorkers.map((worker) => worker.pid) ?? []) : [],
       ...(proc ? { reloads: proc.master.reloads, failedReloads: proc.master.failed } : {}),
       ...(live ? { liveHash: live.hash } : {}),
+      draining: [...drainer.draining()].sort(),
       ...(lastApply ? { lastApply } : {}),
     };
   }
 
   return {
-    start: (rendered) => serially(() => applyNow(rendered)),
-    apply: (rendered) => serially(() => applyNow(rendered)),
+    start: (input) => serially(() => applyNow(input)),
+    apply: (input) => serially(() => applyNow(input)),
     stop: () =>
       serially(async () => {
         if (stopped) return;
         stopped = true;
+        drainer.forget();
         // With idle-close-on-response a soft-stopped worker keeps idle keep-alive connections
         // open until hard-stop-after (30 s by default), so a shutdown would wait that long for
         // any pooled client; in-flight requests get up to STOP_GRACE_MS, then SIGTERM.

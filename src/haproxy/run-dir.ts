@@ -13,13 +13,17 @@ export interface RunDirLayout {
   /** HAProxy's stderr: `Loading failure!` and `[ALERT]` reasons land here. */
   readonly logFile: string;
   readonly masterSocket: string;
+  /** The worker's runtime API; the rendered config puts it here (model/build-model.ts). */
+  readonly adminSocket: string;
+  /** Written before every (re)load; the rendered config loads it (`server-state-file`). */
+  readonly serverStateFile: string;
   /** Copy of the last configuration a reload confirmed, with its extra files. */
   readonly lastGoodDir: string;
 }
 
 export const STAGED_NAME = '.haproxy.cfg.next';
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-const RESERVED = new Set(['haproxy.pid', 'haproxy.log', 'last-good', 'master.sock', 'admin.sock']);
+const RESERVED = new Set(['haproxy.pid', 'haproxy.log', 'last-good', 'master.sock', 'admin.sock', 'server-state']);
 // Linux sun_path holds 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH = 107;
 
@@ -40,6 +44,8 @@ export function runDirLayout(runDir: string, masterSocket = ''): RunDirLayout {
     pidFile: join(runDir, 'haproxy.pid'),
     logFile: join(runDir, 'haproxy.log'),
     masterSocket: socket,
+    adminSocket: join(runDir, 'admin.sock'),
+    serverStateFile: join(runDir, 'server-state'),
     lastGoodDir: join(runDir, 'last-good'),
   };
 }

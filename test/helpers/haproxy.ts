@@ -74,7 +74,8 @@ export interface TestManager {
 
 export async function createTestManager(overrides: Partial<Config['haproxy']> = {}): Promise<TestManager> {
   const runDir = await mkdtemp(join(tmpdir(), 'ipx-hx-'));
-  const config = { ...parseConfig({ haproxy: { runDir, hardStopAfter: '5s', reloadTimeout: '10s' } }).haproxy, ...overrides };
+  // No reload floor unless a test asks for one: these tests reload back to back on purpose.
+  const config = { ...parseConfig({ haproxy: { runDir, hardStopAfter: '5s', reloadTimeout: '10s', reloadFloor: 0 } }).haproxy, ...overrides };
   const manager = createHaproxyManager({ config, logger: pino({ level: 'silent' }), listen: {} });
   return {
     manager,

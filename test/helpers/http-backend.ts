@@ -9,13 +9,20 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
+/** Requests for paths under /slow are held this long before the answer (a request in flight). */
+export const SLOW_MS = 1000;
+
 export async function startBackend(name: string, host = '127.0.0.1'): Promise<TestBackend> {
   let count = 0;
   const server: Server = createServer((req, res) => {
     count++;
     req.resume();
-    res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name });
-    res.end(name);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-backend': name });
+      res.end(name);
+    };
+    if (req.url?.startsWith('/slow')) setTimeout(answer, SLOW_MS);
+    else answer();
   });
   // Longer than HAProxy keeps an idle server connection, so HAProxy, not the backend,
   // closes idle connections: a backend closing one as HAProxy reuses it would be a 502

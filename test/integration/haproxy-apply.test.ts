@@ -51,7 +51,7 @@ describe('HAProxy manager against a real HAProxy', () => {
   });
 
   it('starts and serves', async () => {
-    const result = await t.manager.start(config('alpha'));
+    const result = await t.manager.start({ rendered: config('alpha') });
     expect(result.action).toBe('start');
     expect(await get(port)).toEqual({ status: 200, body: 'alpha' });
     const status = await t.manager.refresh();
@@ -61,13 +61,13 @@ describe('HAProxy manager against a real HAProxy', () => {
   });
 
   it('moves traffic on a changed config, and does nothing for the same hash', async () => {
-    const result = await t.manager.apply(config('beta'));
+    const result = await t.manager.apply({ rendered: config('beta') });
     expect(result.action).toBe('reload');
     console.log(`reload to beta: apply ${result.durationMs} ms, master confirmed in ${result.reloadMs} ms`);
     expect(await get(port)).toEqual({ status: 200, body: 'beta' });
 
     const before = await reloadCounter(t);
-    const again = await t.manager.apply(config('beta'));
+    const again = await t.manager.apply({ rendered: config('beta') });
     expect(again.action).toBe('noop');
     expect(await reloadCounter(t)).toBe(before);
     // The old map file is pruned, the live one and the last-good copy stay.
@@ -79,7 +79,7 @@ describe('HAProxy manager against a real HAProxy', () => {
     const live = await readFile(join(t.runDir, 'haproxy.cfg'), 'utf8');
     const before = await reloadCounter(t);
     const bad = config('alpha', { frontendLines: ['bogus_keyword on'] });
-    const error = await t.manager.apply(bad).catch((err: unknown) => err);
+    const error = await t.manager.apply({ rendered: bad }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(HaproxyCheckError);
     expect((error as Error).message).toMatch(/haproxy\.cfg \(staged\):\d+\] : unknown keyword 'bogus_keyword'/);
     expect(await readFile(join(t.runDir, 'haproxy.cfg'), 'utf8')).toBe(live);
@@ -97,7 +97,7 @@ describe('HAProxy manager against a real HAProxy', () => {
       const live = await readFile(join(t.runDir, 'haproxy.cfg'), 'utf8');
       const bad = config('alpha', { frontendLines: [`bind ${bind(held.port)}`] });
       const started = performance.now();
-      const error = await t.manager.apply(bad).catch((err: unknown) => err);
+      const error = await t.manager.apply({ rendered: bad }).catch((err: unknown) => err);
       console.log(`failed reload + rollback took ${Math.round(performance.now() - started)} ms: ${(error as Error).message}`);
       expect(error).toBeInstanceOf(HaproxyRuntimeError);
       expect((error as Error).message).toMatch(reason);
@@ -108,19 +108,19 @@ describe('HAProxy manager against a real HAProxy', () => {
     } finally {
       await held.release();
     }
-    const good = await t.manager.apply(config('alpha'));
+    const good = await t.manager.apply({ rendered: config('alpha') });
     expect(good.action).toBe('reload');
     expect(await get(port)).toEqual({ status: 200, body: 'alpha' });
     expect((await t.manager.refresh()).failedReloads).toBe(0);
     // Leave beta live, as the next case expects.
-    expect((await t.manager.apply(config('beta'))).action).toBe('reload');
+    expect((await t.manager.apply({ rendered: config('beta') })).action).toBe('reload');
   });
 
   it('starts HAProxy again when the master died', async () => {
     const status = await t.manager.refresh();
     for (const pid of [status.pid as number, ...status.workers, ...status.oldWorkers]) process.kill(pid, 'SIGKILL');
     await expect.poll(() => isAlive(status.pid as number)).toBe(false);
-    const result = await t.manager.apply(config('beta'));
+    const result = await t.manager.apply({ rendered: config('beta') });
     expect(result.action).toBe('start');
     expect(t.manager.status().pid).not.toBe(status.pid);
     expect(await get(port)).toEqual({ status: 200, body: 'beta' });
@@ -128,19 +128,19 @@ describe('HAProxy manager against a real HAProxy', () => {
 
   it('adopts the running master from a second manager on the same runDir', async () => {
     const second = createHaproxyManager({ config: t.config, logger: pino({ level: 'silent' }) });
-    const result = await second.apply(config('beta'));
+    const result = await second.apply({ rendered: config('beta') });
     expect(result.action).toBe('noop');
     expect(second.status().pid).toBe(t.manager.status().pid);
   });
 
   it('with manage: false, reloads through the master socket and never stops that HAProxy', async () => {
     const external = createHaproxyManager({ config: { ...t.config, manage: false }, logger: pino({ level: 'silent' }) });
-    expect((await external.apply(config('alpha', { generation: 3 }))).action).toBe('reload');
+    expect((await external.apply({ rendered: config('alpha', { generation: 3 }) })).action).toBe('reload');
     expect(await get(port)).toEqual({ status: 200, body: 'alpha' });
     await external.stop();
     expect(isAlive(t.manager.status().pid as number)).toBe(true);
     // One runDir has one owner: t.manager still believes beta is live, so give it a new hash.
-    expect((await t.manager.apply(config('beta', { generation: 4 }))).action).toBe('reload');
+    expect((await t.manager.apply({ rendered: config('beta', { generation: 4 }) })).action).toBe('reload');
     expect(await get(port)).toEqual({ status: 200, body: 'beta' });
   });
 
@@ -169,7 +169,7 @@ describe('first start on a port in use', () => {
       const address = `127.0.0.1:${held.port}`;
       const manager = createHaproxyManager({ config: t.config, logger: pino({ level: 'silent' }), listen: { http: address } });
       const rendered = testConfig({ runDir: t.runDir, port: held.port, backends: [{ name: 'none', port: 9 }] });
-      await expect(manager.start(rendered)).rejects.toThrow(`listen.http ${address} is in use by another process; choose another port with listen.http`);
+      await expect(manager.start({ rendered: rendered })).rejects.toThrow(`listen.http ${address} is in use by another process; choose another port with listen.http`);
       expect(manager.status().running).toBe(false);
       expect((await readdir(t.runDir)).filter((name) => name === 'haproxy.pid' || name.startsWith('.'))).toEqual([]);
     } finally {

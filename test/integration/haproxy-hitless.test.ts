@@ -26,7 +26,7 @@ describe('hitless reloads under load (real HAProxy)', () => {
 
   it(`serves every request across ${RELOADS} reloads, keep-alive and new connections, and old workers stay bounded`, async () => {
     const config = (i: number) => testConfig({ runDir: t.runDir, port, backends, route: backends[i % 2]?.name, generation: i });
-    expect((await t.manager.start(config(0))).action).toBe('start');
+    expect((await t.manager.start({ rendered: config(0) })).action).toBe('start');
 
     const load = startLoad({ host: '127.0.0.1', port, hostHeader: 'default.test', keepAliveClients: 8, freshClients: 4, maxDurationMs: 40_000 });
     await sleep(300);
@@ -43,7 +43,7 @@ describe('hitless reloads under load (real HAProxy)', () => {
     })();
     const reloadMs: number[] = [];
     for (let i = 1; i <= RELOADS; i++) {
-      const result = await t.manager.apply(config(i));
+      const result = await t.manager.apply({ rendered: config(i) });
       expect(result.action).toBe('reload');
       reloadMs.push(result.reloadMs ?? -1);
       await sleep(100);

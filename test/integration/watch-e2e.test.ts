@@ -2,7 +2,7 @@
  * The whole pipeline with real processes: Consul dev agent → watcher →
  * runner → render → haproxy -c → seamless reload of a real HAProxy.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config/index.ts';
 import { deregisterService, registerService, serviceCheckId, updateCheck } from '../../src/consul/index.ts';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
-import { createHaproxyManager, type HaproxyManager } from '../../src/haproxy/index.ts';
+import { createAdminCli, createHaproxyManager, type HaproxyManager } from '../../src/haproxy/index.ts';
 import { loadRenderKit, type RenderKit } from '../../src/runner/assets.ts';
 import { startTestConsul, type TestConsul } from '../helpers/consul.ts';
 import { eventually, get } from '../helpers/http.ts';
@@ -111,18 +111,34 @@ describe('ipx watch end to end', () => {
     expect((await get(`http://${config.listen.http}/`, { host: `WEB.Service.Internal:8080` })).body).toBe('web-1');
   });
 
-  it('sends traffic to both instances once a second one registers', async () => {
+  it('sends traffic to both instances once a second one registers, with its Consul weight, without a reload', async () => {
+    await daemon.idle();
+    const reloads = (await haproxy.refresh()).reloads;
     const web2 = await startBackend('web-2');
     backends.push(web2);
-    await register('web', 'web-2', web2);
+    // Through Consul's own API: the register helper has no weights.
+    const res = await fetch(`${consul.agent.address}/v1/agent/service/register`, {
+      method: 'PUT',
+      body: JSON.stringify({ Name: 'web', ID: 'web-2', Address: '127.0.0.1', Port: web2.port, Weights: { Passing: 3, Warning: 1 }, Check: { TTL: '1h', Status: 'passing' } }),
+    });
+    expect(res.ok).toBe(true);
     await eventually(async () => ((await spread('web', 6)).size === 2 ? true : undefined), 2000, 'both instances to answer');
     expect(await spread('web', 10)).toEqual(new Set(['web-1', 'web-2']));
+    await daemon.idle();
+    expect(haproxy.status().lastApply?.action).toBe('runtime');
+    expect((await haproxy.refresh()).reloads).toBe(reloads);
+    const state = await createAdminCli({ socketPath: path.join(runDir, 'admin.sock') }).serversState();
+    expect(state.state.servers.find((s) => s.server === 'web-2')?.weight).toBe(3);
   });
 
-  it('removes an instance whose health check turns critical', async () => {
+  it('takes an instance whose health check turns critical out of service, without a reload', async () => {
+    const reloads = (await haproxy.refresh()).reloads;
     await updateCheck(consul.client, serviceCheckId('web-2'), 'critical', 'test');
     await eventually(async () => ((await spread('web', 6)).has('web-2') ? undefined : true), 2000, 'web-2 to leave');
     expect(await spread('web', 10)).toEqual(new Set(['web-1']));
+    await daemon.idle();
+    expect((await haproxy.refresh()).reloads).toBe(reloads);
+    expect(await readFile(path.join(runDir, 'haproxy.cfg'), 'utf8')).toMatch(/server web-2 127\.0\.0\.1:\d+ weight 3 disabled\n/);
   });
 
   it('answers 503 with a JSON body when the service has no passing instance', async () => {
@@ -178,6 +194,8 @@ describe('ipx watch end to end', () => {
     const metrics = (await get(`${admin}/metrics`)).body;
     expect(metrics).toMatch(/ipx_pipeline_runs_total\{result="failed"\} [1-9]/);
     expect(metrics).toMatch(/ipx_haproxy_applies_total\{action="reload"\} [1-9]/);
+    expect(metrics).toMatch(/ipx_haproxy_applies_total\{action="runtime"\} [1-9]/);
+    expect(metrics).toMatch(/ipx_haproxy_runtime_ops_total\{op="state"\} [1-9]/);
     const stats = `http://${config.listen.stats}`;
     expect((await get(`${stats}/metrics`)).status).toBe(401);
     expect((await get(`${stats}/metrics`, { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` })).status).toBe(401);

@@ -13,6 +13,7 @@ describe('parseConfig', () => {
     expect(config.routing.domain).toBe('service.internal');
     expect(config.haproxy.runDir).toBe('./.ipx/run');
     expect(config.watch).toEqual({ waitMin: 250, waitMax: 2000 });
+    expect([config.haproxy.reloadFloor, config.haproxy.drainTimeout]).toEqual([1000, 30_000]);
   });
 
   it.each([

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
-import { GOLDEN_FIXTURES, ROOT, loadAssets, loadFixture, loadTemplates } from '../helpers/render-inputs.ts';
+import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
+import { GOLDEN_FIXTURES, GOLDEN_RUN_DIR, ROOT, loadAssets, loadFixture, loadTemplates } from '../helpers/render-inputs.ts';
 
 /**
  * Golden files: test/golden/<fixture>/ holds exactly what render() writes for
@@ -54,6 +55,9 @@ describe.each(GOLDEN_FIXTURES)('golden render of fixture %s', (name) => {
     const out = join(scratch, name);
     mkdirSync(out, { recursive: true });
     for (const [file, content] of Object.entries(result.files)) writeFileSync(join(out, file), content);
+    // As the manager does before every check: the rendered config loads this file.
+    mkdirSync(GOLDEN_RUN_DIR, { recursive: true });
+    writeFileSync(join(GOLDEN_RUN_DIR, 'server-state'), EMPTY_SERVER_STATE);
     const check = spawnSync(HAPROXY, ['-c', '-f', join(out, CONFIG_FILE)], { encoding: 'utf8' });
     expect(check.error).toBeUndefined();
     expect(`${check.stdout}${check.stderr}`).not.toMatch(/\[(ALERT|WARNING)\]/);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/parse.ts';
 import { buildModel } from '../../src/model/build-model.ts';
+import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { loadAssets, loadTemplates } from '../helpers/render-inputs.ts';
 import type { Snapshot } from '../../src/consul/snapshot.ts';
@@ -80,6 +81,7 @@ beforeAll(async () => {
   };
   const { files } = render({ model: buildModel({ snapshot, config }), templates: loadTemplates(), assets });
   for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
+  writeFileSync(join(dir, 'server-state'), EMPTY_SERVER_STATE);
   haproxy = spawn(HAPROXY, ['-db', '-f', join(dir, CONFIG_FILE)], { stdio: ['ignore', 'ignore', 'pipe'] });
   haproxy.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   await waitForPort(httpPort);

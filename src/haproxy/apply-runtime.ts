@@ -1,0 +1,77 @@
+import { HaproxyRuntimeError } from '../errors.ts';
+import { liveMismatches } from './live-vs-model.ts';
+import { runRuntimeOps } from './run-runtime-ops.ts';
+import { stageConfig, type LiveConfig, type StageDeps } from './stage-config.ts';
+import { promoteStaged } from './stage-files.ts';
+import type { AdminCli } from './admin-cli.ts';
+import type { Drainer } from './drainer.ts';
+import type { RuntimeOp } from './plan-apply.ts';
+import type { RenderedConfig } from './types.ts';
+import type { Model } from '../model/types.ts';
+
+export interface RuntimeApplyInput {
+  readonly rendered: RenderedConfig;
+  readonly model: Model;
+  readonly ops: readonly RuntimeOp[];
+}
+
+export interface RuntimeApplyDeps extends StageDeps {
+  readonly admin: AdminCli;
+  readonly drainer: Drainer;
+}
+
+export interface RuntimeApplyOutcome {
+  readonly live: LiveConfig;
+  readonly checkWarnings: string[];
+  /** Milliseconds spent staging and checking, on the runtime API, reading back, and swapping the file. */
+  readonly phasesMs: { readonly check: number; readonly ops: number; readonly verify: number; readonly swap: number };
+}
+
+/** Ops ran, but the live servers do not agree with the model; the caller reloads. */
+export class RuntimeMismatchError extends HaproxyRuntimeError {
+  constructor(readonly mismatches: readonly string[]) {
+    super(`haproxy: after the runtime changes the live servers disagree with the model: ${mismatches.slice(0, 5).join('; ')}${mismatches.length > 5 ? ` (and ${mismatches.length - 5} more)` : ''}`);
+  }
+}
+
+/**
+ * The runtime transaction: stage → `haproxy -c` → runtime ops → read back and
+ * compare with the model → swap the checked file in (no reload) → mark
+ * last-known-good. The check comes first so that a config HAProxy would
+ * refuse is never made live; the swap comes last so that a reload or a
+ * restart brings back exactly what runs. Throws RuntimeMismatchError or the
+ * refused command's error after discarding the staged file; the caller falls
+ * back to a reload, which makes the live state what the new config says.
+ */
+export async function applyRuntime(input: RuntimeApplyInput, deps: RuntimeApplyDeps): Promise<RuntimeApplyOutcome> {
+  const { rendered, model, ops } = input;
+  let mark = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = Math.round((now - mark) * 10) / 10;
+    mark = now;
+    return ms;
+  };
+  const staged = await stageConfig(rendered, deps);
+  const check = lap();
+  let opsMs: number;
+  let verify: number;
+  try {
+    await runRuntimeOps(ops, deps);
+    opsMs = lap();
+    const { state } = await deps.admin.serversState();
+    const mismatches = liveMismatches(state.servers, model, deps.drainer.draining());
+    verify = lap();
+    if (mismatches.length > 0) throw new RuntimeMismatchError(mismatches);
+  } catch (err) {
+    await staged.discard();
+    throw err;
+  }
+  await promoteStaged(deps.layout);
+  await staged.confirm();
+  return {
+    live: { hash: rendered.hash, extraNames: staged.extraNames, model },
+    checkWarnings: staged.checkWarnings,
+    phasesMs: { check, ops: opsMs, verify, swap: lap() },
+  };
+}
