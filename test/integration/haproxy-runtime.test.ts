@@ -15,7 +15,9 @@ import { createAdminCli, createHaproxyManager, createMasterCli, type AdminCli, t
 import { isMaint } from '../../src/haproxy/servers-state.ts';
 import { loadRenderKit, type RenderKit } from '../../src/runner/assets.ts';
 import { renderSnapshot } from '../../src/runner/pipeline.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from '../helpers/haproxy.ts';
+import { startLoad } from '../helpers/load.ts';
 import { eventually, get } from '../helpers/http.ts';
 import { SLOW_MS, startBackend, type TestBackend } from '../helpers/http-backend.ts';
 import { instance, service, snapshot } from '../helpers/model-fakes.ts';
@@ -204,6 +206,27 @@ describe('runtime API applies (real HAProxy)', () => {
     expect(await reloads()).toBe(before + 1);
     expect((await liveServer('svc_web', 'b'))?.weight).toBe(3);
     await eventually(async () => ((await spread('web', 10)).e ? true : undefined), 2000, 'e to take traffic');
+  });
+
+  it('serves every request while instances come and go at runtime under load', async () => {
+    const api = service('api', [on('c'), on('slow')]);
+    const steady = [on('a', { port: backends.d?.port }), on('b', { weight: 3 })];
+    await apply(service('web', steady), api);
+    const before = await reloads();
+    const [host, port] = config.listen.http.split(':') as [string, string];
+    const load = startLoad({ host, port: Number(port), hostHeader: 'web.service.internal', keepAliveClients: 6, freshClients: 2, maxDurationMs: 20_000 });
+    for (let i = 0; i < 6; i++) {
+      expect((await apply(service('web', [...steady, on('e')]), api)).result.action).toBe('runtime');
+      await sleep(150);
+      expect((await apply(service('web', steady), api)).result.action).toBe('runtime');
+      await eventually(async () => (manager.status().draining.length === 0 ? true : undefined), 5000, 'e to be drained and deleted');
+    }
+    const result = await load.stop();
+    console.log(`runtime churn under load: ${result.requests} requests, statuses ${JSON.stringify(result.statuses)}, errors ${JSON.stringify(result.errors)}, bodies ${JSON.stringify(result.bodies)}`);
+    expect(result.errorCount).toBe(0);
+    expect(result.non2xx).toBe(0);
+    expect(result.bodies.e).toBeGreaterThan(0);
+    expect(await reloads()).toBe(before);
   });
 
   it('waits for the reload floor between reloads, but never for a runtime change', async () => {
