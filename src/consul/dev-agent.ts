@@ -35,6 +35,8 @@ export interface DevAgent {
   /** e.g. http://127.0.0.1:43117 */
   readonly address: string;
   readonly httpPort: number;
+  /** Consul's DNS interface on 127.0.0.1 (UDP and TCP), e.g. for SRV lookups of `_<svc>._tcp.service.consul`. */
+  readonly dnsPort: number;
   readonly pid: number;
   /** Kills the agent by PID and waits for it to exit. Idempotent. */
   stop(): Promise<void>;
@@ -74,7 +76,7 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
 class PortTakenError extends ConsulError {}
 
 async function startOnce(binary: string, options: DevAgentOptions): Promise<DevAgent> {
-  const [http = 0, dns, serfLan, serfWan, server] = await ports(options.httpPort);
+  const [http = 0, dns = 0, serfLan, serfWan, server] = await ports(options.httpPort);
   const address = `http://127.0.0.1:${http}`;
   const args = [
     'agent', '-dev', '-client', '127.0.0.1', '-bind', '127.0.0.1',
@@ -122,7 +124,7 @@ async function startOnce(binary: string, options: DevAgentOptions): Promise<DevA
       cause: err,
     });
   }
-  return { address, httpPort: http, pid: child.pid, stop };
+  return { address, httpPort: http, dnsPort: dns, pid: child.pid, stop };
 }
 
 async function ports(httpPort: number | undefined): Promise<number[]> {
