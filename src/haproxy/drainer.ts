@@ -19,7 +19,13 @@ export interface DrainerOptions {
   readonly logger: Logger;
 }
 
-/** Removes servers without cutting requests: drain, wait for their sessions to end, then delete. */
+/**
+ * Removes servers without cutting requests: drain, wait for their sessions
+ * to end, then delete. Only sessions and queue are waited for: idle server
+ * connections do not hold up `del server` (measured on 2.6.12: entering
+ * maintenance closes them, a server with 10 idle connections was deleted at
+ * the first try), so `pool-purge-delay` keeps its default.
+ */
 export interface Drainer {
   /**
    * Stops new requests to the server (a ready one goes to `drain`, one in
