@@ -101,6 +101,8 @@ describe('ipx watch end to end', () => {
   it('routes a newly registered service within 2 s', async () => {
     const web1 = await startBackend('web-1');
     backends.push(web1);
+    // HAProxy started moments ago; a new service reloads, and reloads keep haproxy.reloadFloor apart.
+    await new Promise((resolve) => setTimeout(resolve, config.haproxy.reloadFloor));
     const started = Date.now();
     await register('web', 'web-1', web1);
     await eventually(async () => ((await routed('web')).body === 'web-1' ? true : undefined), 2000, 'web to route to web-1');
