@@ -97,6 +97,14 @@ export const watchSchema = z
   .refine((value) => value.waitMax >= value.waitMin, { message: 'waitMax must be at least waitMin' })
   .describe('Debounce between Consul changes and HAProxy');
 
+export const guardSchema = z
+  .strictObject({
+    maxDropShare: z.number().min(0).max(1).default(0.5).describe('Hold back a change that removes more than this share of all routable instances at once'),
+    minDrop: z.number().int().min(1).default(3).describe('...and at least this many instances; a small service can always scale to zero'),
+    holdFor: duration('Apply a held change anyway once it has persisted this long (or confirm it: ipx confirm)', '5m'),
+  })
+  .describe('Mass-deregistration guard');
+
 export const statsSchema = z
   .strictObject({
     user: z
@@ -125,6 +133,7 @@ export const configSchema = z.strictObject({
   listen: listenSchema.prefault({}),
   routing: routingSchema.prefault({}),
   watch: watchSchema.prefault({}),
+  guard: guardSchema.prefault({}),
   stats: statsSchema.prefault({}),
   log: logSchema.prefault({}),
 });

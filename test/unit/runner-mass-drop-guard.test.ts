@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { buildModel } from '../../src/model/index.ts';
+import { MassDropGuard, assessDrop } from '../../src/runner/mass-drop-guard.ts';
+import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
+import type { HealthStatus } from '../../src/consul/snapshot.ts';
+
+const settings = { maxDropShare: 0.5, minDrop: 3, holdFor: 60_000 };
+
+/** A model with `counts[name]` passing instances per service (and `down` of them critical). */
+function fleet(counts: Record<string, number>, down: Record<string, number> = {}) {
+  const services = Object.entries(counts).map(([name, n]) =>
+    service(
+      name,
+      Array.from({ length: n }, (_, i) =>
+        instance({ id: `${name}-${i}`, address: `10.0.${name.length}.${i + 1}`, status: (i < (down[name] ?? 0) ? 'critical' : 'passing') as HealthStatus }),
+      ),
+    ),
+  );
+  return buildModel({ snapshot: snapshot(...services), config: config() });
+}
+
+describe('assessDrop', () => {
+  it.each([
+    { name: 'nothing removed', next: fleet({ a: 4, b: 4 }), dropped: 0, exceeds: false },
+    { name: 'half removed is not more than half', next: fleet({ a: 4 }), dropped: 4, exceeds: false },
+    { name: 'most removed', next: fleet({ a: 1 }), dropped: 7, exceeds: true },
+    { name: 'everything gone (empty catalog)', next: fleet({}), dropped: 8, exceeds: true },
+    { name: 'most turned critical', next: fleet({ a: 4, b: 4 }, { a: 4, b: 3 }), dropped: 7, exceeds: true },
+  ])('$name', ({ next, dropped, exceeds }) => {
+    expect(assessDrop(fleet({ a: 4, b: 4 }), next, settings)).toEqual({ total: 8, dropped, exceeds });
+  });
+
+  it('lets a small service scale to zero even when it is most of a small fleet', () => {
+    expect(assessDrop(fleet({ tiny: 2, other: 1 }), fleet({ other: 1 }), settings)).toMatchObject({ dropped: 2, exceeds: false });
+  });
+});
+
+describe('MassDropGuard', () => {
+  it('holds an implausible drop until it has persisted for holdFor', () => {
+    let now = 1_000;
+    const guard = new MassDropGuard(settings, () => now);
+    const applied = fleet({ a: 10 });
+    expect(guard.evaluate(applied, fleet({}))).toMatchObject({ apply: false, releaseAt: 61_000, assessment: { dropped: 10 } });
+    expect(guard.status()).toMatchObject({ held: true, dropped: 10, total: 10 });
+    now = 30_000;
+    expect(guard.evaluate(applied, fleet({}))).toMatchObject({ apply: false, heldSince: 1_000 });
+    now = 61_000;
+    expect(guard.evaluate(applied, fleet({}))).toEqual({ apply: true, confirmed: false });
+    expect(guard.status()).toEqual({ held: false });
+  });
+
+  it('applies at once when an operator confirms', () => {
+    const guard = new MassDropGuard(settings, () => 0);
+    const applied = fleet({ a: 10 });
+    expect(guard.confirm()).toBe(false);
+    expect(guard.evaluate(applied, fleet({})).apply).toBe(false);
+    expect(guard.confirm()).toBe(true);
+    expect(guard.evaluate(applied, fleet({}))).toEqual({ apply: true, confirmed: true });
+  });
+
+  it('clears the hold when the instances come back, and starts the clock again on the next drop', () => {
+    let now = 0;
+    const guard = new MassDropGuard(settings, () => now);
+    const applied = fleet({ a: 10 });
+    guard.evaluate(applied, fleet({}));
+    now = 50_000;
+    expect(guard.evaluate(applied, fleet({ a: 10 }))).toEqual({ apply: true });
+    now = 55_000;
+    expect(guard.evaluate(applied, fleet({}))).toMatchObject({ apply: false, heldSince: 55_000 });
+  });
+
+  it('has nothing to protect before the first apply', () => {
+    expect(new MassDropGuard(settings).evaluate(undefined, fleet({}))).toEqual({ apply: true });
+  });
+});
