@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { configCommand } from './commands/config.ts';
+import { confirmCommand } from './commands/confirm.ts';
 import { demoServiceCommand } from './commands/demo-service.ts';
 import { devCommand } from './commands/dev.ts';
 import { renderCommand } from './commands/render.ts';
@@ -13,6 +14,6 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
     .showHelpAfterError();
-  for (const add of [devCommand, watchCommand, renderCommand, validateCommand, configCommand, demoServiceCommand]) add(program, io);
+  for (const add of [devCommand, watchCommand, renderCommand, validateCommand, confirmCommand, configCommand, demoServiceCommand]) add(program, io);
   return program;
 }

@@ -6,6 +6,8 @@ export interface Readiness {
   readonly ready: boolean;
   /** Why not ready (empty when ready). */
   readonly reasons: readonly string[];
+  /** Degraded but still serving: Consul stale, a change held by the guard. */
+  readonly warnings: readonly string[];
 }
 
 export interface AdminServerOptions {
@@ -15,6 +17,8 @@ export interface AdminServerOptions {
   readiness(): Readiness;
   /** JSON for /status. */
   status(): unknown;
+  /** POST /guard/confirm: apply a change held by the mass-deregistration guard. */
+  confirmGuard(): boolean;
 }
 
 export interface AdminServer {
@@ -25,7 +29,7 @@ export interface AdminServer {
 /** ipx's own endpoints: /healthz (alive), /readyz (serving a good config from fresh data), /metrics, /status. */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
-    void route(req.url ?? '/', options).then(({ status, type, body }) => {
+    void route(req.method ?? 'GET', req.url ?? '/', options).then(({ status, type, body }) => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     });
@@ -46,9 +50,14 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 }
 
-async function route(url: string, options: AdminServerOptions): Promise<{ status: number; type: string; body: string }> {
+async function route(method: string, url: string, options: AdminServerOptions): Promise<{ status: number; type: string; body: string }> {
   const path = url.split('?')[0];
   const json = (status: number, value: unknown) => ({ status, type: 'application/json', body: JSON.stringify(value, null, 2) + '\n' });
+  if (path === '/guard/confirm') {
+    if (method !== 'POST') return json(405, { error: 'method_not_allowed', message: 'use POST (ipx confirm does)' });
+    const held = options.confirmGuard();
+    return json(held ? 200 : 409, held ? { confirmed: true } : { confirmed: false, message: 'nothing is held' });
+  }
   switch (path) {
     case '/healthz':
       return json(200, { status: 'ok' });
@@ -61,7 +70,7 @@ async function route(url: string, options: AdminServerOptions): Promise<{ status
     case '/status':
       return json(200, options.status());
     default:
-      return json(404, { error: 'not_found', endpoints: ['/healthz', '/readyz', '/metrics', '/status'] });
+      return json(404, { error: 'not_found', endpoints: ['/healthz', '/readyz', '/metrics', '/status', 'POST /guard/confirm'] });
   }
 }
 

@@ -1,39 +1,22 @@
-import { createConsulClient, createWatcher, type ConsulWatcher, type Snapshot } from '../consul/index.ts';
-import { diffModel, type Model } from '../model/index.ts';
-import { Runner } from '../runner/runner.ts';
-import { renderSnapshot } from '../runner/pipeline.ts';
+import { createConsulClient, createWatcher, type ConsulWatcher } from '../consul/index.ts';
 import { loadRenderKit, type RenderKit } from '../runner/assets.ts';
 import { errorMessage } from '../errors.ts';
 import { startAdminServer, type AdminServer, type Readiness } from './admin-server.ts';
+import { ApplyLoop, type Applier, type ApplyInput } from './apply-loop.ts';
 import { createMetrics } from './metrics.ts';
+import { readiness } from './readiness.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log.ts';
-import type { RenderResult } from '../render/index.ts';
 
-/** What the daemon needs of the HAProxy stage. */
-export interface Applier {
-  /** `model` lets instance changes go through the runtime API; `runtimeOps` counts them by kind. */
-  apply(input: { model: Model; rendered: RenderResult }): Promise<{
-    action: string;
-    hash: string;
-    runtimeOps?: Readonly<Partial<Record<string, number>>>;
-  }>;
-  stop(): Promise<void>;
-  status(): unknown;
-}
+export type { Applier } from './apply-loop.ts';
 
 export interface DaemonOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly applier: Applier;
   readonly kit?: RenderKit;
-}
-
-interface RunResult {
-  readonly model: Model;
-  readonly action: string;
-  readonly hash: string;
-  readonly runtimeOps?: Readonly<Partial<Record<string, number>>>;
+  /** How often a managed HAProxy is checked for life (ms). */
+  readonly watchdogIntervalMs?: number;
 }
 
 export interface Daemon {
@@ -47,55 +30,26 @@ export interface Daemon {
 }
 
 /**
- * The watch loop: Consul watcher → runner (debounce, single flight) →
- * render → apply; plus ipx's own health and metrics endpoints.
+ * The watch loop: Consul watcher → apply loop (debounce, single flight,
+ * mass-drop guard) → HAProxy; a cold start from the last-known-good
+ * configuration; a watchdog that starts a managed HAProxy again if it dies;
+ * and ipx's own health and metrics endpoints.
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger, applier } = options;
   const kit = options.kit ?? (await loadRenderKit());
   const metrics = createMetrics();
-  let applied: RunResult | undefined;
-  let lastFailure: { message: string; at: string } | undefined;
-  let rejectionKey = '';
+  const loop = new ApplyLoop({ config, logger, applier, kit, metrics });
 
-  const runner = new Runner<Snapshot, RunResult>({
-    window: config.watch,
-    run: async (snapshot) => {
-      const { model, rendered } = renderSnapshot(snapshot, config, kit);
-      logRejections(model);
-      const result = await applier.apply({ model, rendered });
-      return { model, action: result.action, hash: result.hash, ...(result.runtimeOps ? { runtimeOps: result.runtimeOps } : {}) };
-    },
-    onEvent: (event) => {
-      metrics.runDuration.observe(event.durationMs / 1000);
-      if (event.type === 'run-ok') {
-        const { model, action, hash, runtimeOps } = event.result;
-        metrics.runs.inc({ result: 'ok' });
-        metrics.applies.inc({ action });
-        for (const [op, count] of Object.entries(runtimeOps ?? {})) if (count) metrics.runtimeOps.inc({ op }, count);
-        metrics.services.set(model.services.length);
-        metrics.servers.set(model.services.reduce((sum, s) => sum + s.servers.filter((server) => server.state === 'ready').length, 0));
-        metrics.rejections.set(model.rejections.length);
-        metrics.lastSuccess.setToCurrentTime();
-        if (action !== 'noop') {
-          const diff = applied ? diffModel(applied.model, model) : undefined;
-          logger.info({ action, hash: hash.slice(0, 12), durationMs: event.durationMs, services: model.services.length, runtimeOps, diff }, `haproxy: ${action} applied`);
-        }
-        applied = event.result;
-        lastFailure = undefined;
-      } else {
-        metrics.runs.inc({ result: 'failed' });
-        lastFailure = { message: errorMessage(event.error), at: new Date().toISOString() };
-        logger.error({ err: lastFailure.message }, 'apply failed; the last good configuration keeps serving');
-      }
-    },
-  });
-
-  function logRejections(model: Model): void {
-    const key = JSON.stringify(model.rejections);
-    if (key === rejectionKey) return;
-    rejectionKey = key;
-    for (const rejection of model.rejections) logger.warn({ subject: rejection.subject, reason: rejection.reason }, `skipped ${rejection.subject}: ${rejection.reason}`);
+  // Serve what last worked before Consul has answered (or while it cannot).
+  let coldStart: ApplyInput | undefined;
+  const lastGood = await applier.lastGood();
+  if (lastGood) {
+    coldStart = { rendered: lastGood };
+    await applier.apply(coldStart).then(
+      (result) => logger.info({ action: result.action, hash: lastGood.hash.slice(0, 12) }, 'serving the last-known-good configuration until Consul is read'),
+      (err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not start from the last-known-good configuration; waiting for Consul'),
+    );
   }
 
   const consul = createConsulClient(config.consul);
@@ -105,7 +59,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     logger,
     onSnapshot: (snapshot) => {
       metrics.snapshots.inc();
-      runner.submit(snapshot);
+      loop.submit(snapshot);
     },
     onError: (error, info) => {
       metrics.consulErrors.inc();
@@ -113,44 +67,67 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     },
   });
 
-  const readiness = (): Readiness => {
-    const consul = watcher.state();
-    const reasons: string[] = [];
-    if (!consul.ready) reasons.push(consul.lastError ? `consul not read yet: ${consul.lastError.message}` : 'consul not read yet');
-    else if (consul.stale) reasons.push(`consul data stale since ${new Date(consul.staleSince ?? 0).toISOString()}: ${consul.lastError?.message ?? ''}`);
-    if (!applied) reasons.push('no configuration applied yet');
-    if (lastFailure) reasons.push(`last apply failed at ${lastFailure.at}: ${lastFailure.message}`);
-    metrics.consulReady.set(consul.ready ? 1 : 0);
-    metrics.consulStale.set(consul.stale ? 1 : 0);
-    return { ready: reasons.length === 0, reasons };
+  const currentReadiness = (): Readiness => {
+    const consulState = watcher.state();
+    metrics.consulReady.set(consulState.ready ? 1 : 0);
+    metrics.consulStale.set(consulState.stale ? 1 : 0);
+    return readiness(consulState, loop.state(), applier.status().running);
   };
 
   const admin: AdminServer = await startAdminServer({
     listen: config.listen.admin,
     registry: metrics.registry,
-    readiness,
-    status: () => ({
-      readiness: readiness(),
-      consul: watcher.state(),
-      applied: applied && { hash: applied.hash, action: applied.action, services: applied.model.services.length, rejections: applied.model.rejections },
-      lastFailure,
-      haproxy: applier.status(),
-    }),
+    readiness: currentReadiness,
+    confirmGuard: () => {
+      const held = loop.confirm();
+      if (held) logger.warn('guard: an operator confirmed the held change');
+      return held;
+    },
+    status: () => {
+      const { applied, lastFailure, guard } = loop.state();
+      return {
+        readiness: currentReadiness(),
+        consul: watcher.state(),
+        applied: applied && { hash: applied.rendered.hash, action: applied.action, at: applied.at, services: applied.model.services.length, rejections: applied.model.rejections },
+        lastFailure,
+        guard,
+        haproxy: applier.status(),
+      };
+    },
   });
+
+  let stopping: Promise<void> | undefined;
+  // A managed HAProxy that died (OOM kill, operator mistake) is started again with what was live.
+  let wasRunning = false;
+  let restarting = false;
+  const watchdog = setInterval(() => {
+    const status = applier.status();
+    if (status.running) wasRunning = true;
+    const input: ApplyInput | undefined = loop.state().applied ?? coldStart;
+    if (stopping || restarting || !status.managed || status.running || !wasRunning || !input) return;
+    restarting = true;
+    logger.error('haproxy: the managed master is gone; starting it again with the last applied configuration');
+    metrics.haproxyRestarts.inc();
+    applier
+      .apply(input)
+      .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'haproxy: restart failed; retrying'))
+      .finally(() => (restarting = false));
+  }, options.watchdogIntervalMs ?? 1000);
+  watchdog.unref();
 
   watcher.start();
   logger.info({ consul: config.consul.address, admin: admin.address, http: config.listen.http, stats: config.listen.stats }, 'ipx watching');
 
-  let stopping: Promise<void> | undefined;
   return {
     adminAddress: admin.address,
-    readiness,
-    idle: () => runner.idle(),
+    readiness: currentReadiness,
+    idle: () => loop.idle(),
     stop: () =>
       (stopping ??= (async () => {
+        clearInterval(watchdog);
         await watcher.stop();
         consul.close();
-        await runner.close();
+        await loop.close();
         await applier.stop();
         await admin.close();
         logger.info('ipx stopped');

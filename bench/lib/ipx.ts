@@ -1,0 +1,97 @@
+/**
+ * ipx under test, in-process as `ipx watch` runs it: the daemon (Consul
+ * watcher, runner, admin server) over a managed master-worker HAProxy whose
+ * runDir is a temporary folder. Apply results are counted as the manager
+ * reports them; reloads are counted separately, from the master.
+ */
+import { pino } from 'pino';
+import { parseConfig, type Config } from '../../src/config/index.ts';
+import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
+import { findFreePorts } from '../../src/consul/free-ports.ts';
+import { createHaproxyManager, type HaproxyManager } from '../../src/haproxy/index.ts';
+
+export interface IpxOptions {
+  readonly consulAddress: string;
+  readonly runDir: string;
+  readonly waitMin: string;
+  readonly waitMax: string;
+  /** ipx's JSON log goes here. */
+  readonly logFile: string;
+}
+
+export interface ApplyRecord {
+  readonly action: string;
+  readonly durationMs: number;
+  /** Runtime API operations by kind, for a runtime apply. */
+  readonly runtimeOps?: Readonly<Record<string, number>>;
+  /** Why a change needed a reload, for a reload. */
+  readonly reasons?: readonly string[];
+}
+
+export interface IpxUnderTest {
+  readonly config: Config;
+  readonly httpPort: number;
+  readonly daemon: Daemon;
+  readonly manager: HaproxyManager;
+  /** Every apply as the manager reported it (start, reload, runtime, noop…). */
+  readonly applies: readonly ApplyRecord[];
+  stop(): Promise<void>;
+}
+
+export async function startIpx(options: IpxOptions): Promise<IpxUnderTest> {
+  const [http, stats, admin] = (await findFreePorts(3)) as [number, number, number];
+  const config = parseConfig({
+    consul: { address: options.consulAddress },
+    haproxy: { runDir: options.runDir },
+    listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}` },
+    watch: { waitMin: options.waitMin, waitMax: options.waitMax },
+  });
+  const logger = pino({ level: 'info' }, pino.destination({ dest: options.logFile, sync: false }));
+  const manager = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
+  const applies: ApplyRecord[] = [];
+  const daemon = await startDaemon({
+    config,
+    logger,
+    applier: {
+      apply: async (input) => {
+        const result = await manager.apply(input);
+        const { action, durationMs, runtimeOps, reasons } = result;
+        applies.push({ action, durationMs, ...(runtimeOps ? { runtimeOps: runtimeOps as Record<string, number> } : {}), ...(reasons ? { reasons } : {}) });
+        return result;
+      },
+      stop: () => manager.stop(),
+      status: () => manager.status(),
+      lastGood: () => manager.lastGood(),
+    },
+  });
+  return {
+    config,
+    httpPort: http,
+    daemon,
+    manager,
+    applies,
+    stop: async () => {
+      const status = manager.status();
+      await daemon.stop();
+      // Whatever outlived a clean stop (a worker of a killed master) goes by pid.
+      for (const pid of [status.pid, ...status.workers, ...status.oldWorkers]) if (pid !== undefined) killIfAlive(pid);
+      logger.flush();
+    },
+  };
+}
+
+/** ipx's HAProxy settings other than paths (durations in ms), for the report. */
+export function describeHaproxySettings(ipx: IpxUnderTest): string {
+  return Object.entries(ipx.config.haproxy)
+    .filter(([key]) => !['binary', 'runDir', 'masterSocket'].includes(key))
+    .map(([key, value]) => `${key} ${String(value)}`)
+    .join(', ');
+}
+
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,169 @@
+import { diffModel, type Model } from '../model/index.ts';
+import { Runner } from '../runner/runner.ts';
+import { renderSnapshot } from '../runner/pipeline.ts';
+import { MassDropGuard, type GuardStatus } from '../runner/mass-drop-guard.ts';
+import { errorMessage } from '../errors.ts';
+import type { Config } from '../config/index.ts';
+import type { Snapshot } from '../consul/index.ts';
+import type { Logger } from '../log.ts';
+import type { RenderResult } from '../render/index.ts';
+import type { RenderKit } from '../runner/assets.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface ApplyInput {
+  readonly model?: Model;
+  readonly rendered: RenderResult;
+}
+
+/** What the daemon needs of the HAProxy stage. */
+export interface Applier {
+  /** `model` lets instance changes go through the runtime API; `runtimeOps` counts them by kind. */
+  apply(input: ApplyInput): Promise<{
+    action: string;
+    hash: string;
+    runtimeOps?: Readonly<Partial<Record<string, number>>>;
+  }>;
+  stop(): Promise<void>;
+  status(): { running: boolean; managed: boolean };
+  /** The last configuration a reload confirmed, for a cold start while Consul is unreachable. */
+  lastGood(): Promise<RenderResult | undefined>;
+}
+
+export interface Applied {
+  readonly model: Model;
+  readonly rendered: RenderResult;
+  readonly action: string;
+  readonly at: string;
+}
+
+export interface LoopState {
+  readonly applied: Applied | undefined;
+  readonly lastFailure: { readonly message: string; readonly at: string } | undefined;
+  readonly guard: GuardStatus;
+}
+
+type RunResult =
+  | { readonly held: true }
+  | { readonly held: false; readonly model: Model; readonly rendered: RenderResult; readonly action: string; readonly runtimeOps?: Readonly<Partial<Record<string, number>>> };
+
+export interface ApplyLoopOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly applier: Applier;
+  readonly kit: RenderKit;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+}
+
+/**
+ * Snapshot → model → files → guard → apply, one run at a time (the Runner
+ * debounces and queues). A held change is tried again when its hold ends;
+ * a failed one leaves the last good configuration serving.
+ */
+export class ApplyLoop {
+  private readonly runner: Runner<Snapshot, RunResult>;
+  private readonly guard: MassDropGuard;
+  private applied: Applied | undefined;
+  private lastFailure: LoopState['lastFailure'];
+  private latest: Snapshot | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private rejectionKey = '';
+
+  constructor(private readonly options: ApplyLoopOptions) {
+    this.guard = new MassDropGuard(options.config.guard, options.now);
+    this.runner = new Runner<Snapshot, RunResult>({
+      window: options.config.watch,
+      run: (snapshot) => this.run(snapshot),
+      onEvent: (event) => {
+        options.metrics.runDuration.observe(event.durationMs / 1000);
+        if (event.type === 'run-ok') this.succeeded(event.result, event.durationMs);
+        else this.failed(event.error);
+      },
+    });
+  }
+
+  submit(snapshot: Snapshot): void {
+    this.latest = snapshot;
+    this.runner.submit(snapshot);
+  }
+
+  /** An operator confirms a held drop: apply it now. Returns whether anything was held. */
+  confirm(): boolean {
+    const held = this.guard.confirm();
+    if (held && this.latest) this.runner.submit(this.latest);
+    return held;
+  }
+
+  private retry(): void {
+    if (this.latest) this.runner.submit(this.latest);
+  }
+
+  state(): LoopState {
+    return { applied: this.applied, lastFailure: this.lastFailure, guard: this.guard.status() };
+  }
+
+  idle(): Promise<void> {
+    return this.runner.idle();
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    await this.runner.close();
+  }
+
+  private async run(snapshot: Snapshot): Promise<RunResult> {
+    const { config, kit, applier, logger } = this.options;
+    const { model, rendered } = renderSnapshot(snapshot, config, kit);
+    this.logRejections(model);
+    const verdict = this.guard.evaluate(this.applied?.model, model);
+    if (!verdict.apply) {
+      const { dropped, total } = verdict.assessment;
+      logger.error(
+        { dropped, total, heldSince: new Date(verdict.heldSince).toISOString(), releaseAt: new Date(verdict.releaseAt).toISOString() },
+        `guard: holding back a change that removes ${dropped} of ${total} instances; the current configuration keeps serving. ` +
+          'Confirm it with `ipx confirm` if it is real, or it applies by itself at releaseAt if it persists',
+      );
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.retry(), Math.max(0, verdict.releaseAt - Date.now()) + 10);
+      return { held: true };
+    }
+    if (verdict.confirmed !== undefined) logger.warn({ confirmed: verdict.confirmed }, 'guard: applying the held change');
+    const result = await applier.apply({ model, rendered });
+    return { held: false, model, rendered, action: result.action, ...(result.runtimeOps ? { runtimeOps: result.runtimeOps } : {}) };
+  }
+
+  private succeeded(result: RunResult, durationMs: number): void {
+    const { metrics, logger } = this.options;
+    metrics.guardHeld.set(result.held ? 1 : 0);
+    if (result.held) return;
+    const { model, rendered, action, runtimeOps } = result;
+    metrics.runs.inc({ result: 'ok' });
+    metrics.applies.inc({ action });
+    for (const [op, count] of Object.entries(runtimeOps ?? {})) if (count) metrics.runtimeOps.inc({ op }, count);
+    metrics.services.set(model.services.length);
+    metrics.servers.set(model.services.reduce((sum, s) => sum + s.servers.filter((server) => server.state === 'ready').length, 0));
+    metrics.rejections.set(model.rejections.length);
+    metrics.lastSuccess.setToCurrentTime();
+    if (action !== 'noop') {
+      const diff = this.applied ? diffModel(this.applied.model, model) : undefined;
+      logger.info({ action, hash: rendered.hash.slice(0, 12), durationMs, services: model.services.length, runtimeOps, diff }, `haproxy: ${action} applied`);
+    }
+    this.applied = { model, rendered, action, at: new Date().toISOString() };
+    this.lastFailure = undefined;
+  }
+
+  private failed(error: unknown): void {
+    this.options.metrics.runs.inc({ result: 'failed' });
+    this.lastFailure = { message: errorMessage(error), at: new Date().toISOString() };
+    this.options.logger.error({ err: this.lastFailure.message }, 'apply failed; the last good configuration keeps serving');
+  }
+
+  private logRejections(model: Model): void {
+    const key = JSON.stringify(model.rejections);
+    if (key === this.rejectionKey) return;
+    this.rejectionKey = key;
+    for (const rejection of model.rejections) {
+      this.options.logger.warn({ subject: rejection.subject, reason: rejection.reason }, `skipped ${rejection.subject}: ${rejection.reason}`);
+    }
+  }
+}
