@@ -9,6 +9,7 @@ import { parseConfig, type Config } from '../../src/config/index.ts';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
 import { findFreePorts } from '../../src/consul/free-ports.ts';
 import { createHaproxyManager, type HaproxyManager } from '../../src/haproxy/index.ts';
+import { distribution, type Distribution } from './report.ts';
 
 export interface IpxOptions {
   readonly consulAddress: string;
@@ -77,6 +78,30 @@ export async function startIpx(options: IpxOptions): Promise<IpxUnderTest> {
       for (const pid of [status.pid, ...status.workers, ...status.oldWorkers]) if (pid !== undefined) killIfAlive(pid);
       logger.flush();
     },
+  };
+}
+
+export interface AppliesSummary {
+  /** Apply durations (ms) by action, as ipx's HAProxy manager reported them. */
+  readonly byAction: Record<string, Distribution>;
+  /** Runtime API operations by kind, over every runtime apply. */
+  readonly runtimeOps: Record<string, number>;
+  /** Why changes needed a reload, and how often. */
+  readonly reloadReasons: Record<string, number>;
+}
+
+export function summarizeApplies(applies: readonly ApplyRecord[]): AppliesSummary {
+  const actions = [...new Set(applies.map((a) => a.action))].sort();
+  const runtimeOps: Record<string, number> = {};
+  const reloadReasons: Record<string, number> = {};
+  for (const apply of applies) {
+    for (const [op, n] of Object.entries(apply.runtimeOps ?? {})) runtimeOps[op] = (runtimeOps[op] ?? 0) + n;
+    for (const reason of apply.reasons ?? []) reloadReasons[reason] = (reloadReasons[reason] ?? 0) + 1;
+  }
+  return {
+    byAction: Object.fromEntries(actions.map((action) => [action, distribution(applies.filter((a) => a.action === action).map((a) => a.durationMs))])),
+    runtimeOps,
+    reloadReasons,
   };
 }
 
