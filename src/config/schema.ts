@@ -105,6 +105,33 @@ export const guardSchema = z
   })
   .describe('Mass-deregistration guard');
 
+// What one registration, or a flood of them, can make ipx do: each limit keeps
+// the loop's cost bounded, and what lies beyond it is rejected with the key to raise.
+export const limitsSchema = z
+  .strictObject({
+    services: z
+      .number()
+      .int()
+      .min(1)
+      .default(5000)
+      .describe('Most services watched and routed: the first ones in name order; each costs a blocking health query and a backend'),
+    instancesPerService: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('Most servers per service: the first valid instances in (node, ID) order'),
+    fieldLength: z
+      .number()
+      .int()
+      .min(64)
+      .default(512)
+      .describe('Longest service name, instance ID, node name, tag, meta key or meta value, in characters; an instance with a longer one is rejected'),
+    kvEntries: z.number().int().min(1).default(10_000).describe('Most KV entries read under consul.kvPrefix: the first ones in key order'),
+    kvValueBytes: z.number().int().min(1).default(65_536).describe('Largest KV value read, in bytes (UTF-8)'),
+  })
+  .describe('Bounds on what Consul data can make ipx do');
+
 export const statsSchema = z
   .strictObject({
     user: z
@@ -134,6 +161,7 @@ export const configSchema = z.strictObject({
   routing: routingSchema.prefault({}),
   watch: watchSchema.prefault({}),
   guard: guardSchema.prefault({}),
+  limits: limitsSchema.prefault({}),
   stats: statsSchema.prefault({}),
   log: logSchema.prefault({}),
 });

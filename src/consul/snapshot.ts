@@ -41,6 +41,12 @@ export interface Snapshot {
   readonly services: readonly ServiceEntry[];
   /** Everything under the configured KV prefix, sorted by key. */
   readonly kv: readonly KvEntry[];
+  /**
+   * Catalog names whose health ipx did not read: beyond limits.services, or
+   * longer than limits.fieldLength. Sorted; absent when there are none, so
+   * snapshots under the limits look as they always did.
+   */
+  readonly unwatched?: readonly string[];
 }
 
 export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ services: [], kv: [] });

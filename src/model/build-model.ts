@@ -1,5 +1,6 @@
 import { buildService } from './build-service.ts';
 import { compareStrings, compareTuples } from './compare.ts';
+import { limitKv, limitServices } from './limits.ts';
 import { acceptServiceNames } from './service-names.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
@@ -7,7 +8,7 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'haproxy' | 'listen' | 'routing' | 'stats'>;
+  readonly config: Pick<Config, 'haproxy' | 'limits' | 'listen' | 'routing' | 'stats'>;
 }
 
 /**
@@ -16,11 +17,14 @@ export interface BuildModelInput {
  * what cannot be expressed safely lands in `rejections`, the rest still applies.
  */
 export function buildModel({ snapshot, config }: BuildModelInput): Model {
-  const ordered = [...snapshot.services].sort(compareServices);
+  const { limits } = config;
+  const limited = limitServices(snapshot.services, snapshot.unwatched ?? [], limits);
+  const ordered = [...limited.within].sort(compareServices);
   const { accepted, rejections: nameRejections } = acceptServiceNames(ordered);
-  const rejections: Rejection[] = [...nameRejections];
+  // KV feeds no policy yet: its limits are applied now so that what a later layer may read is already bounded and reported.
+  const rejections: Rejection[] = [...limited.rejections, ...nameRejections, ...limitKv(snapshot.kv, limits).rejections];
   const services: ServiceModel[] = accepted.map((service) => {
-    const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly });
+    const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
     rejections.push(...built.rejections);
     return built.service;
   });

@@ -1,6 +1,7 @@
 import { compareStrings, compareTuples } from './compare.ts';
 import { backendName, serverNames } from './identifiers.ts';
 import { parseIpLiteral } from './ip-literal.ts';
+import { fieldLengthProblem, instancesReason, type Limits } from './limits.ts';
 import { instanceRejection } from './rejections.ts';
 import type { Rejection, ServerModel, ServerState, ServiceModel } from './types.ts';
 import type { InstanceEntry, ServiceEntry } from '../consul/snapshot.ts';
@@ -23,6 +24,7 @@ export interface BuildServiceInput {
   readonly service: ServiceEntry;
   readonly domain: string;
   readonly passingOnly: boolean;
+  readonly limits: Pick<Limits, 'fieldLength' | 'instancesPerService'>;
 }
 
 export interface BuiltService {
@@ -30,18 +32,26 @@ export interface BuiltService {
   readonly rejections: readonly Rejection[];
 }
 
-export function buildService({ service, domain, passingOnly }: BuildServiceInput): BuiltService {
+export function buildService({ service, domain, passingOnly, limits }: BuildServiceInput): BuiltService {
   const rejections: Rejection[] = [];
   const reject = (instance: InstanceEntry, reason: string): void => {
     rejections.push(instanceRejection(service.name, instance.id, instance.node, reason));
   };
+  const fitsLength = (instance: InstanceEntry): boolean => {
+    const problem = fieldLengthProblem(instance, limits.fieldLength);
+    if (problem !== undefined) reject(instance, problem);
+    return problem === undefined;
+  };
 
-  const instances = uniqueInstances([...service.instances].sort(compareInstances), reject);
+  // Lengths first: nothing below should sort, sanitize or hash a megabyte string.
+  const instances = uniqueInstances([...service.instances].filter(fitsLength).sort(compareInstances), reject);
   const names = serverNames(instances);
   const servers: ServerModel[] = [];
   instances.forEach((instance, index) => {
     const problem = instanceProblem(instance);
     if (problem !== undefined) return reject(instance, problem);
+    // Counted over valid instances only, in (node, ID) order: the limit bounds servers, not registrations.
+    if (servers.length >= limits.instancesPerService) return reject(instance, instancesReason(limits.instancesPerService));
     servers.push({
       name: names[index] as string,
       instanceId: instance.id,

@@ -18,3 +18,7 @@ export function serviceRejection(service: string, reason: string): Rejection {
 export function instanceRejection(service: string, instance: string, node: string, reason: string): Rejection {
   return { subject: `instance ${quoteForLog(instance)} on node ${quoteForLog(node)} of service ${quoteForLog(service)}`, reason };
 }
+
+export function kvRejection(key: string, reason: string): Rejection {
+  return { subject: `KV key ${quoteForLog(key)}`, reason };
+}
