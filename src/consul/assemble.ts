@@ -10,10 +10,43 @@ export function watchedServices(names: readonly string[]): readonly string[] {
   return names.filter((name) => !IGNORED_SERVICES.has(name)).sort(compareStrings);
 }
 
+export interface WatchLimits {
+  /** limits.services */
+  readonly services: number;
+  /** limits.fieldLength: a longer name cannot be a DNS label, so it is not worth a view. */
+  readonly fieldLength: number;
+}
+
+/** For callers that pass no limits: every name is watched (the model still applies limits.*). */
+export const NO_WATCH_LIMITS: WatchLimits = Object.freeze({ services: Number.POSITIVE_INFINITY, fieldLength: Number.POSITIVE_INFINITY });
+
+export interface ChosenServices {
+  /** Sorted. */
+  readonly watched: readonly string[];
+  /** Sorted; the model rejects them with the limit that left them out. */
+  readonly unwatched: readonly string[];
+}
+
+/**
+ * Which services get a health view: the first `limits.services` names in
+ * sorted order, after names longer than `limits.fieldLength` are set aside.
+ * The model applies the same rule (model/limits.ts), so a snapshot of the
+ * views it chose is within its limits and the rest are rejected by name.
+ */
+export function chooseWatched(names: readonly string[], limits: WatchLimits): ChosenServices {
+  const all = watchedServices(names);
+  const fitting = all.filter((name) => name.length <= limits.fieldLength);
+  const watched = fitting.slice(0, limits.services);
+  const chosen = new Set(watched);
+  return { watched, unwatched: all.filter((name) => !chosen.has(name)) };
+}
+
 export interface SnapshotParts {
   /** Instances per service name; instances already sorted by normalizeInstances. */
   readonly services: Iterable<readonly [string, readonly InstanceEntry[]]>;
   readonly kv: readonly KvEntry[];
+  /** Catalog names left out by chooseWatched. */
+  readonly unwatched?: readonly string[];
 }
 
 export function assembleSnapshot(parts: SnapshotParts): Snapshot {
@@ -22,5 +55,10 @@ export function assembleSnapshot(parts: SnapshotParts): Snapshot {
     services.push(Object.freeze({ name, instances: Object.freeze([...instances]) }));
   }
   services.sort((a, b) => compareStrings(a.name, b.name));
-  return Object.freeze({ services: Object.freeze(services), kv: Object.freeze([...parts.kv]) });
+  const unwatched = [...(parts.unwatched ?? [])].sort(compareStrings);
+  return Object.freeze({
+    services: Object.freeze(services),
+    kv: Object.freeze([...parts.kv]),
+    ...(unwatched.length > 0 ? { unwatched: Object.freeze(unwatched) } : {}),
+  });
 }

@@ -4,7 +4,7 @@
  * what the daemon would render. Any failure throws; there is no partial result.
  */
 import type { Config } from '../config/index.ts';
-import { assembleSnapshot, watchedServices } from './assemble.ts';
+import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS, type WatchLimits } from './assemble.ts';
 import type { ConsulClient } from './client.ts';
 import { catalogServicesQuery, healthServiceQuery, kvPrefixQuery, type FetchOptions } from './query.ts';
 import type { InstanceEntry, Snapshot } from './snapshot.ts';
@@ -15,6 +15,8 @@ export interface ReadSnapshotOptions {
   /** Health reads in flight at once; bounded so thousands of services do not open thousands of sockets. */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
+  /** As the watcher's: no health read beyond them, the names left out in `unwatched`. Absent: no limit. */
+  readonly limits?: WatchLimits;
 }
 
 export async function readSnapshot(
@@ -32,11 +34,12 @@ export async function readSnapshot(
     catalogServicesQuery().fetch(client, fetchOptions),
     kvPrefixQuery(consulConfig.kvPrefix).fetch(client, fetchOptions),
   ]);
-  const services = await mapLimited(watchedServices(names.data), options.concurrency ?? 16, async (name) => {
+  const { watched, unwatched } = chooseWatched(names.data, options.limits ?? NO_WATCH_LIMITS);
+  const services = await mapLimited(watched, options.concurrency ?? 16, async (name) => {
     const { data } = await healthServiceQuery(name).fetch(client, fetchOptions);
     return [name, data] as const satisfies readonly [string, readonly InstanceEntry[]];
   });
-  return assembleSnapshot({ services, kv: kv.data });
+  return assembleSnapshot({ services, kv: kv.data, unwatched });
 }
 
 /** Like Promise.all over items.map(fn), with at most `limit` calls pending; rejects on the first failure. */

@@ -7,7 +7,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/index.ts';
 import { errorMessage, type ConsulError } from '../errors.ts';
-import { assembleSnapshot, watchedServices } from './assemble.ts';
+import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS, type WatchLimits } from './assemble.ts';
 import { runBlockingView, type ViewEffects, type ViewTiming } from './blocking-view.ts';
 import type { ConsulClient } from './client.ts';
 import { catalogServicesQuery, healthServiceQuery, kvPrefixQuery, type Query } from './query.ts';
@@ -46,6 +46,12 @@ export interface WatcherState {
 export interface WatcherOptions {
   readonly client: ConsulClient;
   readonly config: Config['consul'];
+  /**
+   * limits.services and limits.fieldLength: no health view is opened beyond
+   * them (thousands of services would be thousands of blocking queries); the
+   * names left out travel in the snapshot's `unwatched`. Absent: no limit.
+   */
+  readonly limits?: WatchLimits;
   onSnapshot(snapshot: Snapshot): void;
   onError?(error: ConsulError, info: WatcherErrorInfo): void;
   readonly logger?: WatcherLogger;
@@ -83,6 +89,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const ending = new Set<Promise<void>>();
   let catalog: Slot<readonly string[]> | undefined;
   let kv: Slot<readonly KvEntry[]> | undefined;
+  let unwatched: readonly string[] = [];
+  const limits = options.limits ?? NO_WATCH_LIMITS;
   let phase: 'new' | 'running' | 'stopped' = 'new';
   let stopping: Promise<void> | undefined;
   let lastEmitted: Snapshot | undefined;
@@ -139,7 +147,14 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function reconcile(names: readonly string[]): void {
-    const wanted = new Set(watchedServices(names));
+    const chosen = chooseWatched(names, limits);
+    if (chosen.unwatched.length !== unwatched.length) {
+      const fields = { unwatched: chosen.unwatched.length, watched: chosen.watched.length, limit: limits.services };
+      if (chosen.unwatched.length > 0) logger.warn(fields, 'consul: not watching some services (limits.services, limits.fieldLength); they are rejected by name');
+      else logger.info(fields, 'consul: watching every service again');
+    }
+    unwatched = chosen.unwatched;
+    const wanted = new Set(chosen.watched);
     for (const [name, slot] of health) {
       if (wanted.has(name)) continue;
       health.delete(name);
@@ -162,7 +177,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       // service would show zero instances.
       else if (slot.failures === 0) return;
     }
-    const snapshot = assembleSnapshot({ services, kv: kv.data.value });
+    const snapshot = assembleSnapshot({ services, kv: kv.data.value, unwatched });
     if (lastEmitted && isDeepStrictEqual(lastEmitted, snapshot)) return;
     lastEmitted = snapshot;
     try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConsulError } from '../../src/errors.ts';
-import { assembleSnapshot, watchedServices } from '../../src/consul/assemble.ts';
+import { assembleSnapshot, chooseWatched, watchedServices } from '../../src/consul/assemble.ts';
 import { normalizeInstances, normalizeKv, normalizeServiceNames, worstStatus } from '../../src/consul/normalize.ts';
 import type { InstanceEntry } from '../../src/consul/snapshot.ts';
 
@@ -155,6 +155,19 @@ describe('catalog names and snapshot assembly', () => {
 
   it('ignores Consul\'s own service', () => {
     expect(watchedServices(['web', 'consul', 'api'])).toEqual(['api', 'web']);
+  });
+
+  it.each<{ name: string; names: string[]; services: number; fieldLength: number; watched: string[]; unwatched: string[] }>([
+    { name: 'all within the limits', names: ['web', 'api'], services: 5, fieldLength: 64, watched: ['api', 'web'], unwatched: [] },
+    { name: 'the first names in sorted order', names: ['web', 'db', 'api', 'consul'], services: 2, fieldLength: 64, watched: ['api', 'db'], unwatched: ['web'] },
+    { name: 'long names set aside first', names: ['a'.repeat(65), 'web', 'api'], services: 2, fieldLength: 64, watched: ['api', 'web'], unwatched: ['a'.repeat(65)] },
+  ])('chooses the services to watch: $name', ({ names, services, fieldLength, watched, unwatched }) => {
+    expect(chooseWatched(names, { services, fieldLength })).toEqual({ watched, unwatched });
+  });
+
+  it('carries unwatched names in the snapshot only when there are some', () => {
+    expect(assembleSnapshot({ services: [], kv: [], unwatched: [] })).toEqual({ services: [], kv: [] });
+    expect(assembleSnapshot({ services: [], kv: [], unwatched: ['web', 'api'] }).unwatched).toEqual(['api', 'web']);
   });
 
   it('assembles a frozen snapshot sorted by service name', () => {

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import type { ConsulClient, ReadOptions, ReadResult } from '../../src/consul/client.ts';
+import type { WatchLimits } from '../../src/consul/assemble.ts';
 import { createWatcher, type ConsulWatcher } from '../../src/consul/watcher.ts';
 import { ConsulError } from '../../src/errors.ts';
 import { instancesOf, sleep, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
@@ -94,13 +95,14 @@ const config = parseConfig({ consul: { wait: '1s' } }).consul;
 const timing = { minIntervalMs: 1, jitterMs: 0, backoffBaseMs: 5, backoffMaxMs: 20 };
 let watcher: ConsulWatcher | undefined;
 
-function setup(fake: FakeConsul, onSnapshot?: () => void) {
+function setup(fake: FakeConsul, onSnapshot?: () => void, limits?: WatchLimits) {
   const recorder = new SnapshotRecorder();
   const errors: Array<{ key: string; attempt: number }> = [];
   watcher = createWatcher({
     client: fake,
     config,
     timing,
+    ...(limits ? { limits } : {}),
     // A real pino logger: checks that it fits WatcherLogger and runs the logging paths.
     logger: pino({ level: 'silent' }),
     onSnapshot: (snapshot) => {
@@ -199,6 +201,27 @@ describe('createWatcher (fan-in rules)', () => {
     expect(after.services.map((s) => s.name)).toEqual(['web']);
     await waitUntil(() => (fake.inFlight.get('health:api') ?? 0) === 0, 'the api view to end');
     expect(watcher.state().services).toBe(1);
+  });
+
+  it('opens no health view beyond limits.services and limits.fieldLength, and names the services left out', async () => {
+    const fake = new FakeConsul();
+    const long = 'x'.repeat(65);
+    fake.services.set('web', ['web-1']).set('db', ['db-1']).set('api', ['api-1']).set(long, ['x-1']);
+    const { recorder, watcher } = setup(fake, undefined, { services: 2, fieldLength: 64 });
+
+    const first = await recorder.waitFor(() => true);
+    expect(first.services.map((s) => s.name)).toEqual(['api', 'db']);
+    expect(first.unwatched).toEqual(['web', long]);
+    expect([...fake.inFlight.keys()].sort()).toEqual(['catalog', 'health:api', 'health:db', 'kv']);
+    expect(watcher.state().services).toBe(2);
+
+    // A place frees up: the next name in order is watched, and the view of the one gone ends.
+    fake.change(() => fake.services.delete('api'));
+    const after = await recorder.waitFor((s) => s.services.some((entry) => entry.name === 'web'));
+    expect(after.services.map((s) => s.name)).toEqual(['db', 'web']);
+    expect(after.unwatched).toEqual([long]);
+    await waitUntil(() => (fake.inFlight.get('health:api') ?? 0) === 0, 'the api view to end');
+    expect(fake.inFlight.has(`health:${long}`)).toBe(false);
   });
 
   it('emits nothing when Consul\'s index moves but the data does not', async () => {
