@@ -10,6 +10,9 @@ import type { RenderResult } from '../render/index.ts';
 import type { RenderKit } from '../runner/assets.ts';
 import type { Metrics } from './metrics.ts';
 
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
 export interface ApplyInput {
   readonly model?: Model;
   readonly rendered: RenderResult;
@@ -68,6 +71,7 @@ export class ApplyLoop {
   private latest: Snapshot | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private rejectionKey = '';
+  private failures = 0;
 
   constructor(private readonly options: ApplyLoopOptions) {
     this.guard = new MassDropGuard(options.config.guard, options.now);
@@ -150,12 +154,17 @@ export class ApplyLoop {
     }
     this.applied = { model, rendered, action, at: new Date().toISOString() };
     this.lastFailure = undefined;
+    this.failures = 0;
   }
 
   private failed(error: unknown): void {
     this.options.metrics.runs.inc({ result: 'failed' });
     this.lastFailure = { message: errorMessage(error), at: new Date().toISOString() };
-    this.options.logger.error({ err: this.lastFailure.message }, 'apply failed; the last good configuration keeps serving');
+    // The cause may pass (a full disk, a busy port): try the latest snapshot again, backing off.
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.failures++);
+    this.options.logger.error({ err: this.lastFailure.message, retryInMs: delay }, 'apply failed; the last good configuration keeps serving');
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.retry(), delay);
   }
 
   private logRejections(model: Model): void {

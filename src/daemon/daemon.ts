@@ -43,11 +43,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   // Serve what last worked before Consul has answered (or while it cannot).
   let coldStart: ApplyInput | undefined;
+  let coldStarted = false;
   const lastGood = await applier.lastGood();
   if (lastGood) {
     coldStart = { rendered: lastGood };
     await applier.apply(coldStart).then(
-      (result) => logger.info({ action: result.action, hash: lastGood.hash.slice(0, 12) }, 'serving the last-known-good configuration until Consul is read'),
+      (result) => {
+        coldStarted = true;
+        logger.info({ action: result.action, hash: lastGood.hash.slice(0, 12) }, 'serving the last-known-good configuration until Consul is read');
+      },
       (err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not start from the last-known-good configuration; waiting for Consul'),
     );
   }
@@ -98,13 +102,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
 
   let stopping: Promise<void> | undefined;
   // A managed HAProxy that died (OOM kill, operator mistake) is started again with what was live.
-  let wasRunning = false;
+  // Only after an apply succeeded: before that, HAProxy was never up (or the first start is in flight).
   let restarting = false;
   const watchdog = setInterval(() => {
     const status = applier.status();
-    if (status.running) wasRunning = true;
-    const input: ApplyInput | undefined = loop.state().applied ?? coldStart;
-    if (stopping || restarting || !status.managed || status.running || !wasRunning || !input) return;
+    const input: ApplyInput | undefined = loop.state().applied ?? (coldStarted ? coldStart : undefined);
+    if (stopping || restarting || !status.managed || status.running || !input) return;
     restarting = true;
     logger.error('haproxy: the managed master is gone; starting it again with the last applied configuration');
     metrics.haproxyRestarts.inc();
