@@ -23,8 +23,8 @@ export interface RuntimeApplyDeps extends StageDeps {
 export interface RuntimeApplyOutcome {
   readonly live: LiveConfig;
   readonly checkWarnings: string[];
-  /** Milliseconds spent staging and checking, on the runtime API, reading back, and swapping the file. */
-  readonly phasesMs: { readonly check: number; readonly ops: number; readonly verify: number; readonly swap: number };
+  /** Milliseconds spent on the runtime API, reading back, staging and checking, and swapping the file. */
+  readonly phasesMs: { readonly ops: number; readonly verify: number; readonly check: number; readonly swap: number };
 }
 
 /** Ops ran, but the live servers do not agree with the model; the caller reloads. */
@@ -35,13 +35,15 @@ export class RuntimeMismatchError extends HaproxyRuntimeError {
 }
 
 /**
- * The runtime transaction: stage → `haproxy -c` → runtime ops → read back and
- * compare with the model → swap the checked file in (no reload) → mark
- * last-known-good. The check comes first so that a config HAProxy would
- * refuse is never made live; the swap comes last so that a reload or a
- * restart brings back exactly what runs. Throws RuntimeMismatchError or the
- * refused command's error after discarding the staged file; the caller falls
- * back to a reload, which makes the live state what the new config says.
+ * The runtime transaction: runtime ops → read back and compare with the
+ * model → stage → `haproxy -c` → swap the checked file in (no reload) → mark
+ * last-known-good. The ops come first because they are what a caller waits
+ * for (the check alone is most of an apply's time): every op is built by the
+ * template encoders from model values and HAProxy refuses a bad one by
+ * itself. The swap comes last so that a reload or a restart brings back
+ * exactly what runs. A refused op, a mismatch or a failed check throws; the
+ * caller falls back to a reload, which checks the files again and, if they
+ * still fail, rolls live and disk back to the last-known-good configuration.
  */
 export async function applyRuntime(input: RuntimeApplyInput, deps: RuntimeApplyDeps): Promise<RuntimeApplyOutcome> {
   const { rendered, model, ops } = input;
@@ -52,26 +54,19 @@ export async function applyRuntime(input: RuntimeApplyInput, deps: RuntimeApplyD
     mark = now;
     return ms;
   };
+  await runRuntimeOps(ops, deps);
+  const opsMs = lap();
+  const { state } = await deps.admin.serversState();
+  const mismatches = liveMismatches(state.servers, model, deps.drainer.draining());
+  const verify = lap();
+  if (mismatches.length > 0) throw new RuntimeMismatchError(mismatches);
   const staged = await stageConfig(rendered, deps);
   const check = lap();
-  let opsMs: number;
-  let verify: number;
-  try {
-    await runRuntimeOps(ops, deps);
-    opsMs = lap();
-    const { state } = await deps.admin.serversState();
-    const mismatches = liveMismatches(state.servers, model, deps.drainer.draining());
-    verify = lap();
-    if (mismatches.length > 0) throw new RuntimeMismatchError(mismatches);
-  } catch (err) {
-    await staged.discard();
-    throw err;
-  }
   await promoteStaged(deps.layout);
   await staged.confirm();
   return {
     live: { hash: rendered.hash, extraNames: staged.extraNames, model },
     checkWarnings: staged.checkWarnings,
-    phasesMs: { check, ops: opsMs, verify, swap: lap() },
+    phasesMs: { ops: opsMs, verify, check, swap: lap() },
   };
 }
