@@ -12,11 +12,15 @@ import type { LoopState } from './apply-loop.ts';
 export function readiness(consul: WatcherState, loop: LoopState, haproxyRunning: boolean): Readiness {
   const reasons: string[] = [];
   const warnings: string[] = [];
-  if (!consul.ready) reasons.push(consul.lastError ? `consul not read yet: ${consul.lastError.message}` : 'consul not read yet');
-  if (!loop.applied) reasons.push('no configuration applied from Consul yet');
+  // Judged by what was applied, not by consul.ready: that turns false for a moment whenever a
+  // new service appears (its health not read yet), and readiness must not flap with it.
+  if (!loop.applied) {
+    if (!consul.ready) reasons.push(consul.lastError ? `consul not read yet: ${consul.lastError.message}` : 'consul not read yet');
+    else reasons.push('no configuration applied from Consul yet');
+  }
   if (loop.lastFailure) reasons.push(`last apply failed at ${loop.lastFailure.at}: ${loop.lastFailure.message}`);
   if (!haproxyRunning) reasons.push('haproxy is not running');
-  if (consul.ready && consul.stale) {
+  if (loop.applied && consul.stale) {
     warnings.push(`consul data stale since ${new Date(consul.staleSince ?? 0).toISOString()}: ${consul.lastError?.message ?? 'unknown error'}`);
   }
   if (loop.guard.held) {

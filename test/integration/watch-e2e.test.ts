@@ -2,7 +2,7 @@
  * The whole pipeline with real processes: Consul dev agent → watcher →
  * runner → render → haproxy -c → seamless reload of a real HAProxy.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -204,6 +204,14 @@ describe('ipx watch end to end', () => {
     const authorized = await get(`${stats}/metrics`, { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` });
     expect(authorized.body).toMatch(/haproxy_process_/);
     expect((await get(`${stats}/`, { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` })).status).toBe(200);
+  });
+
+  it('creates the master and admin sockets readable by their owner only', async () => {
+    for (const socket of ['master.sock', 'admin.sock']) {
+      const info = await stat(path.join(runDir, socket));
+      expect(info.isSocket(), socket).toBe(true);
+      expect(info.mode & 0o777, socket).toBe(0o600);
+    }
   });
 
   it('stops HAProxy when it stops', async () => {
