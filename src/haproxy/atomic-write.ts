@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { HaproxyRuntimeError, errorMessage } from '../errors.ts';
 
 /** Temp files start with this, so a crash's leftovers are recognised and removed. */
 export const TEMP_PREFIX = '.ipx-tmp-';
@@ -32,9 +33,19 @@ export async function writeFileAtomic(path: string, content: string, options: At
     await rename(temp, path);
   } catch (err) {
     await unlink(temp).catch(() => undefined);
-    throw err;
+    throw writeError(path, err);
   }
   await syncDir(dir);
+}
+
+// fs errors name the syscall but not always the file (ENOSPC: "no space left on device, write").
+function writeError(path: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hint =
+    code === 'ENOSPC' ? 'free space on that file system'
+    : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'make haproxy.runDir writable for ipx'
+    : 'check haproxy.runDir';
+  return new HaproxyRuntimeError(`haproxy: cannot write ${path} (${errorMessage(err)}); ${hint}. The previous configuration keeps serving`, { cause: err });
 }
 
 /** Renames within one directory and makes the rename durable. */

@@ -4,7 +4,7 @@
  * that cannot be written. In every case what serves keeps serving.
  */
 import { execFile, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -186,6 +186,56 @@ describe('HAProxy faults', () => {
     await promisify(execFile)('chattr', ['-i', runDir]);
     // No new Consul change is needed: a failed apply is retried with backoff.
     await serves(d, 'beta', 'beta-1');
+  });
+});
+
+describe('a full disk', () => {
+  it('fails the change with ENOSPC and the path, keeps serving, and applies once there is room again', async () => {
+    const runDir = await makeRunDir('full');
+    // A tiny file system of its own for runDir (as root; CI runs as root too).
+    await promisify(execFile)('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', runDir]);
+    cleanups.push(async () => {
+      await promisify(execFile)('umount', ['-l', runDir]).catch(() => undefined);
+      await removeRunDir(runDir);
+    });
+    const [a1, b1] = await backends('alpha-1', 'beta-1');
+    const agent = await consulOn();
+    await register(agent, 'alpha', [a1 as TestBackend]);
+    const d = await daemon(agent.address, runDir);
+    await serves(d, 'alpha', 'alpha-1');
+    await d.daemon.idle();
+
+    const filler = path.join(runDir, 'filler');
+    await promisify(execFile)('sh', ['-c', `dd if=/dev/zero of=${filler} bs=4k 2>/dev/null; true`]);
+    await register(agent, 'beta', [b1 as TestBackend]);
+    const reasons = await eventually(async () => {
+      const r = d.daemon.readiness();
+      return r.ready ? undefined : r.reasons.join(' ');
+    }, 5000, 'the failure to show');
+    expect(reasons).toMatch(/ENOSPC|no space left/i);
+    expect(reasons).toContain(runDir);
+    expect(await body(d, 'alpha')).toBe('alpha-1');
+    expect((await readdir(runDir)).filter((name) => name.startsWith('.ipx-tmp-') || name === '.haproxy.cfg.next')).toEqual([]);
+
+    await rm(filler);
+    await serves(d, 'beta', 'beta-1');
+  });
+});
+
+describe('a crash mid-write', () => {
+  it('leaves no temporary or staged file behind once ipx starts again', async () => {
+    const runDir = await makeRunDir('leftovers');
+    cleanups.push(() => removeRunDir(runDir));
+    const agent = await consulOn();
+    const first = await daemon(agent.address, runDir);
+    await ready(first);
+    await first.stop();
+    // What a crash between writing and renaming leaves.
+    await writeFile(path.join(runDir, '.ipx-tmp-haproxy.cfg-123'), 'partial');
+    await writeFile(path.join(runDir, '.haproxy.cfg.next'), 'partial');
+    const second = await daemon(agent.address, runDir);
+    await ready(second);
+    expect((await readdir(runDir)).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 });
 
