@@ -144,6 +144,9 @@ describe('buildModel: instance addresses and ports', () => {
     expect(model.rejections).toEqual([{ subject: 'instance "x\\ny" on node "n\\r1" of service "web"', reason: HOSTNAME_REASON }]);
     const long = buildModel({ snapshot: snapshot(service('x'.repeat(500))), config: config() });
     expect(long.rejections[0]?.subject.length).toBeLessThan(100);
+    // JSON leaves NEL and U+2028 raw; log viewers break lines on them.
+    const breakers = buildModel({ snapshot: snapshot(service('a\u0085b\u2028c')), config: config() });
+    expect(breakers.rejections[0]?.subject).toBe('service "a\\u0085b\\u2028c"');
   });
 });
 
