@@ -1,48 +1,23 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { SAFE_NAME } from '../../src/model/identifiers.ts';
 import { parseIpLiteral } from '../../src/model/ip-literal.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
+import { serviceEntry } from '../helpers/consul-arbitraries.ts';
 import { config, service, snapshot } from '../helpers/model-fakes.ts';
 import { loadAssets, loadTemplates } from '../helpers/render-inputs.ts';
-import type { HealthStatus, InstanceEntry, ServiceEntry } from '../../src/consul/snapshot.ts';
 import type { Model } from '../../src/model/types.ts';
 
 /**
  * Whatever Consul holds, the model holds only safe names and the rendered
  * configuration has exactly the lines the templates produce: one `server`
- * line per model server and nothing injected.
+ * line per model server and nothing injected. render-injection.test.ts checks
+ * each line against a reference render, and the real `haproxy -c`.
  */
 const templates = loadTemplates();
 const assets = loadAssets();
-const anyText = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ maxLength: 300 }));
-const hostileText = fc.constantFrom('a b', 'x\ny', '#', '%[env(HOME)]', '${HOME}', "'", '-x', '', 'ü', 'a\r\nbackend evil', 'x'.repeat(300));
-const text = fc.oneof(anyText, hostileText);
-
-const serviceName = fc.oneof(text, fc.constantFrom('web', 'Web', 'WEB', 'api', 'a-b', 'x'.repeat(63)), fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/));
-const address = fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain(), text, fc.constantFrom('0.0.0.0', '::', '::ffff:10.0.0.1', 'fe80::1%eth0'));
-const port = fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: -10, max: 70_000 }), fc.double());
-const status = fc.constantFrom<HealthStatus>('passing', 'passing', 'warning', 'critical', 'maintenance' as HealthStatus);
-const weight = fc.oneof(fc.integer({ min: 1, max: 256 }), fc.integer({ min: -5, max: 70_000 }), fc.double());
-const instance: fc.Arbitrary<InstanceEntry> = fc.record({
-  id: fc.oneof(text, fc.constantFrom('web-1', 'web-2', 'dup')),
-  node: fc.oneof(text, fc.constantFrom('node-a', 'node-b')),
-  address,
-  port,
-  tags: fc.array(text, { maxLength: 3 }),
-  meta: fc.dictionary(text, text, { maxKeys: 3 }),
-  status,
-  weight,
-});
-const services = fc.array(
-  fc.record({ name: serviceName, instances: fc.array(instance, { maxLength: 6 }) }).map((s): ServiceEntry => service(s.name, s.instances)),
-  { maxLength: 8 },
-);
+const services = fc.array(serviceEntry, { maxLength: 8 });
 const settings = fc.record({ passingOnly: fc.boolean(), balance: fc.constantFrom('roundrobin' as const, 'leastconn' as const, 'random' as const) });
 
 /** Lines of the config for an empty model, and what one service without servers adds. */
@@ -97,25 +72,5 @@ describe('buildModel and render on arbitrary Consul data', () => {
       }),
       { numRuns: 200 },
     );
-  });
-
-  it('render configurations haproxy -c accepts (a few runs: each starts a process)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ipx-property-'));
-    try {
-      fc.assert(
-        fc.property(services, settings, (entries, routing) => {
-          const model = buildModel({ snapshot: snapshot(...entries), config: config({ routing }) });
-          const { files } = render({ model, templates, assets });
-          rmSync(dir, { recursive: true, force: true });
-          mkdirSync(dir);
-          for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
-          const check = spawnSync(process.env.HAPROXY_BIN ?? 'haproxy', ['-c', '-f', join(dir, CONFIG_FILE)], { encoding: 'utf8' });
-          expect(check.status, check.stderr).toBe(0);
-        }),
-        { numRuns: 10 },
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
