@@ -60,6 +60,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const watcher: ConsulWatcher = createWatcher({
     client: consul,
     config: config.consul,
+    limits: config.limits,
     logger,
     onSnapshot: (snapshot) => {
       metrics.snapshots.inc();

@@ -22,7 +22,7 @@ export function renderCommand(program: Command, io: CliIo): void {
     .option('--all', 'also print the other rendered files (host map)')
     .action(async (flags: RenderFlags) => {
       const { config } = await loadFromFlags(flags, io);
-      const snapshot = flags.offline ? EMPTY_SNAPSHOT : await readSnapshot(createConsulClient(config.consul), config.consul);
+      const snapshot = flags.offline ? EMPTY_SNAPSHOT : await readSnapshot(createConsulClient(config.consul), config.consul, { limits: config.limits });
       const { model, rendered } = renderSnapshot(snapshot, config, await loadRenderKit());
       for (const name of Object.keys(rendered.files).sort((a, b) => (a === CONFIG_FILE ? -1 : b === CONFIG_FILE ? 1 : a.localeCompare(b)))) {
         if (name !== CONFIG_FILE && !flags.all) continue;

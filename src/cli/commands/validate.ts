@@ -20,7 +20,7 @@ export function validateCommand(program: Command, io: CliIo): void {
       io.stdout.write(`config: ${file ?? 'no file, defaults'}: valid\n`);
       const kit = await loadRenderKit();
       io.stdout.write('templates: compiled\n');
-      const snapshot = flags.offline ? EMPTY_SNAPSHOT : await readSnapshot(createConsulClient(config.consul), config.consul);
+      const snapshot = flags.offline ? EMPTY_SNAPSHOT : await readSnapshot(createConsulClient(config.consul), config.consul, { limits: config.limits });
       const { model, rendered } = renderSnapshot(snapshot, config, kit);
       for (const rejection of model.rejections) io.stdout.write(`skipped ${rejection.subject}: ${rejection.reason}\n`);
       const warnings = await dryRunCheck(rendered, config.haproxy.binary);
