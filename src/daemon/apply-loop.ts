@@ -12,6 +12,7 @@ import type { Metrics } from './metrics.ts';
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+const REJECTIONS_LOGGED = 20;
 
 export interface ApplyInput {
   readonly model?: Model;
@@ -171,8 +172,11 @@ export class ApplyLoop {
     const key = JSON.stringify(model.rejections);
     if (key === this.rejectionKey) return;
     this.rejectionKey = key;
-    for (const rejection of model.rejections) {
+    // A limit can reject thousands of items at once: name the first ones, count the rest.
+    for (const rejection of model.rejections.slice(0, REJECTIONS_LOGGED)) {
       this.options.logger.warn({ subject: rejection.subject, reason: rejection.reason }, `skipped ${rejection.subject}: ${rejection.reason}`);
     }
+    const more = model.rejections.length - REJECTIONS_LOGGED;
+    if (more > 0) this.options.logger.warn({ more }, `skipped ${more} more items; GET /status lists them all`);
   }
 }
