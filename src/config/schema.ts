@@ -60,6 +60,11 @@ export const haproxySchema = z
     runDir: z.string().min(1).default('./.ipx/run').describe('Rendered configuration, sockets, pid file and last-known-good copy'),
     manage: z.boolean().default(true).describe('Start and stop HAProxy (master-worker) from ipx; false: reload an HAProxy started elsewhere through masterSocket'),
     masterSocket: z.string().default('').describe('Master CLI socket; empty means <runDir>/master.sock'),
+    socketGroup: z
+      .string()
+      .regex(/^([a-z_][a-z0-9_-]{0,31})?$/, 'a Unix group name, e.g. haproxy-admins')
+      .default('')
+      .describe('Unix group given read-write access to the master and admin sockets (mode 0660); empty: owner only (0600)'),
     maxconn: z.number().int().min(100).max(9000).default(4000).describe('Global maxconn; must fit the open-file limit (about ulimit -n / 2)'),
     hardStopAfter: duration('How long an old worker may keep serving its connections after a reload', '30s'),
     reloadTimeout: duration('How long to wait for a reload to be confirmed by the master', '10s'),

@@ -144,6 +144,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       runDir: layout.dir,
       configFile: layout.config,
       masterSocket: layout.masterSocket,
+      socketGroup: config.socketGroup,
       pidFile: layout.pidFile,
       logFile: layout.logFile,
       startTimeoutMs: config.reloadTimeout,

@@ -31,6 +31,8 @@ export interface StartHaproxyOptions {
   /** Absolute path of the main config. */
   readonly configFile: string;
   readonly masterSocket: string;
+  /** Group given access to the master socket (mode 0660); empty: owner only. */
+  readonly socketGroup?: string;
   readonly pidFile: string;
   readonly logFile: string;
   /** How long the master may take to answer with a worker. */
@@ -53,7 +55,8 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
   const log = await open(logFile, 'a', 0o644);
   let exit: { code: number | null; signal: string | null } | undefined;
   let spawnError: Error | undefined;
-  const args = ['-W', '-S', `${masterSocket},mode,600`, '-f', configFile, '-p', pidFile];
+  const access = options.socketGroup ? `mode,660,group,${options.socketGroup}` : 'mode,600';
+  const args = ['-W', '-S', `${masterSocket},${access}`, '-f', configFile, '-p', pidFile];
   const child = spawn(binary, args, { cwd: options.runDir, detached: true, stdio: ['ignore', log.fd, log.fd] });
   await log.close();
   child.once('error', (err) => (spawnError = err));
@@ -91,6 +94,8 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
 
 export interface AdoptHaproxyOptions {
   readonly masterSocket: string;
+  /** Group given access to the master socket (mode 0660); empty: owner only. */
+  readonly socketGroup?: string;
   readonly pidFile: string;
   readonly logFile: string;
 }

@@ -37,6 +37,7 @@ function buildGlobal(config: BuildModelInput['config']): GlobalModel {
   return {
     maxconn: config.haproxy.maxconn,
     adminSocket: `${runDir}/admin.sock`,
+    socketGroup: config.haproxy.socketGroup || null,
     serverStateFile: `${runDir}/server-state`,
     hardStopAfterMs: config.haproxy.hardStopAfter,
     httpBind: config.listen.http,

@@ -15,6 +15,8 @@ export interface GlobalModel {
   readonly maxconn: number;
   /** Absolute path of the admin (runtime API) socket. */
   readonly adminSocket: string;
+  /** Unix group with access to the admin socket (mode 0660), or null for owner only (0600). */
+  readonly socketGroup: string | null;
   /**
    * Absolute path of the server state file HAProxy loads at each (re)load;
    * ipx writes it just before, from the live state that agrees with the next model.

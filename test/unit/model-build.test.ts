@@ -20,6 +20,7 @@ describe('buildModel: global settings', () => {
       global: {
         maxconn: 2000,
         adminSocket: '/var/run/ipx/admin.sock',
+        socketGroup: null,
         serverStateFile: '/var/run/ipx/server-state',
         hardStopAfterMs: 60_000,
         httpBind: '[::1]:8080',
