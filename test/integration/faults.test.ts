@@ -159,43 +159,36 @@ describe('HAProxy faults', () => {
     expect(metrics.split('\n').filter((line) => line.startsWith('ipx_haproxy_restarts_total'))).toEqual(['ipx_haproxy_restarts_total 1']);
   });
 
-  it('a run folder that cannot be written: the change fails with a clear reason, the previous configuration keeps serving', async () => {
-    const runDir = await makeRunDir('readonly');
-    cleanups.push(async () => {
-      await promisify(execFile)('chattr', ['-i', runDir]).catch(() => undefined);
-      await removeRunDir(runDir);
-    });
-    const [a1, b1] = await backends('alpha-1', 'beta-1');
-    const agent = await consulOn();
-    await register(agent, 'alpha', [a1 as TestBackend]);
-    const d = await daemon(agent.address, runDir);
-    await serves(d, 'alpha', 'alpha-1');
-    await d.daemon.idle();
-
-    // Immutable: not even root may create the staged file (chmod does not stop root).
-    await promisify(execFile)('chattr', ['+i', runDir]);
-    await register(agent, 'beta', [b1 as TestBackend]);
-    const reasons = await eventually(async () => {
-      const r = d.daemon.readiness();
-      return r.ready ? undefined : r.reasons.join(' ');
-    }, 5000, 'the failure to show');
-    expect(reasons).toMatch(/EPERM|operation not permitted/i);
-    expect(reasons).toContain(runDir);
-    expect(await body(d, 'alpha')).toBe('alpha-1');
-
-    await promisify(execFile)('chattr', ['-i', runDir]);
-    // No new Consul change is needed: a failed apply is retried with backoff.
-    await serves(d, 'beta', 'beta-1');
-  });
 });
 
-describe('a full disk', () => {
-  it('fails the change with ENOSPC and the path, keeps serving, and applies once there is room again', async () => {
-    const runDir = await makeRunDir('full');
-    // A tiny file system of its own for runDir (as root; CI runs as root too).
-    await promisify(execFile)('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', runDir]);
+const run = (command: string, args: string[]) => promisify(execFile)(command, args);
+
+/** Ways a run folder stops taking writes, each undone by `repair`. */
+const diskFaults = [
+  {
+    name: 'a run folder that cannot be written (immutable: not even root may create the staged file)',
+    reason: /EPERM|operation not permitted/i,
+    mount: false,
+    breakIt: (dir: string) => run('chattr', ['+i', dir]),
+    repair: (dir: string) => run('chattr', ['-i', dir]),
+  },
+  {
+    name: 'a full run folder (a 512 KiB tmpfs filled up)',
+    reason: /ENOSPC|no space left/i,
+    mount: true,
+    breakIt: (dir: string) => run('sh', ['-c', `dd if=/dev/zero of=${path.join(dir, 'filler')} bs=4k 2>/dev/null; true`]),
+    repair: (dir: string) => rm(path.join(dir, 'filler')),
+  },
+];
+
+describe.each(diskFaults)('$name', ({ reason, mount, breakIt, repair }) => {
+  it('fails the change naming the path, keeps serving, and applies by itself once repaired', async () => {
+    const runDir = await makeRunDir('disk');
+    // Mounting needs root, as does chattr; CI runs as root too.
+    if (mount) await run('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', runDir]);
     cleanups.push(async () => {
-      await promisify(execFile)('umount', ['-l', runDir]).catch(() => undefined);
+      await repair(runDir).catch(() => undefined);
+      if (mount) await run('umount', ['-l', runDir]).catch(() => undefined);
       await removeRunDir(runDir);
     });
     const [a1, b1] = await backends('alpha-1', 'beta-1');
@@ -205,19 +198,19 @@ describe('a full disk', () => {
     await serves(d, 'alpha', 'alpha-1');
     await d.daemon.idle();
 
-    const filler = path.join(runDir, 'filler');
-    await promisify(execFile)('sh', ['-c', `dd if=/dev/zero of=${filler} bs=4k 2>/dev/null; true`]);
+    await breakIt(runDir);
     await register(agent, 'beta', [b1 as TestBackend]);
     const reasons = await eventually(async () => {
       const r = d.daemon.readiness();
       return r.ready ? undefined : r.reasons.join(' ');
     }, 5000, 'the failure to show');
-    expect(reasons).toMatch(/ENOSPC|no space left/i);
+    expect(reasons).toMatch(reason);
     expect(reasons).toContain(runDir);
     expect(await body(d, 'alpha')).toBe('alpha-1');
     expect((await readdir(runDir)).filter((name) => name.startsWith('.ipx-tmp-') || name === '.haproxy.cfg.next')).toEqual([]);
 
-    await rm(filler);
+    await repair(runDir);
+    // No new Consul change is needed: a failed apply is retried with backoff.
     await serves(d, 'beta', 'beta-1');
   });
 });
