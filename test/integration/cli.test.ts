@@ -159,6 +159,16 @@ describe('ipx watch', () => {
       await eventually(async () => ((await get(`http://127.0.0.1:${ports[2]}/readyz`)).status === 200 ? true : undefined), 15_000, 'ipx watch to be ready');
       const res = await get(`http://127.0.0.1:${ports[0]}/`, { host: 'api.service.internal' });
       expect(res.body).toBe('api-1');
+      const status = await ipx(['status', '-c', config]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(/: ready\n/);
+      expect(status.stdout).toMatch(/haproxy: master \d+, workers \d+/);
+      const explained = await ipx(['explain', 'API.service.internal:8080', '-c', config]);
+      expect(explained.code).toBe(0);
+      expect(explained.stdout).toMatch(/Host api\.service\.internal → service "api" → backend svc_api \(balance roundrobin\)/);
+      expect(explained.stdout).toMatch(new RegExp(`server api-1 +127\\.0\\.0\\.1:${backend.port} +weight 1 +ready +\\(instance "api-1" on node "[^"]+", passing\\)`));
+      expect((await ipx(['explain', 'bad_name!', '-c', config])).stdout).toMatch(/skipped service "bad_name!": /);
+      expect((await ipx(['explain', 'nosuch', '-c', config])).stdout).toMatch(/no such service in Consul; requests get 404/);
       const haproxyPid = Number(await readFile(path.join(runDir, 'haproxy.pid'), 'utf8'));
       expect(isAlive(haproxyPid)).toBe(true);
       child.kill('SIGTERM');
@@ -168,5 +178,8 @@ describe('ipx watch', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     expect(stderr).not.toMatch(/"level":50/);
+    const stopped = await ipx(['status', '-c', config]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toMatch(/status: no ipx watch answers at http:\/\/127\.0\.0\.1:\d+\/status/);
   });
 });

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { createConsulClient, readSnapshot } from '../../consul/index.ts';
+import { explain, type Explanation } from '../../model/explain.ts';
+import { loadRenderKit } from '../../runner/assets.ts';
+import { renderSnapshot } from '../../runner/pipeline.ts';
+import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
+import type { CliIo } from '../io.ts';
+
+/** `ipx explain <service|host>`: how a request for it is routed right now, and what was skipped. */
+export function explainCommand(program: Command, io: CliIo): void {
+  withConfigOptions(program.command('explain'))
+    .argument('<service-or-host>', 'a Consul service name or a Host header, e.g. orders or orders.service.internal')
+    .description('Read Consul once and explain how a request for a service or Host is routed: backend, servers, skipped instances')
+    .action(async (query: string, flags: ConfigFlags) => {
+      const { config } = await loadFromFlags(flags, io);
+      const client = createConsulClient(config.consul);
+      const snapshot = await readSnapshot(client, config.consul, { limits: config.limits });
+      client.close();
+      const { model } = renderSnapshot(snapshot, config, await loadRenderKit());
+      io.stdout.write(formatExplanation(explain(model, snapshot, query), model.global.balance));
+    });
+}
+
+export function formatExplanation(e: Explanation, balance: string): string {
+  const lines: string[] = [];
+  if (!e.service) {
+    lines.push(`Host ${e.host}: no such service in Consul; requests get 404 {"error":"unknown_service"}`);
+  } else {
+    const ready = e.service.servers.filter((s) => s.state === 'ready');
+    lines.push(`Host ${e.service.host} → service "${e.service.name}" → backend ${e.service.backend} (balance ${balance})`);
+    lines.push(ready.length > 0 ? `  ${ready.length} of ${e.service.servers.length} servers take traffic` : '  no server takes traffic: requests get 503 {"error":"service_unavailable"}');
+    for (const server of e.service.servers) {
+      const instance = e.instances.get(server.name);
+      const origin = instance ? `instance ${JSON.stringify(instance.id)} on node ${JSON.stringify(instance.node)}, ${instance.status}` : 'instance unknown';
+      lines.push(`  server ${server.name.padEnd(24)} ${`${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`.padEnd(22)} weight ${String(server.weight).padEnd(4)} ${server.state.padEnd(6)} (${origin})`);
+    }
+  }
+  for (const r of e.rejections) lines.push(`  skipped ${r.subject}: ${r.reason}`);
+  return `${lines.join('\n')}\n`;
+}
