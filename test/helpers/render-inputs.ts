@@ -1,30 +1,14 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/parse.ts';
-import { compileTemplates, type CompiledTemplates } from '../../src/render/compile-templates.ts';
 import type { ConfigInput, Config } from '../../src/config/schema.ts';
 import type { Snapshot } from '../../src/consul/snapshot.ts';
-import type { RenderAssets } from '../../src/render/render.ts';
 
-/** Test-side I/O for the pure render stage: the repository's own templates and assets. */
+/** Test-side I/O for the pure render stage: fixtures (templates and assets come from loadRenderKit). */
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
 /** A fixed fake run directory, so that golden files do not depend on the machine. */
 export const GOLDEN_RUN_DIR = '/tmp/ipx-golden';
-
-export function loadTemplates(): CompiledTemplates {
-  const dir = join(ROOT, 'templates');
-  const partials: Record<string, string> = {};
-  for (const file of readdirSync(join(dir, 'partials')).filter((f) => f.endsWith('.hbs'))) {
-    partials[file.slice(0, -'.hbs'.length)] = readFileSync(join(dir, 'partials', file), 'utf8');
-  }
-  return compileTemplates({ main: readFileSync(join(dir, 'haproxy.cfg.hbs'), 'utf8'), partials });
-}
-
-export function loadAssets(): RenderAssets {
-  const read = (status: string) => readFileSync(join(ROOT, 'haproxy', 'errors', `${status}.json`), 'utf8');
-  return { errors: { '404': read('404'), '503': read('503') } };
-}
 
 export interface Fixture {
   readonly name: string;

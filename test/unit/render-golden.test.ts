@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
-import { GOLDEN_FIXTURES, GOLDEN_RUN_DIR, ROOT, loadAssets, loadFixture, loadTemplates } from '../helpers/render-inputs.ts';
+import { GOLDEN_FIXTURES, GOLDEN_RUN_DIR, ROOT, loadFixture } from '../helpers/render-inputs.ts';
+import { loadRenderKit } from '../../src/runner/assets.ts';
 
 /**
  * Golden files: test/golden/<fixture>/ holds exactly what render() writes for
@@ -17,8 +18,7 @@ import { GOLDEN_FIXTURES, GOLDEN_RUN_DIR, ROOT, loadAssets, loadFixture, loadTem
  */
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const HAPROXY = process.env.HAPROXY_BIN ?? 'haproxy';
-const templates = loadTemplates();
-const assets = loadAssets();
+const { templates, assets } = await loadRenderKit();
 const scratch = mkdtempSync(join(tmpdir(), 'ipx-golden-check-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

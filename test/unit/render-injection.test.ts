@@ -24,13 +24,12 @@ import { quoteForLog } from '../../src/model/rejections.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { configInput, snapshotArb } from '../helpers/consul-arbitraries.ts';
 import { config } from '../helpers/model-fakes.ts';
-import { loadAssets, loadTemplates } from '../helpers/render-inputs.ts';
+import { loadRenderKit } from '../../src/runner/assets.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { InstanceEntry, Snapshot } from '../../src/consul/snapshot.ts';
 import type { Model, ServerModel, ServiceModel } from '../../src/model/types.ts';
 
-const templates = loadTemplates();
-const assets = loadAssets();
+const { templates, assets } = await loadRenderKit();
 
 const serviceSubject = (name: string) => `service ${quoteForLog(name)}`;
 const instanceSubject = (service: string, i: InstanceEntry) =>

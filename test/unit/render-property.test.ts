@@ -6,7 +6,7 @@ import { parseIpLiteral } from '../../src/model/ip-literal.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { serviceEntry } from '../helpers/consul-arbitraries.ts';
 import { config, service, snapshot } from '../helpers/model-fakes.ts';
-import { loadAssets, loadTemplates } from '../helpers/render-inputs.ts';
+import { loadRenderKit } from '../../src/runner/assets.ts';
 import type { Model } from '../../src/model/types.ts';
 
 /**
@@ -15,8 +15,7 @@ import type { Model } from '../../src/model/types.ts';
  * line per model server and nothing injected. render-injection.test.ts checks
  * each line against a reference render, and the real `haproxy -c`.
  */
-const templates = loadTemplates();
-const assets = loadAssets();
+const { templates, assets } = await loadRenderKit();
 const services = fc.array(serviceEntry, { maxLength: 8 });
 const settings = fc.record({ passingOnly: fc.boolean(), balance: fc.constantFrom('roundrobin' as const, 'leastconn' as const, 'random' as const) });
 

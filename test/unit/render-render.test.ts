@@ -4,11 +4,10 @@ import { buildModel } from '../../src/model/build-model.ts';
 import { compileTemplates, type TemplateSources } from '../../src/render/compile-templates.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
-import { loadAssets, loadTemplates } from '../helpers/render-inputs.ts';
+import { loadRenderKit } from '../../src/runner/assets.ts';
 import type { Model } from '../../src/model/types.ts';
 
-const templates = loadTemplates();
-const assets = loadAssets();
+const { templates, assets } = await loadRenderKit();
 const model = buildModel({
   snapshot: snapshot(
     service('web', [instance({ id: 'w1' }), instance({ id: 'w2', address: '2001:db8::2', port: 443, weight: 5 }), instance({ id: 'w3', status: 'critical' })]),

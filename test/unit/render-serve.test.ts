@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/parse.ts';
 import { buildModel } from '../../src/model/build-model.ts';
 import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
-import { loadAssets, loadTemplates } from '../helpers/render-inputs.ts';
+import { loadRenderKit } from '../../src/runner/assets.ts';
 import type { Snapshot } from '../../src/consul/snapshot.ts';
 
 /**
@@ -19,7 +19,7 @@ import type { Snapshot } from '../../src/consul/snapshot.ts';
  * unknown Host and the JSON 503 for a service without servers.
  */
 const HAPROXY = process.env.HAPROXY_BIN ?? 'haproxy';
-const assets = loadAssets();
+const { templates, assets } = await loadRenderKit();
 const dir = mkdtempSync(join(tmpdir(), 'ipx-serve-'));
 let haproxy: ChildProcess | undefined;
 let upstream: Server | undefined;
@@ -79,7 +79,7 @@ beforeAll(async () => {
     kv: [],
     services: [{ name: 'web', instances: [instance] }, { name: 'empty', instances: [] }, { name: 'down', instances: [down] }],
   };
-  const { files } = render({ model: buildModel({ snapshot, config }), templates: loadTemplates(), assets });
+  const { files } = render({ model: buildModel({ snapshot, config }), templates, assets });
   for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
   writeFileSync(join(dir, 'server-state'), EMPTY_SERVER_STATE);
   haproxy = spawn(HAPROXY, ['-db', '-f', join(dir, CONFIG_FILE)], { stdio: ['ignore', 'ignore', 'pipe'] });
