@@ -41,9 +41,10 @@ export class RuntimeMismatchError extends HaproxyRuntimeError {
  * for (the check alone is most of an apply's time): every op is built by the
  * template encoders from model values and HAProxy refuses a bad one by
  * itself. The swap comes last so that a reload or a restart brings back
- * exactly what runs. A refused op, a mismatch or a failed check throws; the
- * caller falls back to a reload, which checks the files again and, if they
- * still fail, rolls live and disk back to the last-known-good configuration.
+ * exactly what runs. A refused op or a mismatch throws and the caller falls
+ * back to a reload. A failed check throws HaproxyCheckError, which the caller
+ * passes on (a reload would be refused too): the ops stay live and the
+ * previous file stays on disk.
  */
 export async function applyRuntime(input: RuntimeApplyInput, deps: RuntimeApplyDeps): Promise<RuntimeApplyOutcome> {
   const { rendered, model, ops } = input;

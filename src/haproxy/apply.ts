@@ -31,7 +31,7 @@ export interface ApplyResult {
   readonly reloadMs?: number;
   /** For a runtime apply: how many runtime API operations of each kind. */
   readonly runtimeOps?: Partial<Record<RuntimeOpKind, number>>;
-  /** For a runtime apply: ms spent on `haproxy -c`, the runtime API, reading back, and swapping the file in. */
+  /** For a runtime apply: ms spent on the runtime API, reading back, staging and `haproxy -c`, and swapping the file in. */
   readonly phasesMs?: Readonly<Record<'check' | 'ops' | 'verify' | 'swap', number>>;
   /** For a reload: why the change could not go through the runtime API. */
   readonly reasons?: readonly string[];
