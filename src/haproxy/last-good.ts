@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HaproxyRuntimeError } from '../errors.ts';
+import { errorMessage, HaproxyRuntimeError } from '../errors.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import type { RunDirLayout } from './run-dir.ts';
 import type { RenderedConfig } from './types.ts';
@@ -55,7 +55,7 @@ export async function readLastGood(layout: RunDirLayout): Promise<LastGood | und
     return { rendered: { files, hash: manifest.hash }, savedAt: manifest.savedAt };
   } catch (err) {
     throw new HaproxyRuntimeError(
-      `haproxy: the last-known-good copy in ${layout.lastGoodDir} is unreadable (${(err as Error).message}); delete that folder and ipx will save a new one after the next confirmed reload`,
+      `haproxy: the last-known-good copy in ${layout.lastGoodDir} is unreadable (${errorMessage(err)}); delete that folder and ipx will save a new one after the next confirmed reload`,
       { cause: err },
     );
   }

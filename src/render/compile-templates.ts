@@ -1,5 +1,5 @@
 import Handlebars from 'handlebars';
-import { RenderError } from '../errors.ts';
+import { errorMessage, RenderError } from '../errors.ts';
 import { checkTemplate } from './check-template.ts';
 import { helpers, type HelperName } from './helpers.ts';
 
@@ -82,6 +82,5 @@ function rejectUndefinedInBlocks(hb: typeof Handlebars): void {
 }
 
 function oneLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return message.replace(/\s*\n\s*/g, ' ').trim();
+  return errorMessage(err).replace(/\s*\n\s*/g, ' ').trim();
 }

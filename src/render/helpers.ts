@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.ts';
 import { SAFE_NAME } from '../model/identifiers.ts';
 import { parseIpLiteral } from '../model/ip-literal.ts';
 import { quoteSingle } from './haproxy-quote.ts';
@@ -21,7 +22,7 @@ export const helpers = {
     try {
       return quoteSingle(value);
     } catch (err) {
-      throw new Error(`quote: ${describe(value)} ${(err as Error).message}`);
+      throw new Error(`quote: ${describe(value)} ${errorMessage(err)}`);
     }
   },
   /** A non-negative integer (maxconn, milliseconds). */

@@ -1,4 +1,4 @@
-import { RenderError } from '../errors.ts';
+import { errorMessage, RenderError } from '../errors.ts';
 import { quoteSingle } from './haproxy-quote.ts';
 import { hashFiles } from './hash-files.ts';
 import { renderHostMap, type HostMap } from './host-map.ts';
@@ -51,7 +51,7 @@ function hostMapOf(model: Model): HostMap {
   try {
     return renderHostMap(model.services);
   } catch (err) {
-    throw new RenderError(`render: host map: ${(err as Error).message}; the model should only hold safe values`, { cause: err });
+    throw new RenderError(`render: host map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
   }
 }
 
@@ -71,7 +71,7 @@ function errorBody(assets: RenderAssets, status: '404' | '503'): string {
   try {
     quoteSingle(body);
   } catch (err) {
-    fail(`${(err as Error).message}; write it on one line`, err);
+    fail(`${errorMessage(err)}; write it on one line`, err);
   }
   return body;
 }

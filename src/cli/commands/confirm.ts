@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { IpxError } from '../../errors.ts';
+import { errorMessage, IpxError } from '../../errors.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
 import type { CliIo } from '../io.ts';
 
@@ -14,7 +14,7 @@ export function confirmCommand(program: Command, io: CliIo): void {
       try {
         res = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) });
       } catch (err) {
-        throw new IpxError('E_ADMIN', `confirm: no ipx watch answers at ${url} (${(err as Error).message}); is listen.admin right?`, { cause: err });
+        throw new IpxError('E_ADMIN', `confirm: no ipx watch answers at ${url} (${errorMessage(err)}); is listen.admin right?`, { cause: err });
       }
       if (res.status === 409) {
         io.stdout.write('nothing is held; no change to confirm\n');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { IpxError } from '../../errors.ts';
+import { errorMessage, IpxError } from '../../errors.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
 import type { CliIo } from '../io.ts';
 
@@ -29,7 +29,7 @@ export function statusCommand(program: Command, io: CliIo): void {
       try {
         status = (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json()) as DaemonStatus;
       } catch (err) {
-        throw new IpxError('E_ADMIN', `status: no ipx watch answers at ${url} (${(err as Error).message}); is it running, and is listen.admin right?`, { cause: err });
+        throw new IpxError('E_ADMIN', `status: no ipx watch answers at ${url} (${errorMessage(err)}); is it running, and is listen.admin right?`, { cause: err });
       }
       io.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, config.listen.admin));
       if (!status.readiness.ready) throw new IpxError('E_NOT_READY', 'status: not ready (reasons above)');
