@@ -41,15 +41,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const metrics = createMetrics();
   const loop = new ApplyLoop({ config, logger, applier, kit, metrics });
 
-  // Serve what last worked before Consul has answered (or while it cannot).
+  // Serve what last worked before Consul has answered (or while it cannot). Set only once it applied.
   let coldStart: ApplyInput | undefined;
-  let coldStarted = false;
   const lastGood = await applier.lastGood();
   if (lastGood) {
-    coldStart = { rendered: lastGood };
-    await applier.apply(coldStart).then(
+    const input: ApplyInput = { rendered: lastGood };
+    await applier.apply(input).then(
       (result) => {
-        coldStarted = true;
+        coldStart = input;
         logger.info({ action: result.action, hash: lastGood.hash.slice(0, 12) }, 'serving the last-known-good configuration until Consul is read');
       },
       (err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not start from the last-known-good configuration; waiting for Consul'),
@@ -107,7 +106,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let restarting = false;
   const watchdog = setInterval(() => {
     const status = applier.status();
-    const input: ApplyInput | undefined = loop.state().applied ?? (coldStarted ? coldStart : undefined);
+    const input: ApplyInput | undefined = loop.state().applied ?? coldStart;
     if (stopping || restarting || !status.managed || status.running || !input) return;
     restarting = true;
     logger.error('haproxy: the managed master is gone; starting it again with the last applied configuration');
