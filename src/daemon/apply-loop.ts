@@ -95,7 +95,7 @@ export class ApplyLoop {
   /** An operator confirms a held drop: apply it now. Returns whether anything was held. */
   confirm(): boolean {
     const held = this.guard.confirm();
-    if (held && this.latest) this.runner.submit(this.latest);
+    if (held) this.retry();
     return held;
   }
 
