@@ -1,5 +1,5 @@
 /** Pure: the pieces read from Consul into one immutable, sorted Snapshot. */
-import { compareStrings } from './normalize.ts';
+import { compareStrings } from '../compare.ts';
 import type { InstanceEntry, KvEntry, ServiceEntry, Snapshot } from './snapshot.ts';
 
 /** Consul's own service (the servers' RPC port) is never something to route to. */

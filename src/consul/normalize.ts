@@ -4,6 +4,7 @@
  * are dropped here, values are validated later by the model. A body of the
  * wrong shape throws, because treating it as "no data" would empty services.
  */
+import { compareStrings } from '../compare.ts';
 import { ConsulError } from '../errors.ts';
 import type { HealthStatus, InstanceEntry, KvEntry } from './snapshot.ts';
 
@@ -16,11 +17,6 @@ const RANK: Record<HealthStatus, number> = { passing: 0, warning: 1, critical: 2
 
 /** Consul's weight for an instance registered without `Weights`. */
 export const DEFAULT_WEIGHT = 1;
-
-/** Code-unit order, the same on every machine (localeCompare is not). */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * Worst of the node's and the service's checks. Maintenance mode is a check

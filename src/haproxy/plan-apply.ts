@@ -1,4 +1,4 @@
-import { compareStrings } from '../model/compare.ts';
+import { compareStrings } from '../compare.ts';
 import { changedGlobalKeys } from '../model/diff-model.ts';
 import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
 

@@ -1,5 +1,5 @@
 import { buildService } from './build-service.ts';
-import { compareStrings, compareTuples } from './compare.ts';
+import { compareStrings, compareTuples } from '../compare.ts';
 import { limitKv, limitServices } from './limits.ts';
 import { acceptServiceNames } from './service-names.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';

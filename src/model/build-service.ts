@@ -1,4 +1,4 @@
-import { compareStrings, compareTuples } from './compare.ts';
+import { compareStrings, compareTuples } from '../compare.ts';
 import { backendName, serverNames } from './identifiers.ts';
 import { parseIpLiteral } from './ip-literal.ts';
 import { fieldLengthProblem, instancesReason, type Limits } from './limits.ts';

@@ -1,4 +1,4 @@
-import { compareStrings } from './compare.ts';
+import { compareStrings } from '../compare.ts';
 import type { GlobalModel, Model, ServerModel, ServiceModel } from './types.ts';
 
 export interface ModelDiff {

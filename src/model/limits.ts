@@ -4,7 +4,7 @@
  * raise, and the choice of what is kept depends only on sorted order, so the
  * same Consul state keeps the same items whatever the order it arrived in.
  */
-import { compareStrings } from './compare.ts';
+import { compareStrings } from '../compare.ts';
 import { kvRejection, quoteForLog, serviceRejection } from './rejections.ts';
 import { INVALID_NAME_REASON } from './service-names.ts';
 import type { Rejection } from './types.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { compareStrings } from '../model/compare.ts';
+import { compareStrings } from '../compare.ts';
 
 /**
  * sha256 over the files sorted by name. Each name and content is prefixed by

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { compareStrings } from '../model/compare.ts';
+import { compareStrings } from '../compare.ts';
 import { SAFE_NAME } from '../model/identifiers.ts';
 import type { ServiceModel } from '../model/types.ts';
 
