@@ -59,11 +59,10 @@ export function devCommand(program: Command, io: CliIo): void {
         const applier = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
         const daemon = await startDaemon({ config, logger, applier });
         cleanups.push(() => daemon.stop());
-        const [host, port] = [config.listen.http.replace(/:\d+$/, ''), config.listen.http.replace(/^.*:/, '')];
         say('');
         say('ipx dev is running. Try:');
-        for (const demo of DEMO) say(`  curl -H 'Host: ${demo.name}.${config.routing.domain}' http://${host}:${port}/`);
-        say(`  curl -H 'Host: nosuch.${config.routing.domain}' http://${host}:${port}/     # 404: unknown service`);
+        for (const demo of DEMO) say(`  curl -H 'Host: ${demo.name}.${config.routing.domain}' http://${config.listen.http}/`);
+        say(`  curl -H 'Host: nosuch.${config.routing.domain}' http://${config.listen.http}/     # 404: unknown service`);
         say(`  curl http://${config.listen.stats}/metrics    # HAProxy's Prometheus metrics`);
         say(`  curl http://${config.listen.admin}/status     # ipx's own state (also /readyz, /metrics)`);
         say(`  consul UI/API at ${config.consul.address}; register more with ipx demo-service --register --consul ${config.consul.address}`);
