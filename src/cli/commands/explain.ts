@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { createConsulClient, readSnapshot } from '../../consul/index.ts';
 import { explain, type Explanation } from '../../model/explain.ts';
 import { loadRenderKit } from '../../runner/assets.ts';
 import { renderSnapshot } from '../../runner/pipeline.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
+import { readConsulOnce } from '../read-consul.ts';
 import type { CliIo } from '../io.ts';
 
 /** `ipx explain <service|host>`: how a request for it is routed right now, and what was skipped. */
@@ -13,9 +13,7 @@ export function explainCommand(program: Command, io: CliIo): void {
     .description('Read Consul once and explain how a request for a service or Host is routed: backend, servers, skipped instances')
     .action(async (query: string, flags: ConfigFlags) => {
       const { config } = await loadFromFlags(flags, io);
-      const client = createConsulClient(config.consul);
-      const snapshot = await readSnapshot(client, config.consul, { limits: config.limits });
-      client.close();
+      const snapshot = await readConsulOnce(config);
       const { model } = renderSnapshot(snapshot, config, await loadRenderKit());
       io.stdout.write(formatExplanation(explain(model, snapshot, query), model.global.balance));
     });

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { createConsulClient, readSnapshot, EMPTY_SNAPSHOT } from '../../consul/index.ts';
 import { dryRunCheck } from '../../haproxy/index.ts';
 import { loadRenderKit } from '../../runner/assets.ts';
 import { renderSnapshot } from '../../runner/pipeline.ts';
 import { CONFIG_FILE } from '../../render/index.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
+import { readConsulOnce } from '../read-consul.ts';
 import type { CliIo } from '../io.ts';
 
 interface RenderFlags extends ConfigFlags {
@@ -22,7 +22,7 @@ export function renderCommand(program: Command, io: CliIo): void {
     .option('--all', 'also print the other rendered files (host map)')
     .action(async (flags: RenderFlags) => {
       const { config } = await loadFromFlags(flags, io);
-      const snapshot = flags.offline ? EMPTY_SNAPSHOT : await readSnapshot(createConsulClient(config.consul), config.consul, { limits: config.limits });
+      const snapshot = await readConsulOnce(config, flags.offline);
       const { model, rendered } = renderSnapshot(snapshot, config, await loadRenderKit());
       for (const name of Object.keys(rendered.files).sort((a, b) => (a === CONFIG_FILE ? -1 : b === CONFIG_FILE ? 1 : a.localeCompare(b)))) {
         if (name !== CONFIG_FILE && !flags.all) continue;

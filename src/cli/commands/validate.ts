@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { createConsulClient, readSnapshot, EMPTY_SNAPSHOT } from '../../consul/index.ts';
 import { dryRunCheck } from '../../haproxy/index.ts';
 import { loadRenderKit } from '../../runner/assets.ts';
 import { renderSnapshot } from '../../runner/pipeline.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
+import { readConsulOnce } from '../read-consul.ts';
 import type { CliIo } from '../io.ts';
 
 interface ValidateFlags extends ConfigFlags {
@@ -20,7 +20,7 @@ export function validateCommand(program: Command, io: CliIo): void {
       io.stdout.write(`config: ${file ?? 'no file, defaults'}: valid\n`);
       const kit = await loadRenderKit();
       io.stdout.write('templates: compiled\n');
-      const snapshot = flags.offline ? EMPTY_SNAPSHOT : await readSnapshot(createConsulClient(config.consul), config.consul, { limits: config.limits });
+      const snapshot = await readConsulOnce(config, flags.offline);
       const { model, rendered } = renderSnapshot(snapshot, config, kit);
       for (const rejection of model.rejections) io.stdout.write(`skipped ${rejection.subject}: ${rejection.reason}\n`);
       const warnings = await dryRunCheck(rendered, config.haproxy.binary);
