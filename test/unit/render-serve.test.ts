@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
-import { createServer as createTcpServer, connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';
 import type { Snapshot } from '../../src/consul/snapshot.ts';
+import { findFreePorts } from '../helpers/ports.ts';
 
 /**
  * The rendered configuration, served by a real HAProxy (foreground, no
@@ -26,15 +27,6 @@ let upstream: Server | undefined;
 let stderr = '';
 let httpPort = 0;
 let statsPort = 0;
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function waitForPort(port: number, deadline = Date.now() + 5000): Promise<void> {
   for (;;) {
@@ -66,8 +58,7 @@ beforeAll(async () => {
   upstream = createServer((_req, res) => res.end('hello from web')).listen(0, '127.0.0.1');
   await once(upstream, 'listening');
   const upstreamPort = (upstream.address() as AddressInfo).port;
-  httpPort = await freePort();
-  statsPort = await freePort();
+  [httpPort, statsPort] = (await findFreePorts(2)) as [number, number];
   const config = parseConfig({
     listen: { http: `127.0.0.1:${httpPort}`, stats: `127.0.0.1:${statsPort}` },
     haproxy: { runDir: dir },
