@@ -30,11 +30,11 @@ export function bindAddressesOf(configText: string): string[] {
 }
 
 /** Names each bound address by the config key that holds it (`listen.http`), where one does. */
-export function bindTargets(addresses: readonly string[], listen: Readonly<Record<string, string>> = {}, prefix = 'listen'): BindTarget[] {
+export function bindTargets(addresses: readonly string[], listen: Readonly<Record<string, string>> = {}): BindTarget[] {
   return addresses.map((address) => {
     const key = Object.keys(listen)
       .sort()
       .find((name) => listen[name] === address);
-    return key === undefined ? { address } : { address, key: `${prefix}.${key}` };
+    return key === undefined ? { address } : { address, key: `listen.${key}` };
   });
 }

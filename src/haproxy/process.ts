@@ -94,8 +94,6 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
 
 export interface AdoptHaproxyOptions {
   readonly masterSocket: string;
-  /** Group given access to the master socket (mode 0660); empty: owner only. */
-  readonly socketGroup?: string;
   readonly pidFile: string;
   readonly logFile: string;
 }
