@@ -1,4 +1,4 @@
 export { configSchema, type Config, type ConfigInput } from './schema.ts';
-export { parseConfig, formatIssues } from './parse.ts';
+export { parseConfig } from './parse.ts';
 export { loadConfig, type LoadConfigOptions, type LoadedConfig } from './load.ts';
 export { parseDuration } from './duration.ts';

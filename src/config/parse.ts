@@ -9,7 +9,7 @@ export function parseConfig(input: unknown, source = 'config'): Config {
   throw new ConfigError(`${source}: ${formatIssues(result.error.issues)}`);
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues
     .map((issue) => {
       const path = issue.path.map(String).join('.');

@@ -3,7 +3,7 @@ import { compareStrings } from '../compare.ts';
 import type { InstanceEntry, KvEntry, ServiceEntry, Snapshot } from './snapshot.ts';
 
 /** Consul's own service (the servers' RPC port) is never something to route to. */
-export const IGNORED_SERVICES: ReadonlySet<string> = new Set(['consul']);
+const IGNORED_SERVICES: ReadonlySet<string> = new Set(['consul']);
 
 /** Catalog names ipx watches: everything but the ignored ones, sorted. */
 export function watchedServices(names: readonly string[]): readonly string[] {

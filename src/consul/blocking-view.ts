@@ -39,7 +39,7 @@ export interface ViewEffects {
   random(): number;
 }
 
-export const REAL_EFFECTS: ViewEffects = Object.freeze({
+const REAL_EFFECTS: ViewEffects = Object.freeze({
   sleep: async (ms: number, signal: AbortSignal) => {
     if (ms <= 0 || signal.aborted) return;
     await delay(ms, undefined, { signal }).catch(() => undefined);

@@ -47,4 +47,4 @@ export {
   type ServiceCheck,
 } from './register.ts';
 export { findConsulBinary, startDevAgent, type DevAgent, type DevAgentOptions } from './dev-agent.ts';
-export { assembleSnapshot, chooseWatched, watchedServices, IGNORED_SERVICES, type WatchLimits } from './assemble.ts';
+export { assembleSnapshot, chooseWatched, watchedServices, type WatchLimits } from './assemble.ts';

@@ -16,7 +16,7 @@ export interface CheckSummary {
 const RANK: Record<HealthStatus, number> = { passing: 0, warning: 1, critical: 2 };
 
 /** Consul's weight for an instance registered without `Weights`. */
-export const DEFAULT_WEIGHT = 1;
+const DEFAULT_WEIGHT = 1;
 
 /**
  * Worst of the node's and the service's checks. Maintenance mode is a check

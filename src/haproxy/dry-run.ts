@@ -7,7 +7,7 @@ import type { ExecFn } from './exec.ts';
 import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
 
 /** `haproxy -c`'s warning for a `server-state-file` that does not exist yet. */
-export const MISSING_STATE_FILE = /Can't open global server state file/;
+const MISSING_STATE_FILE = /Can't open global server state file/;
 
 /**
  * `haproxy -c` on a rendered set in a fresh temp folder, deleted afterwards:

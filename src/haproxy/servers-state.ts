@@ -27,9 +27,9 @@ export interface ServersState {
  * 0x04 (CMAINT, "disabled in the config"): measured on 2.6, a server keeps
  * that bit after `set server … state ready` and serves traffic.
  */
-export const MAINT_FLAGS = 0x01 | 0x02 | 0x20;
+const MAINT_FLAGS = 0x01 | 0x02 | 0x20;
 /** Forced (0x08) and inherited (0x10) drain. */
-export const DRAIN_FLAGS = 0x08 | 0x10;
+const DRAIN_FLAGS = 0x08 | 0x10;
 
 /** What HAProxy accepts as a state file with no servers (an empty file draws a warning). */
 export const EMPTY_SERVER_STATE = '1\n';

@@ -18,7 +18,7 @@ export interface DropAssessment {
 }
 
 /** Instances that take traffic, by backend and server name (stable per instance). */
-export function routableServers(model: Model): Set<string> {
+function routableServers(model: Model): Set<string> {
   const keys = new Set<string>();
   for (const service of model.services) {
     for (const server of service.servers) if (server.state === 'ready') keys.add(`${service.backend}/${server.name}`);
