@@ -268,9 +268,11 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     };
   }
 
+  const apply = (input: ApplyInput): Promise<ApplyResult> => serially(() => applyNow(input));
   return {
-    start: (input) => serially(() => applyNow(input)),
-    apply: (input) => serially(() => applyNow(input)),
+    // A start is an apply: applyNow attaches, adopts or starts HAProxy as needed.
+    start: apply,
+    apply,
     stop: () =>
       serially(async () => {
         if (stopped) return;
