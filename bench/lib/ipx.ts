@@ -9,6 +9,7 @@ import { parseConfig, type Config } from '../../src/config/index.ts';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
 import { findFreePorts } from '../../src/consul/free-ports.ts';
 import { createHaproxyManager, type HaproxyManager } from '../../src/haproxy/index.ts';
+import { haproxyPids, killPids } from '../../test/helpers/haproxy.ts';
 import { distribution, type Distribution } from './report.ts';
 
 export interface IpxOptions {
@@ -72,10 +73,10 @@ export async function startIpx(options: IpxOptions): Promise<IpxUnderTest> {
     manager,
     applies,
     stop: async () => {
-      const status = manager.status();
+      const pids = haproxyPids(manager.status());
       await daemon.stop();
       // Whatever outlived a clean stop (a worker of a killed master) goes by pid.
-      for (const pid of [status.pid, ...status.workers, ...status.oldWorkers]) if (pid !== undefined) killIfAlive(pid);
+      killPids(pids);
       logger.flush();
     },
   };
@@ -111,12 +112,4 @@ export function describeHaproxySettings(ipx: IpxUnderTest): string {
     .filter(([key]) => !['binary', 'runDir', 'masterSocket'].includes(key))
     .map(([key, value]) => `${key} ${String(value)}`)
     .join(', ');
-}
-
-function killIfAlive(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseConfig, type Config } from '../../src/config/index.ts';
-import { createHaproxyManager, type HaproxyManager, type RenderedConfig } from '../../src/haproxy/index.ts';
+import { createHaproxyManager, type HaproxyManager, type HaproxyStatus, type RenderedConfig } from '../../src/haproxy/index.ts';
 
 export interface TestConfigOptions {
   readonly runDir: string;
@@ -82,9 +82,9 @@ export async function createTestManager(overrides: Partial<Config['haproxy']> = 
     runDir,
     config,
     cleanup: async () => {
-      const pids = [manager.status().pid, ...manager.status().workers, ...manager.status().oldWorkers];
+      const pids = haproxyPids(manager.status());
       await manager.stop().catch(() => undefined);
-      for (const pid of pids) if (pid !== undefined) killIfAlive(pid);
+      killPids(pids);
       await rm(runDir, { recursive: true, force: true });
     },
   };
@@ -99,8 +99,21 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-function killIfAlive(pid: number): void {
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+/** The master and worker pids of a status, taken before a stop so that what outlives it can be killed. */
+export function haproxyPids(status: Pick<HaproxyStatus, 'pid' | 'workers' | 'oldWorkers'> | undefined): number[] {
+  if (!status) return [];
+  return [...(status.pid === undefined ? [] : [status.pid]), ...status.workers, ...status.oldWorkers];
+}
+
+/** SIGKILLs each pid still alive; one already gone is fine. */
+export function killPids(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }
 
 function sha256(text: string): string {

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { parseConfig, type Config, type ConfigInput } from '../../src/config/index.ts';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
 import { createHaproxyManager, type HaproxyManager } from '../../src/haproxy/index.ts';
-import { isAlive } from './haproxy.ts';
+import { haproxyPids, killPids } from './haproxy.ts';
 import { findFreePorts } from './ports.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -52,9 +52,9 @@ export async function startTestDaemon(consulAddress: string, runDir: string, ext
     http: `http://${config.listen.http}`,
     admin: `http://${config.listen.admin}`,
     stop: async () => {
-      const pids = [haproxy.status().pid, ...haproxy.status().workers, ...haproxy.status().oldWorkers];
+      const pids = haproxyPids(haproxy.status());
       await daemon.stop();
-      for (const pid of pids) if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      killPids(pids);
     },
   };
 }

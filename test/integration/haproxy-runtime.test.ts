@@ -16,7 +16,7 @@ import { isMaint } from '../../src/haproxy/servers-state.ts';
 import { loadRenderKit, type RenderKit } from '../../src/runner/assets.ts';
 import { renderSnapshot } from '../../src/runner/pipeline.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive } from '../helpers/haproxy.ts';
+import { haproxyPids, killPids } from '../helpers/haproxy.ts';
 import { startLoad } from '../helpers/load.ts';
 import { eventually, get } from '../helpers/http.ts';
 import { SLOW_MS, startBackend, type TestBackend } from '../helpers/http-backend.ts';
@@ -76,9 +76,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const status = manager?.status();
+  const pids = haproxyPids(manager?.status());
   await manager?.stop().catch(() => undefined);
-  for (const pid of [status?.pid, ...(status?.workers ?? []), ...(status?.oldWorkers ?? [])]) if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+  killPids(pids);
   await Promise.all(Object.values(backends).map((backend) => backend.close()));
   if (runDir) await rm(runDir, { recursive: true, force: true });
 });

@@ -15,7 +15,7 @@ import { loadRenderKit, type RenderKit } from '../../src/runner/assets.ts';
 import { startTestConsul, type TestConsul } from '../helpers/consul.ts';
 import { eventually, get } from '../helpers/http.ts';
 import { startBackend, type TestBackend } from '../helpers/http-backend.ts';
-import { isAlive } from '../helpers/haproxy.ts';
+import { haproxyPids, isAlive, killPids } from '../helpers/haproxy.ts';
 import { findFreePorts } from '../helpers/ports.ts';
 
 const DOMAIN = 'service.internal';
@@ -83,9 +83,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const pids = [haproxy?.status().pid, ...(haproxy?.status().workers ?? [])];
+  const pids = haproxyPids(haproxy?.status());
   await daemon?.stop();
-  for (const pid of pids) if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+  killPids(pids);
   await Promise.all(backends.map((b) => b.close()));
   await consul?.stop();
   if (runDir) await rm(runDir, { recursive: true, force: true });
