@@ -1,7 +1,7 @@
 /**
  * One non-blocking read of everything the watcher reads, for `ipx render
- * --dry-run`: the same queries and normalization, so a dry run shows exactly
- * what the daemon would render. Any failure throws; there is no partial result.
+ * --dry-run`, `ipx validate` and `ipx explain`: the same queries and
+ * normalization, so they show exactly what the daemon would render. Any failure throws; there is no partial result.
  */
 import type { Config } from '../config/index.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS, type WatchLimits } from './assemble.ts';

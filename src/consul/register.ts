@@ -1,7 +1,7 @@
 /**
  * Registering and deregistering service instances through the local agent's
- * API, as a CI pipeline would: used by `ipx register`, `ipx dev` (demo
- * services) and the tests.
+ * API, as a CI pipeline would: used by `ipx dev` and `ipx demo-service`
+ * (demo services), the tests and the benchmarks.
  */
 import { ConsulError } from '../errors.ts';
 import type { CheckStatus, ConsulClient } from './client.ts';

@@ -9,7 +9,7 @@ export interface Rendered {
   readonly rendered: RenderResult;
 }
 
-/** Pure: snapshot → model → files. Shared by the daemon, `render --dry-run` and `validate`. */
+/** Pure: snapshot → model → files. Shared by the daemon, `render --dry-run`, `validate` and `explain`. */
 export function renderSnapshot(snapshot: Snapshot, config: Config, kit: RenderKit): Rendered {
   const model = buildModel({ snapshot, config });
   const rendered = render({ model, templates: kit.templates, assets: kit.assets });
