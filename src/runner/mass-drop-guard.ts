@@ -1,3 +1,4 @@
+import { serverKey } from '../haproxy/live-vs-model.ts';
 import type { Model } from '../model/index.ts';
 
 export interface GuardSettings {
@@ -21,7 +22,7 @@ export interface DropAssessment {
 function routableServers(model: Model): Set<string> {
   const keys = new Set<string>();
   for (const service of model.services) {
-    for (const server of service.servers) if (server.state === 'ready') keys.add(`${service.backend}/${server.name}`);
+    for (const server of service.servers) if (server.state === 'ready') keys.add(serverKey(service.backend, server.name));
   }
   return keys;
 }
