@@ -18,6 +18,8 @@ export interface ApplyDeps extends StageDeps {
   readonly running: HaproxyProcess | undefined;
   /** Starts HAProxy on the live config (called after the swap). */
   readonly start: () => Promise<HaproxyProcess>;
+  /** Reload even when the hash is live: the running state has drifted from the files. */
+  readonly force?: boolean;
 }
 
 export type ApplyAction = 'noop' | 'start' | 'runtime' | 'reload';
@@ -57,7 +59,7 @@ export async function applyRender(rendered: RenderedConfig, deps: ApplyDeps): Pr
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const running = deps.running?.alive() ? deps.running : undefined;
-  if (running && deps.live?.hash === rendered.hash) {
+  if (running && deps.live?.hash === rendered.hash && !deps.force) {
     return { action: 'noop', hash: rendered.hash, durationMs: elapsed(), checkWarnings: [], process: running, live: deps.live };
   }
 

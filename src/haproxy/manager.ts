@@ -18,6 +18,9 @@ import { writeServerState } from './write-server-state.ts';
 import type { ExecFn } from './exec.ts';
 import type { ShowProc } from './show-proc.ts';
 import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
+import { composeStatus, type HaproxyStatus } from './manager-status.ts';
+
+export type { HaproxyStatus } from './manager-status.ts';
 import type { Model } from '../model/types.ts';
 
 /** Longest a shutdown waits for in-flight requests before SIGTERM. */
@@ -29,29 +32,6 @@ export interface HaproxyManagerOptions {
   readonly listen?: Readonly<Record<string, string>>;
   readonly logger: Logger;
   readonly exec?: ExecFn;
-}
-
-/** A synchronous snapshot for /status; `refresh()` asks the master first. */
-export interface HaproxyStatus {
-  readonly managed: boolean;
-  readonly running: boolean;
-  readonly pid?: number;
-  readonly masterSocket: string;
-  readonly workers: number[];
-  readonly oldWorkers: number[];
-  readonly reloads?: number;
-  readonly failedReloads?: number;
-  readonly liveHash?: string;
-  /** Removed servers still finishing their requests (`backend/server`). */
-  readonly draining: string[];
-  readonly lastApply?: {
-    readonly at: string;
-    readonly ok: boolean;
-    readonly action?: ApplyResult['action'];
-    readonly hash: string;
-    readonly durationMs: number;
-    readonly error?: string;
-  };
 }
 
 /** What to apply: the rendered files and the model they were rendered from. */
@@ -159,6 +139,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       await attach();
       const running = haproxy?.alive() ? haproxy : undefined;
       let plan: ApplyPlan;
+      let force = false;
       if (running && live?.hash === rendered.hash) {
         // An adopted HAProxy has the right files; its servers must also agree before runtime changes build on them.
         const agrees = live.model !== undefined || !model || (await agreesWithLive(model));
@@ -167,6 +148,8 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
           return { action: 'noop', hash: rendered.hash, durationMs: elapsed(), checkWarnings: [] };
         }
         plan = { kind: 'reload', reasons: ['the live servers disagree with the model of the live configuration'] };
+        // The files are live already; only a reload brings the servers back to them.
+        force = true;
       } else {
         plan = planForLive({ running: running !== undefined, applied: live?.model, next: model });
       }
@@ -176,7 +159,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         plan = { kind: 'reload', reasons: result.reasons };
       }
       const reasons = plan.kind === 'reload' ? plan.reasons : [];
-      return done({ ...(await reloadApply(rendered, model, running)), durationMs: elapsed(), reasons });
+      return done({ ...(await reloadApply(rendered, model, running, force)), durationMs: elapsed(), reasons });
     } catch (err) {
       lastApply = { at: new Date().toISOString(), ok: false, hash: rendered.hash, durationMs: elapsed(), error: errorMessage(err) };
       throw err;
@@ -201,15 +184,28 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       const { checkWarnings, phasesMs } = outcome;
       return { action: 'runtime', hash: rendered.hash, durationMs: elapsed(), checkWarnings, runtimeOps: countOps(ops), phasesMs };
     } catch (err) {
-      // A config haproxy -c refuses would be refused by a reload too.
-      if (err instanceof HaproxyCheckError) throw err;
+      // A config haproxy -c refuses would be refused by a reload too. The ops already ran, so
+      // reload the files on disk (the last good ones) to bring the live servers back to them.
+      if (err instanceof HaproxyCheckError) {
+        await restoreLive().catch((restoreErr: unknown) => logger.error({ err: errorMessage(restoreErr) }, 'haproxy: could not reload the last good configuration'));
+        throw err;
+      }
       logger.warn({ err: errorMessage(err) }, 'haproxy: runtime apply failed; reloading to make the live state match the config');
       return { reasons: [`runtime apply failed: ${errorMessage(err)}`] };
     }
   }
 
+  /** Reloads the last-known-good files so the running servers match them again. */
+  async function restoreLive(): Promise<void> {
+    const good = await readLastGood(layout);
+    const running = haproxy?.alive() ? haproxy : undefined;
+    if (!good || !running) return;
+    logger.warn({ hash: good.rendered.hash.slice(0, 12) }, 'haproxy: reloading the last good configuration to undo runtime changes its file does not have');
+    await reloadApply(good.rendered, live?.model, running, true);
+  }
+
   /** A reload (or a first start): waits for the reload floor, carries the server state that agrees with `model`. */
-  async function reloadApply(rendered: RenderedConfig, model: Model | undefined, running: HaproxyProcess | undefined) {
+  async function reloadApply(rendered: RenderedConfig, model: Model | undefined, running: HaproxyProcess | undefined, force = false) {
     if (running && lastReloadAt !== undefined) {
       const wait = lastReloadAt + config.reloadFloor - performance.now();
       if (wait > 0) await sleep(wait);
@@ -224,6 +220,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       running,
       start: startProcess,
       live,
+      force,
     }).catch((err: unknown) => {
       // A refused check reloaded nothing; a failed reload (and its rollback) did.
       if (!(err instanceof HaproxyCheckError)) lastReloadAt = performance.now();
@@ -253,19 +250,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
   }
 
   function status(): HaproxyStatus {
-    const running = haproxy?.alive() ?? false;
-    return {
-      managed: config.manage,
-      running,
-      ...(haproxy ? { pid: haproxy.pid } : {}),
-      masterSocket: layout.masterSocket,
-      workers: running ? (proc?.workers.map((worker) => worker.pid) ?? []) : [],
-      oldWorkers: running ? (proc?.oldWorkers.map((worker) => worker.pid) ?? []) : [],
-      ...(proc ? { reloads: proc.master.reloads, failedReloads: proc.master.failed } : {}),
-      ...(live ? { liveHash: live.hash } : {}),
-      draining: [...drainer.draining()].sort(),
-      ...(lastApply ? { lastApply } : {}),
-    };
+    return composeStatus({ managed: config.manage, masterSocket: layout.masterSocket, haproxy, proc, live, draining: drainer.draining(), lastApply });
   }
 
   const apply = (input: ApplyInput): Promise<ApplyResult> => serially(() => applyNow(input));

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config/index.ts';
 import { createAdminCli, createHaproxyManager, createMasterCli, type AdminCli, type HaproxyManager, type MasterCli } from '../../src/haproxy/index.ts';
-import { isMaint } from '../../src/haproxy/servers-state.ts';
+import { isDraining, isMaint } from '../../src/haproxy/servers-state.ts';
 import { loadRenderKit, type RenderKit } from '../../src/runner/assets.ts';
 import { renderSnapshot } from '../../src/runner/pipeline.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -206,6 +206,37 @@ describe('runtime API applies (real HAProxy)', () => {
     expect(await reloads()).toBe(before + 1);
     expect((await liveServer('svc_web', 'b'))?.weight).toBe(3);
     await eventually(async () => ((await spread('web', 10)).e ? true : undefined), 2000, 'e to take traffic');
+  });
+
+  it('an adopted HAProxy whose servers disagree with the model is reloaded, though its files are live', async () => {
+    const api = service('api', [on('c'), on('slow')]);
+    const web = service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 }), on('e')]);
+    const { model, rendered } = renderSnapshot(snapshot(web, api), config, kit);
+    expect((await manager.apply({ model, rendered })).action).toBe('noop');
+    await admin.command('set server svc_web/b weight 7');
+    // A second manager on the same runDir, as after an ipx restart: it adopts the master.
+    const adopter = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger: pino({ level: 'silent' }) });
+    const before = await reloads();
+    const result = await adopter.apply({ model, rendered });
+    expect(result.action).toBe('reload');
+    expect(result.reasons).toEqual(['the live servers disagree with the model of the live configuration']);
+    expect(await reloads()).toBe(before + 1);
+    expect((await liveServer('svc_web', 'b'))?.weight).toBe(3);
+  });
+
+  it('undoes runtime changes when the rewritten file fails haproxy -c', async () => {
+    const api = service('api', [on('c'), on('slow')]);
+    const steady = service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 }), on('e')]);
+    await apply(steady, api);
+    const next = renderSnapshot(snapshot(service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 })]), api), config, kit);
+    const broken = { ...next.rendered, files: { ...next.rendered.files, 'haproxy.cfg': `${next.rendered.files['haproxy.cfg']}\nnot-a-directive\n` }, hash: 'broken' };
+    const before = await reloads();
+    await expect(manager.apply({ model: next.model, rendered: broken })).rejects.toThrow(/not-a-directive/);
+    // The ops had drained e; the reload of the last good files brings it back.
+    expect(await reloads()).toBe(before + 1);
+    const e = await liveServer('svc_web', 'e');
+    expect(e && !isMaint(e) && !isDraining(e)).toBe(true);
+    await eventually(async () => ((await spread('web', 10)).e ? true : undefined), 2000, 'e to take traffic again');
   });
 
   it('serves every request while instances come and go at runtime under load', async () => {
