@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { errorMessage, IpxError } from '../../errors.ts';
+import { IpxError } from '../../errors.ts';
+import { adminRequest } from '../admin-request.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
 import type { CliIo } from '../io.ts';
 
@@ -9,18 +10,12 @@ export function confirmCommand(program: Command, io: CliIo): void {
     .description('Apply a change the mass-deregistration guard holds back (asks the ipx watch at listen.admin)')
     .action(async (flags: ConfigFlags) => {
       const { config } = await loadFromFlags(flags, io);
-      const url = `http://${config.listen.admin}/guard/confirm`;
-      let res: Response;
-      try {
-        res = await fetch(url, { method: 'POST', signal: AbortSignal.timeout(5000) });
-      } catch (err) {
-        throw new IpxError('E_ADMIN', `confirm: no ipx watch answers at ${url} (${errorMessage(err)}); is listen.admin right?`, { cause: err });
-      }
+      const res = await adminRequest('confirm', config.listen.admin, '/guard/confirm', 'POST');
       if (res.status === 409) {
         io.stdout.write('nothing is held; no change to confirm\n');
         return;
       }
-      if (!res.ok) throw new IpxError('E_ADMIN', `confirm: ${url} answered ${res.status}: ${await res.text()}`);
+      if (!res.ok) throw new IpxError('E_ADMIN', `confirm: ${res.url} answered ${res.status}: ${await res.text()}`);
       io.stdout.write('confirmed: the held change is being applied\n');
     });
 }

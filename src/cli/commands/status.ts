@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { errorMessage, IpxError } from '../../errors.ts';
+import { IpxError } from '../../errors.ts';
+import { adminRequest } from '../admin-request.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
 import type { CliIo } from '../io.ts';
 
@@ -24,13 +25,7 @@ export function statusCommand(program: Command, io: CliIo): void {
     .option('--json', 'print the whole /status document')
     .action(async (flags: StatusFlags) => {
       const { config } = await loadFromFlags(flags, io);
-      const url = `http://${config.listen.admin}/status`;
-      let status: DaemonStatus;
-      try {
-        status = (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json()) as DaemonStatus;
-      } catch (err) {
-        throw new IpxError('E_ADMIN', `status: no ipx watch answers at ${url} (${errorMessage(err)}); is it running, and is listen.admin right?`, { cause: err });
-      }
+      const status = (await (await adminRequest('status', config.listen.admin, '/status')).json()) as DaemonStatus;
       io.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, config.listen.admin));
       if (!status.readiness.ready) throw new IpxError('E_NOT_READY', 'status: not ready (reasons above)');
     });
