@@ -50,6 +50,7 @@ apt_opts=(
 )
 apt-get "${apt_opts[@]}" update -qq >/dev/null
 (cd "$apt_dir/archives" && apt-get "${apt_opts[@]}" download -qq consul >/dev/null)
-deb="$(ls "$apt_dir"/archives/consul_*.deb | head -n 1)"
+# sed, not head: head exits early and, under pipefail, the writer's SIGPIPE fails the script.
+deb="$(ls "$apt_dir"/archives/consul_*.deb | sed -n 1p)"
 rm -rf "$tools/consul.tmp" && dpkg -x "$deb" "$tools/consul.tmp" && mv "$tools/consul.tmp" "$tools/consul"
-"$tools/consul/usr/bin/consul" version | head -n 1 >&2
+"$tools/consul/usr/bin/consul" version | sed -n 1p >&2
