@@ -81,19 +81,25 @@ function toInstance(item: unknown): InstanceEntry | undefined {
     tags: Object.freeze([...new Set(Array.isArray(svc.Tags) ? svc.Tags.filter(isString) : [])].sort(compareStrings)),
     meta: sortedMeta(svc.Meta),
     // Check Output is dropped on purpose: output-only changes must not wake the pipeline.
-    status: worstStatus(checks.map((check) => ({ checkId: str(check.CheckID), status: str(check.Status) }))),
-    weight: passingWeight(svc.Weights),
+    ...statusAndWeight(checks, svc.Weights),
   });
 }
 
+function statusAndWeight(checks: ReadonlyArray<Record<string, unknown>>, weights: unknown): { status: InstanceEntry['status']; weight: number } {
+  const status = worstStatus(checks.map((check) => ({ checkId: str(check.CheckID), status: str(check.Status) })));
+  return { status, weight: weightFor(status, weights) };
+}
+
 /**
- * `Weights.Passing`, or Consul's own default of 1 when the registration has no
- * weights. A number is kept as it is (the model judges its range); any other
- * type is dropped to the default, as for other fields of the wrong type.
+ * Consul's rule (as its DNS interface applies it): `Weights.Warning` while the
+ * instance is in warning, else `Weights.Passing`; 1, Consul's own default, when
+ * the registration sets none. A number is kept as it is (the model judges its
+ * range); any other type is dropped to the default, as for other fields of the
+ * wrong type.
  */
-function passingWeight(weights: unknown): number {
-  const passing = isRecord(weights) ? weights.Passing : undefined;
-  return typeof passing === 'number' && Number.isFinite(passing) ? passing : DEFAULT_WEIGHT;
+function weightFor(status: InstanceEntry['status'], weights: unknown): number {
+  const weight = isRecord(weights) ? (status === 'warning' ? weights.Warning : weights.Passing) : undefined;
+  return typeof weight === 'number' && Number.isFinite(weight) ? weight : DEFAULT_WEIGHT;
 }
 
 // fromEntries defines own properties, so a hostile "__proto__" key stays a plain key.

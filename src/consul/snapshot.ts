@@ -19,8 +19,9 @@ export interface InstanceEntry {
   /** Worst status of the node's and the service's checks; maintenance shows as critical. */
   readonly status: HealthStatus;
   /**
-   * Consul's `Weights.Passing` (1 when the registration sets none). Taken as
-   * Consul answers it; the model maps it onto HAProxy's range.
+   * Consul's `Weights.Warning` while the instance is in warning, else
+   * `Weights.Passing` (1 when the registration sets none). Taken as Consul
+   * answers it; the model maps it onto HAProxy's range.
    */
   readonly weight: number;
 }

@@ -10,7 +10,7 @@ export const HOSTNAME_REASON = 'address must be an IP literal; HAProxy would res
 export const UNSPECIFIED_REASON =
   'address 0.0.0.0 or :: is unspecified; HAProxy would forward to the address the client connected to (itself); register the instance with its own IP';
 export const PORT_REASON = 'port must be an integer from 1 to 65535';
-export const WEIGHT_REASON = 'weight (Consul Weights.Passing) must be a whole number of at least 1';
+export const WEIGHT_REASON = 'weight (Consul Weights.Passing, or Weights.Warning while in warning) must be a whole number of at least 1';
 
 /**
  * HAProxy's largest server weight. Consul accepts weights up to 65535 (they

@@ -63,7 +63,7 @@ export interface ServerModel {
   /** IP literal; IPv6 without brackets. */
   readonly address: string;
   readonly port: number;
-  /** HAProxy weight, 1 to 256 (Consul's Weights.Passing, clamped). */
+  /** HAProxy weight, 1 to 256 (Consul's Weights.Passing, or Weights.Warning while in warning; clamped). */
   readonly weight: number;
   readonly state: ServerState;
 }

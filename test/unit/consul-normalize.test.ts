@@ -88,8 +88,12 @@ describe('normalizeInstances', () => {
     { name: 'a string is dropped to the default', svc: { Weights: { Passing: '5' } }, want: 1 },
     { name: 'Weights of the wrong type is dropped to the default', svc: { Weights: [5] }, want: 1 },
     { name: 'a missing Passing is the default', svc: { Weights: { Warning: 3 } }, want: 1 },
-  ])('weight: $name', ({ svc, want }) => {
-    const [instance] = normalizeInstances([entry('n1', 'a', { svc })], 'web');
+    { name: 'Weights.Warning while in warning', svc: { Weights: { Passing: 7, Warning: 2 } }, status: 'warning', want: 2 },
+    { name: 'a missing Warning is the default while in warning', svc: { Weights: { Passing: 7 } }, status: 'warning', want: 1 },
+    { name: 'Weights.Passing while critical (a maint server keeps its weight for when it returns)', svc: { Weights: { Passing: 7, Warning: 2 } }, status: 'critical', want: 7 },
+  ])('weight: $name', ({ svc, want, status }) => {
+    const checks = status ? [{ CheckID: 'service:a', Status: status }] : undefined;
+    const [instance] = normalizeInstances([entry('n1', 'a', { svc, ...(checks ? { checks } : {}) })], 'web');
     expect(instance?.weight).toBe(want);
   });
 
