@@ -65,9 +65,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       metrics.snapshots.inc();
       loop.submit(snapshot);
     },
+    // The watcher logs the first failure of a streak at warn; every retry only counts here.
     onError: (error, info) => {
       metrics.consulErrors.inc();
-      logger.warn({ err: error.message, ...info }, 'consul read failed; serving the last good configuration and retrying');
+      logger.debug({ err: error.message, ...info }, 'consul read failed; serving the last good configuration and retrying');
     },
   });
 
