@@ -4,6 +4,7 @@ import { confirmCommand } from './commands/confirm.ts';
 import { demoServiceCommand } from './commands/demo-service.ts';
 import { devCommand } from './commands/dev.ts';
 import { explainCommand } from './commands/explain.ts';
+import { registerCommands } from './commands/register.ts';
 import { renderCommand } from './commands/render.ts';
 import { statusCommand } from './commands/status.ts';
 import { validateCommand } from './commands/validate.ts';
@@ -16,6 +17,6 @@ export function buildProgram(io: CliIo): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
     .showHelpAfterError();
-  for (const add of [devCommand, watchCommand, statusCommand, explainCommand, renderCommand, validateCommand, confirmCommand, configCommand, demoServiceCommand]) add(program, io);
+  for (const add of [devCommand, watchCommand, statusCommand, explainCommand, renderCommand, validateCommand, registerCommands, confirmCommand, configCommand, demoServiceCommand]) add(program, io);
   return program;
 }

@@ -1,13 +1,18 @@
-import { createConsulClient, EMPTY_SNAPSHOT, readSnapshot, type Snapshot } from '../consul/index.ts';
+import { createConsulClient, EMPTY_SNAPSHOT, readSnapshot, type ConsulClient, type Snapshot } from '../consul/index.ts';
 import type { Config } from '../config/index.ts';
 
-/** One read of Consul for a command, or no services with --offline; the client is closed afterwards. */
-export async function readConsulOnce(config: Config, offline = false): Promise<Snapshot> {
-  if (offline) return EMPTY_SNAPSHOT;
-  const client = createConsulClient(config.consul);
+/** Runs `work` with a Consul client that is closed afterwards, whatever happens. */
+export async function withConsul<T>(consul: Config['consul'], work: (client: ConsulClient) => Promise<T>): Promise<T> {
+  const client = createConsulClient(consul);
   try {
-    return await readSnapshot(client, config.consul, { limits: config.limits });
+    return await work(client);
   } finally {
     client.close();
   }
+}
+
+/** One read of Consul for a command, or no services with --offline. */
+export async function readConsulOnce(config: Config, offline = false): Promise<Snapshot> {
+  if (offline) return EMPTY_SNAPSHOT;
+  return withConsul(config.consul, (client) => readSnapshot(client, config.consul, { limits: config.limits }));
 }

@@ -136,6 +136,31 @@ describe('ipx validate', () => {
   });
 });
 
+describe('ipx register and deregister', () => {
+  it('registers an instance with tags, meta and a TTL check, and removes it again', async () => {
+    const flags = ['--consul', consul.agent.address];
+    const run = await ipx(['register', '--name', 'cart', '--address', '127.0.0.1', '--port', '9300', '--tag', 'v2', '--tag', 'canary', '--meta', 'team=shop', '--ttl', '30s', ...flags]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/registered cart-127\.0\.0\.1-9300 \(service cart at 127\.0\.0\.1:9300\)/);
+    const res = await fetch(`${consul.agent.address}/v1/agent/service/cart-127.0.0.1-9300`);
+    const service = (await res.json()) as { Service: string; Port: number; Tags: string[]; Meta: Record<string, string> };
+    expect(service).toMatchObject({ Service: 'cart', Port: 9300, Tags: ['v2', 'canary'], Meta: { team: 'shop' } });
+    const checks = (await (await fetch(`${consul.agent.address}/v1/agent/checks`)).json()) as Record<string, { ServiceID: string }>;
+    expect(Object.values(checks).some((c) => c.ServiceID === 'cart-127.0.0.1-9300')).toBe(true);
+
+    expect((await ipx(['deregister', 'cart-127.0.0.1-9300', ...flags])).code).toBe(0);
+    expect((await fetch(`${consul.agent.address}/v1/agent/service/cart-127.0.0.1-9300`)).status).toBe(404);
+  });
+
+  it('refuses bad input with the flag named', async () => {
+    const bad = await ipx(['register', '--name', 'cart', '--address', '127.0.0.1', '--port', '70000', '--consul', consul.agent.address]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/--port 70000 is not a TCP port/);
+    const meta = await ipx(['register', '--name', 'cart', '--address', '127.0.0.1', '--port', '80', '--meta', 'novalue', '--consul', consul.agent.address]);
+    expect(meta.stderr).toMatch(/--meta "novalue" must be key=value/);
+  });
+});
+
 describe('ipx config print', () => {
   it('prints the resolved configuration with the token redacted', async () => {
     const run = await ipx(['config', 'print', '--consul', 'http://127.0.0.1:9'], { CONSUL_HTTP_TOKEN: 'super-secret-token' });
