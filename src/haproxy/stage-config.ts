@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { errorMessage, HaproxyRuntimeError } from '../errors.ts';
 import { checkConfig } from './check-config.ts';
 import { readLastGood, saveLastGood, type LastGood } from './last-good.ts';
 import { extraFileNames, STAGED_NAME, type RunDirLayout } from './run-dir.ts';
@@ -55,7 +54,8 @@ export async function stageConfig(rendered: RenderedConfig, deps: StageDeps): Pr
     // Disk full or the like: leave runDir as it was (names not in `keep` are not live).
     await removeStagingLeftovers(layout);
     await pruneFiles(layout, extraNames, keep);
-    throw new HaproxyRuntimeError(`haproxy: could not write the configuration into ${layout.dir} (${errorMessage(err)}); check free space and permissions`, { cause: err });
+    // writeFileAtomic already names the file and the fix; wrapping again would say it twice.
+    throw err;
   }
   const discard = async () => {
     await removeStagingLeftovers(layout);
