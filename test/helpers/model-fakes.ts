@@ -1,6 +1,7 @@
 import { parseConfig } from '../../src/config/parse.ts';
 import type { ConfigInput, Config } from '../../src/config/schema.ts';
 import type { InstanceEntry, ServiceEntry, Snapshot } from '../../src/consul/snapshot.ts';
+import { GOLDEN_RUN_DIR } from './render-inputs.ts';
 
 /** Small builders for model tests: a passing instance unless told otherwise. */
 export function instance(fields: Partial<InstanceEntry> & { id: string }): InstanceEntry {
@@ -16,7 +17,7 @@ export function snapshot(...services: ServiceEntry[]): Snapshot {
 }
 
 export function config(input: ConfigInput = {}): Config {
-  return parseConfig({ ...input, haproxy: { runDir: '/tmp/ipx-golden', ...input.haproxy } });
+  return parseConfig({ ...input, haproxy: { runDir: GOLDEN_RUN_DIR, ...input.haproxy } });
 }
 
 /** A deterministic shuffle (mulberry32), so a failure names its seed. */

@@ -7,8 +7,11 @@ import type { Snapshot } from '../../src/consul/snapshot.ts';
 /** Test-side I/O for the pure render stage: fixtures (templates and assets come from loadRenderKit). */
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
-/** A fixed fake run directory, so that golden files do not depend on the machine. */
-export const GOLDEN_RUN_DIR = '/tmp/ipx-golden';
+/**
+ * A fixed run directory string, so that golden files do not depend on the machine.
+ * Nothing creates it or needs it to exist: checks render into folders of their own.
+ */
+export const GOLDEN_RUN_DIR = '/run/ipx-golden';
 
 export interface Fixture {
   readonly name: string;

@@ -79,23 +79,23 @@ describe('files in runDir', () => {
   it('runDir must be absolute and the socket path short enough', () => {
     expect(() => runDirLayout('./run')).toThrow(/absolute/);
     expect(() => runDirLayout(`/${'x'.repeat(120)}`)).toThrow(/longer than 107 bytes/);
-    expect(runDirLayout('/run/ipx', '/tmp/m.sock').masterSocket).toBe('/tmp/m.sock');
+    expect(runDirLayout('/run/ipx', '/run/master.sock').masterSocket).toBe('/run/master.sock');
   });
 });
 
 describe('checkConfig', () => {
   it('returns warnings on exit 0', async () => {
     const exec: ExecFn = async () => ({ exitCode: 0, stdout: 'Configuration file is valid\n', stderr: "[WARNING]  (1) : config : missing timeouts for frontend 'fe'.\n" });
-    expect((await checkConfig({ binary: 'haproxy', dir: '/tmp', configFile: 'haproxy.cfg', exec })).warnings).toEqual(["config : missing timeouts for frontend 'fe'."]);
+    expect((await checkConfig({ binary: 'haproxy', dir: '/run/ipx-test', configFile: 'haproxy.cfg', exec })).warnings).toEqual(["config : missing timeouts for frontend 'fe'."]);
   });
 
   it('says how to fix a missing binary', async () => {
     const exec: ExecFn = async () => ({ exitCode: undefined, stdout: '', stderr: '', failure: 'spawn haproxy ENOENT' });
-    await expect(checkConfig({ binary: 'haproxy', dir: '/tmp', configFile: 'haproxy.cfg', exec })).rejects.toThrow(/set haproxy.binary/);
+    await expect(checkConfig({ binary: 'haproxy', dir: '/run/ipx-test', configFile: 'haproxy.cfg', exec })).rejects.toThrow(/set haproxy.binary/);
   });
 
   it('quotes the last lines when there is no [ALERT]', async () => {
     const exec: ExecFn = async () => ({ exitCode: 1, stdout: '', stderr: 'something odd\n' });
-    await expect(checkConfig({ binary: 'haproxy', dir: '/tmp', configFile: 'haproxy.cfg', exec })).rejects.toThrow(/something odd/);
+    await expect(checkConfig({ binary: 'haproxy', dir: '/run/ipx-test', configFile: 'haproxy.cfg', exec })).rejects.toThrow(/something odd/);
   });
 });
