@@ -3,13 +3,14 @@
  * the real model and templates: no reload for servers added, removed,
  * re-weighted or taken out of service; one reload for a structural change,
  * with runtime state carried across it; drain before delete; verify with a
- * fallback reload. The cases run in order on one HAProxy.
+ * fallback reload. Each case starts its own HAProxy from the state it needs,
+ * so the cases hold in any order.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config/index.ts';
 import { createAdminCli, createHaproxyManager, createMasterCli, type AdminCli, type HaproxyManager, type MasterCli } from '../../src/haproxy/index.ts';
 import { isDraining, isMaint } from '../../src/haproxy/servers-state.ts';
@@ -62,24 +63,30 @@ async function spread(name: string, count: number): Promise<Record<string, numbe
 }
 
 beforeAll(async () => {
+  kit = await loadRenderKit();
+  for (const name of ['a', 'b', 'c', 'd', 'e', 'slow']) backends[name] = await startBackend(name);
+});
+
+afterAll(async () => {
+  await Promise.all(Object.values(backends).map((backend) => backend.close()));
+});
+
+beforeEach(async () => {
   runDir = await mkdtemp(join(tmpdir(), 'ipx-rt-'));
   const [http, stats] = (await findFreePorts(2)) as [number, number];
   config = parseConfig({
     haproxy: { runDir, hardStopAfter: '5s', reloadTimeout: '10s', drainTimeout: '10s', reloadFloor: '1s' },
     listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}` },
   });
-  kit = await loadRenderKit();
-  for (const name of ['a', 'b', 'c', 'd', 'e', 'slow']) backends[name] = await startBackend(name);
   manager = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger: pino({ level: 'silent' }) });
   admin = createAdminCli({ socketPath: join(runDir, 'admin.sock') });
   master = createMasterCli({ socketPath: join(runDir, 'master.sock') });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   const pids = haproxyPids(manager?.status());
   await manager?.stop().catch(() => undefined);
   killPids(pids);
-  await Promise.all(Object.values(backends).map((backend) => backend.close()));
   if (runDir) await rm(runDir, { recursive: true, force: true });
 });
 
@@ -90,6 +97,7 @@ describe('runtime API applies (real HAProxy)', () => {
   });
 
   it('adds an instance without a reload, and writes the same config to disk as the new last-known-good', async () => {
+    await apply(service('web', [on('a')]));
     const before = await reloads();
     const { result, rendered } = await apply(service('web', [on('a'), on('b')]));
     console.log(`runtime add: ${result.durationMs} ms in all, by phase ${JSON.stringify(result.phasesMs)}`);
@@ -105,6 +113,7 @@ describe('runtime API applies (real HAProxy)', () => {
   });
 
   it('changes a weight without a reload: traffic follows it', async () => {
+    await apply(service('web', [on('a'), on('b')]));
     const before = await reloads();
     const { result } = await apply(service('web', [on('a'), on('b', { weight: 3 })]));
     expect(result).toMatchObject({ action: 'runtime', runtimeOps: { weight: 1 } });
@@ -115,6 +124,7 @@ describe('runtime API applies (real HAProxy)', () => {
   });
 
   it('takes a critical instance out of service without a reload, and answers the JSON 503 when none is left', async () => {
+    await apply(service('web', [on('a'), on('b', { weight: 3 })]));
     const before = await reloads();
     expect((await apply(service('web', [on('a', { status: 'critical' }), on('b', { weight: 3 })]))).result).toMatchObject({
       action: 'runtime',
@@ -135,6 +145,9 @@ describe('runtime API applies (real HAProxy)', () => {
   });
 
   it('reloads exactly once for a new service, keeping runtime state; the state file drops the server whose address changed', async () => {
+    await apply(service('web', [on('a'), on('b')]));
+    // Runtime state the reload must keep: a in maintenance, b's weight.
+    expect((await apply(service('web', [on('a', { status: 'critical' }), on('b', { weight: 3 })]))).result.action).toBe('runtime');
     const before = await reloads();
     // a (in maintenance) moves to backend d in the same change that adds a service.
     const { result } = await apply(service('web', [on('a', { status: 'critical', port: backends.d?.port }), on('b', { weight: 3 })]), service('api', [on('c')]));
@@ -154,13 +167,14 @@ describe('runtime API applies (real HAProxy)', () => {
   });
 
   it('drains a removed instance: its request in flight completes, no new request reaches it, then it is deleted', async () => {
-    const before = await reloads();
     const web = service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 })]);
     // Only `slow` is ready, so the request in flight is certainly on it.
     await apply(web, service('api', [on('c', { status: 'critical' }), on('slow')]));
+    const before = await reloads();
     const slow = backends.slow as TestBackend;
+    const slowBefore = slow.requests();
     const inFlight = routed('api', '/slow');
-    await eventually(async () => (slow.requests() === 1 ? true : undefined), 2000, 'the slow request to reach its backend');
+    await eventually(async () => (slow.requests() === slowBefore + 1 ? true : undefined), 2000, 'the slow request to reach its backend');
 
     const started = Date.now();
     const { result } = await apply(web, service('api', [on('c')]));
@@ -172,17 +186,18 @@ describe('runtime API applies (real HAProxy)', () => {
     const drainMs = Date.now() - started;
     console.log(`drain of a server with a request in flight (${SLOW_MS} ms): deleted after ${drainMs} ms`);
     expect(drainMs).toBeLessThan(SLOW_MS + 2000);
-    expect(slow.requests()).toBe(1);
+    expect(slow.requests()).toBe(slowBefore + 1);
     expect(manager.status().draining).toEqual([]);
     expect(await reloads()).toBe(before);
   });
 
   it('reuses a draining server when its instance comes back', async () => {
-    const before = await reloads();
     const web = service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 })]);
     await apply(web, service('api', [on('c', { status: 'critical' }), on('slow')]));
+    const before = await reloads();
+    const slowBefore = backends.slow?.requests() ?? 0;
     const inFlight = routed('api', '/slow');
-    await eventually(async () => ((await liveServer('svc_api', 'slow'))?.opState === 2 && (backends.slow?.requests() ?? 0) >= 2 ? true : undefined), 2000, 'a request in flight on slow');
+    await eventually(async () => ((await liveServer('svc_api', 'slow'))?.opState === 2 && (backends.slow?.requests() ?? 0) > slowBefore ? true : undefined), 2000, 'a request in flight on slow');
     await apply(web, service('api', [on('c')]));
     expect(manager.status().draining).toEqual(['svc_api/slow']);
     const { result } = await apply(web, service('api', [on('c'), on('slow')]));
@@ -196,6 +211,7 @@ describe('runtime API applies (real HAProxy)', () => {
   });
 
   it('falls back to a reload when the live state disagrees with the model after runtime ops', async () => {
+    await apply(service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 })]), service('api', [on('c'), on('slow')]));
     // An operator changed a weight by hand: the next runtime apply sees it and reloads.
     await admin.command('set server svc_web/b weight 9');
     const before = await reloads();
@@ -212,6 +228,7 @@ describe('runtime API applies (real HAProxy)', () => {
     const api = service('api', [on('c'), on('slow')]);
     const web = service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 }), on('e')]);
     const { model, rendered } = renderSnapshot(snapshot(web, api), config, kit);
+    expect((await manager.apply({ model, rendered })).action).toBe('start');
     expect((await manager.apply({ model, rendered })).action).toBe('noop');
     await admin.command('set server svc_web/b weight 7');
     // A second manager on the same runDir, as after an ipx restart: it adopts the master.
@@ -263,6 +280,7 @@ describe('runtime API applies (real HAProxy)', () => {
   it('waits for the reload floor between reloads, but never for a runtime change', async () => {
     const api = service('api', [on('c'), on('slow')]);
     const web = [on('a', { port: backends.d?.port }), on('b', { weight: 3 }), on('e')];
+    expect((await apply(service('web', web), api)).result.action).toBe('start');
     const first = await apply(service('web', web), api, service('extra'));
     expect(first.result.action).toBe('reload');
     const second = await apply(service('web', web), api);

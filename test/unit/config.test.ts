@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, parseDuration } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { useTempDir } from '../helpers/temp-dir.ts';
 
 describe('parseConfig', () => {
   it('gives every key a default', () => {
@@ -56,8 +56,10 @@ describe('parseDuration', () => {
 });
 
 describe('loadConfig', () => {
+  const tempDir = useTempDir('ipx-config-');
+
   it('layers defaults < file < env < flags and resolves runDir against cwd', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'ipx-config-'));
+    const dir = tempDir();
     await writeFile(path.join(dir, 'ipx.yaml'), 'consul:\n  address: http://10.0.0.1:8500\n  token: from-file\nhaproxy:\n  runDir: run\n');
     const { config, file } = await loadConfig({
       file: 'ipx.yaml',
@@ -73,14 +75,14 @@ describe('loadConfig', () => {
   });
 
   it('uses defaults when the file is missing, unless it was asked for', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'ipx-config-'));
+    const dir = tempDir();
     const loaded = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: {} });
     expect(loaded.file).toBeUndefined();
     await expect(loadConfig({ file: 'ipx.yaml', cwd: dir, env: {}, required: true })).rejects.toThrow(/cannot read .*ipx\.yaml/);
   });
 
   it('names the file when the YAML is broken or not a mapping', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'ipx-config-'));
+    const dir = tempDir();
     await writeFile(path.join(dir, 'a.yaml'), 'consul: [\n');
     await writeFile(path.join(dir, 'b.yaml'), '- 1\n');
     await expect(loadConfig({ file: 'a.yaml', cwd: dir, env: {} })).rejects.toThrow(/a\.yaml: not valid YAML/);
@@ -88,7 +90,7 @@ describe('loadConfig', () => {
   });
 
   it('lets an env token replace a token file from the file, and the other way round', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'ipx-config-'));
+    const dir = tempDir();
     await writeFile(path.join(dir, 'a.yaml'), 'consul:\n  tokenFile: t\n  tls:\n    caFile: ca.pem\n');
     await writeFile(path.join(dir, 'b.yaml'), 'consul:\n  token: from-file\n');
     await writeFile(path.join(dir, 't'), 'from-token-file\n');
