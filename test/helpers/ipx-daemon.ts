@@ -1,4 +1,5 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { parseConfig, type Config, type ConfigInput } from '../../src/config/index.ts';
@@ -6,8 +7,6 @@ import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
 import { createHaproxyManager, type HaproxyManager } from '../../src/haproxy/index.ts';
 import { haproxyPids, killPids } from './haproxy.ts';
 import { findFreePorts } from './ports.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 export interface TestDaemon {
   readonly daemon: Daemon;
@@ -21,11 +20,9 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-/** A run folder on the checkout's own file system (not tmpfs), so chattr works on it. */
+/** A fresh run folder under the OS temp folder (chattr +i works there too: tmpfs takes it since Linux 6.0). */
 export async function makeRunDir(name: string): Promise<string> {
-  const dir = path.join(ROOT, '.ipx', 'test', `${name}-${process.pid}-${Date.now()}`);
-  await mkdir(dir, { recursive: true });
-  return dir;
+  return mkdtemp(path.join(tmpdir(), `ipx-${name}-`));
 }
 
 export async function removeRunDir(dir: string): Promise<void> {
