@@ -1,8 +1,10 @@
 /**
- * The watcher against a real `consul agent -dev` on free loopback ports. The
- * steps build on each other (one agent for the file, to stay well under 30 s).
+ * The watcher against a real `consul agent -dev` on free loopback ports. One
+ * agent for the file, emptied after each case; each case has its own watcher
+ * and registers what it needs, so the cases hold in any order. The outage case
+ * stops an agent of its own.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createWatcher,
   deregisterService,
@@ -18,10 +20,11 @@ import { ConsulError } from '../../src/errors.ts';
 import { instancesOf, putKv, sleep, SnapshotRecorder, startTestConsul, waitUntil, type TestConsul } from '../helpers/consul.ts';
 
 let consul: TestConsul;
-let revived: DevAgent | undefined;
 let watcher: ConsulWatcher;
-const recorder = new SnapshotRecorder();
-const errors: Array<{ key: string; attempt: number; message: string }> = [];
+let recorder: SnapshotRecorder;
+let errors: Array<{ key: string; attempt: number; message: string }>;
+/** Instance IDs a case registered, deregistered after it. */
+const registered: string[] = [];
 
 const web = (id: string, port: number) => ({
   name: 'web',
@@ -33,6 +36,26 @@ const web = (id: string, port: number) => ({
   check: { ttl: '1m', status: 'passing' as const },
 });
 
+async function register(registration: ReturnType<typeof web>): Promise<void> {
+  registered.push(registration.id);
+  await registerService(consul.client, registration);
+}
+
+function watch(on: TestConsul): ConsulWatcher {
+  recorder = new SnapshotRecorder();
+  errors = [];
+  const started = createWatcher({
+    client: on.client,
+    config: on.config,
+    onSnapshot: recorder.push,
+    onError: (error, info) => errors.push({ ...info, message: error.message }),
+    // Short backoff so the outage case stays quick.
+    timing: { backoffMaxMs: 400 },
+  });
+  started.start();
+  return started;
+}
+
 async function indexOf(path: string): Promise<bigint> {
   const res = await fetch(`${consul.agent.address}${path}`);
   await res.arrayBuffer();
@@ -41,6 +64,7 @@ async function indexOf(path: string): Promise<bigint> {
 
 /** Re-registers web-2 with other weights: Consul's answer changes, ipx's snapshot does not. */
 async function reweigh(weights: { Passing: number; Warning: number }): Promise<void> {
+  registered.push('web-2');
   const res = await fetch(`${consul.agent.address}/v1/agent/service/register`, {
     method: 'PUT',
     body: JSON.stringify({
@@ -55,22 +79,31 @@ async function reweigh(weights: { Passing: number; Warning: number }): Promise<v
 
 beforeAll(async () => {
   consul = await startTestConsul({ wait: '5s' });
-  watcher = createWatcher({
-    client: consul.client,
-    config: consul.config,
-    onSnapshot: recorder.push,
-    onError: (error, info) => errors.push({ ...info, message: error.message }),
-    // Short backoff so the outage steps below stay quick.
-    timing: { backoffMaxMs: 400 },
-  });
-  watcher.start();
 });
 
 afterAll(async () => {
-  await watcher?.stop();
   await consul?.stop();
-  await revived?.stop();
 });
+
+beforeEach(() => {
+  watcher = watch(consul);
+});
+
+afterEach(async () => {
+  await watcher.stop();
+  await Promise.all([...new Set(registered.splice(0))].map((id) => deregisterService(consul.client, id)));
+  for (const prefix of ['ipx/', 'other/']) {
+    const res = await fetch(`${consul.agent.address}/v1/kv/${prefix}?recurse=true`, { method: 'DELETE' });
+    if (!res.ok) throw new Error(`DELETE /v1/kv/${prefix}: HTTP ${res.status}`);
+  }
+});
+
+/** Registers web-1 and web-2 and waits for the watcher to show both. */
+async function twoWebs(): Promise<void> {
+  await register(web('web-1', 9001));
+  await register(web('web-2', 9002));
+  await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 2, 2_000);
+}
 
 describe('ConsulWatcher with a real Consul agent', () => {
   it('emits a first, empty snapshot without Consul\'s own service', async () => {
@@ -80,7 +113,7 @@ describe('ConsulWatcher with a real Consul agent', () => {
   });
 
   it('shows a registered service within 2 s, normalized', async () => {
-    await registerService(consul.client, web('web-1', 9001));
+    await register(web('web-1', 9001));
     const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000);
     expect(instancesOf(snapshot, 'web')).toEqual([
       {
@@ -97,12 +130,15 @@ describe('ConsulWatcher with a real Consul agent', () => {
   });
 
   it('adds a second instance', async () => {
-    await registerService(consul.client, web('web-2', 9002));
+    await register(web('web-1', 9001));
+    await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000);
+    await register(web('web-2', 9002));
     const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 2, 2_000);
     expect(instancesOf(snapshot, 'web')?.map((i) => i.id)).toEqual(['web-1', 'web-2']);
   });
 
   it('turns a failed TTL check into status critical', async () => {
+    await twoWebs();
     await updateCheck(consul.client, serviceCheckId('web-1'), 'critical', 'failing on purpose');
     const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.[0]?.status === 'critical', 2_000);
     expect(instancesOf(snapshot, 'web')?.map((i) => i.status)).toEqual(['critical', 'passing']);
@@ -116,6 +152,7 @@ describe('ConsulWatcher with a real Consul agent', () => {
   });
 
   it('emits nothing when Consul\'s index moves but the state is the same', async () => {
+    await twoWebs();
     await sleep(300); // let the previous writes settle into snapshots
     const count = recorder.snapshots.length;
     const health = await indexOf('/v1/health/service/web');
@@ -130,6 +167,7 @@ describe('ConsulWatcher with a real Consul agent', () => {
   });
 
   it('carries Weights.Passing as the instance weight', async () => {
+    await twoWebs();
     await reweigh({ Passing: 7, Warning: 1 });
     const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.[1]?.weight === 7, 2_000);
     expect(instancesOf(snapshot, 'web')?.map((i) => [i.id, i.weight])).toEqual([
@@ -139,6 +177,7 @@ describe('ConsulWatcher with a real Consul agent', () => {
   });
 
   it('drops a deregistered instance, then the service', async () => {
+    await twoWebs();
     await deregisterService(consul.client, 'web-2');
     const one = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000);
     expect(instancesOf(one, 'web')?.map((i) => i.id)).toEqual(['web-1']);
@@ -147,42 +186,55 @@ describe('ConsulWatcher with a real Consul agent', () => {
   });
 
   it('reads the same snapshot once, without blocking', async () => {
-    await registerService(consul.client, { ...web('api-1', 9101), name: 'api' });
+    await register({ ...web('api-1', 9101), name: 'api' });
     const watched = await recorder.waitFor((s) => instancesOf(s, 'api')?.length === 1, 2_000);
     expect(await readSnapshot(consul.client, consul.config)).toEqual(watched);
   });
 
-  it('reports errors and emits nothing while Consul is down', async () => {
-    const count = recorder.snapshots.length;
-    const last = recorder.last;
-    errors.length = 0;
-    await consul.agent.stop();
+  it('reports errors and emits nothing while Consul is down, and resumes by itself when it is back', async () => {
+    // An agent of its own, since this case stops it.
+    const own = await startTestConsul({ wait: '5s' });
+    let revived: DevAgent | undefined;
+    await watcher.stop();
+    watcher = watch(own);
+    try {
+      await registerService(own.client, { ...web('api-1', 9101), name: 'api' });
+      await recorder.waitFor((s) => instancesOf(s, 'api')?.length === 1, 2_000);
+      const count = recorder.snapshots.length;
+      const last = recorder.last;
+      errors.length = 0;
+      await own.agent.stop();
 
-    const keys = ['catalog.services', 'kv.recurse("ipx/")', 'health.service("api")'];
-    await waitUntil(() => keys.every((key) => errors.some((e) => e.key === key && e.attempt >= 2)), 'errors from every view', 5_000);
-    await sleep(500);
-    expect(recorder.snapshots.length).toBe(count);
-    expect(instancesOf(recorder.last, 'api')).toHaveLength(1);
-    expect(recorder.last).toBe(last);
-    expect(errors[0]?.message).toMatch(/^consul: GET \/v1\/\S+ failed \(.+\); /);
+      const keys = ['catalog.services', 'kv.recurse("ipx/")', 'health.service("api")'];
+      await waitUntil(() => keys.every((key) => errors.some((e) => e.key === key && e.attempt >= 2)), 'errors from every view', 5_000);
+      await sleep(500);
+      expect(recorder.snapshots.length).toBe(count);
+      expect(instancesOf(recorder.last, 'api')).toHaveLength(1);
+      expect(recorder.last).toBe(last);
+      expect(errors[0]?.message).toMatch(/^consul: GET \/v1\/\S+ failed \(.+\); /);
 
-    const state = watcher.state();
-    expect(state).toMatchObject({ ready: true, stale: true });
-    expect(state.failing).toEqual([...keys].sort());
-    expect(state.staleSince).toBeLessThanOrEqual(Date.now());
-    await expect(readSnapshot(consul.client, consul.config)).rejects.toBeInstanceOf(ConsulError);
-  });
+      const state = watcher.state();
+      expect(state).toMatchObject({ ready: true, stale: true });
+      expect(state.failing).toEqual([...keys].sort());
+      expect(state.staleSince).toBeLessThanOrEqual(Date.now());
+      await expect(readSnapshot(own.client, own.config)).rejects.toBeInstanceOf(ConsulError);
 
-  it('resumes by itself when Consul is back on the same address', async () => {
-    revived = await startDevAgent({ httpPort: consul.agent.httpPort, cwd: new URL('../..', import.meta.url).pathname });
-    await registerService(consul.client, web('web-9', 9009));
-    // A restarted dev agent has lost its data: the real state is "only web-9".
-    const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 5_000, recorder.snapshots.length);
-    expect(snapshot.services.map((s) => s.name)).toEqual(['web']);
-    await waitUntil(() => !watcher.state().stale, 'the watcher to be current again', 3_000);
+      // Back on the same address: a restarted dev agent has lost its data, so the real state is "only web-9".
+      revived = await startDevAgent({ httpPort: own.agent.httpPort, cwd: new URL('../..', import.meta.url).pathname });
+      await registerService(own.client, web('web-9', 9009));
+      const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 5_000, recorder.snapshots.length);
+      expect(snapshot.services.map((s) => s.name)).toEqual(['web']);
+      await waitUntil(() => !watcher.state().stale, 'the watcher to be current again', 3_000);
+    } finally {
+      await watcher.stop();
+      await own.stop();
+      await revived?.stop();
+    }
   });
 
   it('stops promptly while requests are blocked', async () => {
+    await recorder.waitFor(() => true);
+    await sleep(200);
     const started = Date.now();
     await watcher.stop();
     await watcher.stop();
