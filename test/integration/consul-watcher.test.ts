@@ -146,6 +146,22 @@ describe('ConsulWatcher with a real Consul agent', () => {
     await recorder.waitFor((s) => instancesOf(s, 'web') === undefined, 2_000);
   });
 
+  // No check moves for these: only the catalog wakes, and the node scan finds which service changed.
+  it('follows instances registered without any check: added, re-registered on another port, removed', async () => {
+    const plain = (id: string, port: number) => ({ name: 'plain', id, address: '127.0.0.1', port });
+    const step = async (change: () => Promise<void>, done: (instances: ReturnType<typeof instancesOf>) => boolean) => {
+      const from = recorder.snapshots.length;
+      await change();
+      return instancesOf(await recorder.waitFor((s) => done(instancesOf(s, 'plain')), 2_000, from), 'plain');
+    };
+    await step(() => registerService(consul.client, plain('plain-1', 7001)), (i) => i?.length === 1);
+    await step(() => registerService(consul.client, plain('plain-2', 7002)), (i) => i?.length === 2);
+    await step(() => registerService(consul.client, plain('plain-2', 7003)), (i) => i?.[1]?.port === 7003);
+    const left = await step(() => deregisterService(consul.client, 'plain-1'), (i) => i?.length === 1);
+    expect(left).toMatchObject([{ id: 'plain-2', port: 7003, status: 'passing' }]);
+    await step(() => deregisterService(consul.client, 'plain-2'), (i) => i === undefined);
+  });
+
   it('reads the same snapshot once, without blocking', async () => {
     await registerService(consul.client, { ...web('api-1', 9101), name: 'api' });
     const watched = await recorder.waitFor((s) => instancesOf(s, 'api')?.length === 1, 2_000);
