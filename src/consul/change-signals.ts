@@ -2,17 +2,23 @@
  * Pure: which services changed, judged from two cluster-wide reads instead of
  * one blocking query per service (CONSUL-SCALE.md).
  *
- * - The check signal is GET /v1/health/state/any: every check with its node,
- *   service and ModifyIndex. It wakes on any check write anywhere.
+ * - The check signal is GET /v1/health/state/any?filter=Status != "passing":
+ *   every check that is not passing, with its node, service, status and
+ *   ModifyIndex. It wakes on any check write anywhere, but its body holds only
+ *   the unhealthy checks: measured at 1,000 × 10 instances, the unfiltered
+ *   list is 3.8 MB and takes the agent 200-700 ms to answer, on every wake.
+ *   A check turning critical or warning joins the list, one turning passing
+ *   leaves it; either way the service's set of unhealthy checks changes.
  * - The instance signal is a scan of GET /v1/catalog/node/<node>: every
  *   instance with its ModifyIndex. It runs when /v1/catalog/services wakes,
- *   which it does on any registration anywhere but not on check writes.
+ *   which it does on any registration anywhere (a new instance, a removed one,
+ *   a re-registration with another port or meta) but not on check writes.
  *
  * A service's own read (GET /v1/health/service/<name>) returns its per-service
  * index, which Consul raises on every write to the service's instances, their
  * checks and the checks of their nodes. So the service is behind a signal when
  * the signal saw a write above that index, or saw another set of instances or
- * checks (a deregistration leaves no ModifyIndex behind).
+ * of unhealthy checks (a deregistration or a recovery leaves no ModifyIndex behind).
  */
 import { compareStrings } from '../compare.ts';
 import { isRecord, shapeError, str } from './normalize.ts';
@@ -27,9 +33,9 @@ export interface Seen {
 export interface CheckSignal {
   /** X-Consul-Index of the answer (the checks table). */
   readonly index: bigint;
-  /** Service checks by service name. */
+  /** Service checks not passing, by service name. */
   readonly services: ReadonlyMap<string, Seen>;
-  /** Node checks (no service) by node name. */
+  /** Node checks (no service) not passing, by node name. */
   readonly nodes: ReadonlyMap<string, Seen>;
 }
 
@@ -44,19 +50,22 @@ export interface InstanceSignal {
 export interface FetchedService {
   readonly index: bigint;
   readonly instanceKeys: string;
+  /** Its checks (and its nodes' checks) that are not passing, with their status. */
   readonly checkKeys: string;
   /** Nodes of its instances, sorted: their node checks count as the service's. */
   readonly nodes: readonly string[];
 }
 
-/** Pure: GET /v1/health/state/any into per-service and per-node check summaries. */
+/** Pure: the checks not passing (GET /v1/health/state/any, filtered) into per-service and per-node summaries. */
 export function checkSignalOf(body: unknown, index: string): CheckSignal {
   if (!Array.isArray(body)) throw shapeError('/v1/health/state/any', 'a list of checks');
   const services = new Collector();
   const nodes = new Collector();
   for (const check of body) {
     if (!isRecord(check) || typeof check.Node !== 'string' || typeof check.CheckID !== 'string') continue;
-    const key = pairKey(check.Node, check.CheckID);
+    // The filter is the agent's; a check that passes anyway is not one the signal is about.
+    if (check.Status === 'passing') continue;
+    const key = checkKey(check.Node, check.CheckID, check.Status);
     const modified = indexOf(check.ModifyIndex);
     const service = typeof check.ServiceName === 'string' ? check.ServiceName : '';
     if (service) services.add(service, key, modified);
@@ -104,7 +113,7 @@ export function fetchedServiceOf(body: unknown, index: string): FetchedService {
     nodes.add(node);
     instances.push(pairKey(node, str(item.Service.ID)));
     for (const check of Array.isArray(item.Checks) ? item.Checks : []) {
-      if (isRecord(check)) checks.add(pairKey(str(check.Node) || node, str(check.CheckID)));
+      if (isRecord(check) && check.Status !== 'passing') checks.add(checkKey(str(check.Node) || node, str(check.CheckID), check.Status));
     }
   }
   return {
@@ -133,7 +142,7 @@ export function isBehind(service: string, fetched: FetchedService, checks?: Chec
 
 const NONE: Seen = Object.freeze({ keys: '', maxIndex: 0n });
 
-/** The checks a health read of `service` returns: its own, plus the node checks of the nodes it runs on. */
+/** The unhealthy checks a health read of `service` returns: its own, plus the node checks of the nodes it runs on. */
 function expectedChecks(service: string, nodes: readonly string[], checks: CheckSignal): Seen {
   const own = checks.services.get(service) ?? NONE;
   if (nodes.length === 0) return own;
@@ -170,6 +179,10 @@ class Collector {
 // JSON keeps any character of an untrusted name from blurring two pairs into one.
 function pairKey(node: string, id: string): string {
   return JSON.stringify([node, id]);
+}
+
+function checkKey(node: string, id: string, status: unknown): string {
+  return JSON.stringify([node, id, str(status)]);
 }
 
 function joinSorted(keys: readonly string[]): string {

@@ -47,8 +47,11 @@ export interface ConsulClient {
   readonly address: string;
   catalogServices(options: ReadOptions): Promise<ReadResult>;
   healthService(service: string, options: ReadOptions): Promise<ReadResult>;
-  /** Every check in the datacenter (GET /v1/health/state/any): the watcher's change signal for health. */
-  healthStateAny(options: ReadOptions): Promise<ReadResult>;
+  /**
+   * Every check in the datacenter that is not passing (GET /v1/health/state/any with a filter):
+   * the watcher's change signal for health. Small while the datacenter is healthy.
+   */
+  healthChecksNotPassing(options: ReadOptions): Promise<ReadResult>;
   /** Every node (GET /v1/catalog/nodes). */
   catalogNodes(options: ReadOptions): Promise<ReadResult>;
   /** One node and its service instances with their ModifyIndex (GET /v1/catalog/node/<node>). */
@@ -78,7 +81,7 @@ interface RawConsul {
     service: { list(options: CallOptions): Answer };
     node: { list(options: CallOptions): Answer; services(options: CallOptions & { node: string }): Answer };
   };
-  health: { service(options: CallOptions & { service: string }): Answer; state(options: CallOptions & { state: 'any' }): Answer };
+  health: { service(options: CallOptions & { service: string }): Answer; state(options: CallOptions & { state: 'any'; filter: string }): Answer };
   kv: { get(options: CallOptions & { key: string; recurse: boolean }): Answer };
   agent: {
     service: {
@@ -126,7 +129,8 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     catalogServices: (options) => read('/v1/catalog/services', options, (opts) => raw.catalog.service.list(opts)),
     healthService: (service, options) =>
       read(`/v1/health/service/${encodeURIComponent(service)}`, options, (opts) => raw.health.service({ ...opts, service })),
-    healthStateAny: (options) => read('/v1/health/state/any', options, (opts) => raw.health.state({ ...opts, state: 'any' })),
+    healthChecksNotPassing: (options) =>
+      read('/v1/health/state/any', options, (opts) => raw.health.state({ ...opts, state: 'any', filter: 'Status != "passing"' })),
     catalogNodes: (options) => read('/v1/catalog/nodes', options, (opts) => raw.catalog.node.list(opts)),
     catalogNode: (node, options) =>
       read(`/v1/catalog/node/${encodeURIComponent(node)}`, options, (opts) => raw.catalog.node.services({ ...opts, node })),

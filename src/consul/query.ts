@@ -45,12 +45,12 @@ export function healthServiceQuery(service: string): Query<readonly InstanceEntr
   };
 }
 
-/** Every check in the datacenter, summed up per service and per node: the watcher's health change signal. */
-export function healthStateQuery(): Query<CheckSignal> {
+/** The checks not passing, summed up per service and per node: the watcher's health change signal. */
+export function checksNotPassingQuery(): Query<CheckSignal> {
   return {
-    key: 'health.state("any")',
+    key: 'health.checks(not passing)',
     fetch: async (client, options) => {
-      const result = await client.healthStateAny(options);
+      const result = await client.healthChecksNotPassing(options);
       return { data: checkSignalOf(result.body, result.index), index: result.index };
     },
   };

@@ -3,18 +3,21 @@
  * services (CONSUL-SCALE.md: the agent allows 200 per client IP, shared by every
  * process on the host; one blocking query per service holds one each under HTTP/1.1).
  *
- * Three long-held blocking queries: the catalog's service list, every check in
- * the datacenter (the health change signal) and the KV prefix. A service is read
- * (GET /v1/health/service/<name>, not blocking) when it is new, and again only
- * when a signal shows a write newer than its last read (change-signals.ts):
- * a check write shows in health/state/any, a registration wakes
- * catalog/services, which starts a scan of the nodes' instances. Those reads,
- * and the scan's, go through a pool of consul.maxConnections - 3 requests, so
- * no more than consul.maxConnections sockets are ever open.
+ * Three long-held blocking queries: the catalog's service list, the checks in
+ * the datacenter that are not passing (the health change signal) and the KV
+ * prefix. A service is read (GET /v1/health/service/<name>, not blocking) when
+ * it is new, and again only when a signal shows a write newer than its last
+ * read (change-signals.ts): a check turning unhealthy or healthy again shows
+ * in the check signal; a registration wakes catalog/services, which starts a
+ * scan of the nodes' instances. Those reads, and the scan's, go through a pool
+ * of consul.maxConnections - 3 requests, so no more than consul.maxConnections
+ * sockets are ever open.
  *
- * Measured (README, Consul at scale): a change reaches a snapshot in tens of
- * milliseconds at 600 services; the price is the size of the signals, which
- * grows with the datacenter, not with the change.
+ * Why not the alternatives (measured, README "Consul at scale"): one blocking
+ * query per service needs one connection each under HTTP/1.1 and breaks at the
+ * agent's limit; polling every service costs a full read of each per round; the
+ * unfiltered health/state/any costs megabytes per wake. The price here is the
+ * node scan, which grows with the catalog and runs once per registration burst.
  *
  * A snapshot is emitted once every service has been read (or failed its first
  * read), and whenever one changes; a failing read keeps the service's last
@@ -30,7 +33,7 @@ import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, runBlockingView, typ
 import { isBehind, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
 import type { ConsulClient } from './client.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
-import { catalogServicesQuery, healthStateQuery, kvPrefixQuery, type Query } from './query.ts';
+import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
 
@@ -98,7 +101,7 @@ interface Slot<T> {
   failingSince: number | undefined;
 }
 
-/** Long-held blocking queries: catalog/services, health/state/any and the KV prefix. */
+/** Long-held blocking queries: catalog/services, the unhealthy checks and the KV prefix. */
 export const BLOCKING_QUERIES = 3;
 
 const SILENT: WatcherLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -307,7 +310,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         dirty = true;
         scheduleEmit();
       });
-      checks = startView(healthStateQuery(), refreshBehind);
+      checks = startView(checksNotPassingQuery(), refreshBehind);
       catalog = startView(catalogServicesQuery(), reconcile, (index) => {
         // The list of names may stay the same while instances come and go: every new index scans.
         if (index === catalogIndex) return;

@@ -175,7 +175,7 @@ describe('ConsulWatcher with a real Consul agent', () => {
     await consul.agent.stop();
 
     // The three long-held reads fail; the services' own reads wait for a signal that moves.
-    const keys = ['catalog.services', 'health.state("any")', 'kv.recurse("ipx/")'];
+    const keys = ['catalog.services', 'health.checks(not passing)', 'kv.recurse("ipx/")'];
     await waitUntil(() => keys.every((key) => errors.some((e) => e.key === key && e.attempt >= 2)), 'errors from every view', 5_000);
     await sleep(500);
     expect(recorder.snapshots.length).toBe(count);

@@ -6,17 +6,17 @@ import { describe, expect, it } from 'vitest';
 import { checkSignalOf, fetchedServiceOf, instanceSignalOf, isBehind, nodeNamesOf } from '../../src/consul/change-signals.ts';
 import { ConsulError } from '../../src/errors.ts';
 
-const check = (node: string, id: string, service: string, modify: number) => ({
-  Node: node, CheckID: id, ServiceID: service ? `${service}-1` : '', ServiceName: service, Status: 'passing', ModifyIndex: modify,
+const check = (node: string, id: string, service: string, modify: number, status = 'critical') => ({
+  Node: node, CheckID: id, ServiceID: service ? `${service}-1` : '', ServiceName: service, Status: status, ModifyIndex: modify,
 });
-/** health/service/web at index 20: web-1 on n1 with its check and n1's serfHealth. */
+/** health/service/web at index 20: web-1 on n1, its own check critical, n1's serfHealth passing. */
 const webBody = [
   {
     Node: { Node: 'n1', Address: '10.0.0.1' },
     Service: { ID: 'web-1', Service: 'web', Port: 80 },
     Checks: [
       { Node: 'n1', CheckID: 'serfHealth', Status: 'passing' },
-      { Node: 'n1', CheckID: 'service:web-1', Status: 'passing' },
+      { Node: 'n1', CheckID: 'service:web-1', Status: 'critical' },
     ],
   },
 ];
@@ -30,17 +30,20 @@ const nodeAnswer = (node: string, index: number, services: Record<string, { serv
   },
 });
 
-describe('isBehind with the check signal (health/state/any)', () => {
-  const current = [check('n1', 'serfHealth', '', 5), check('n1', 'service:web-1', 'web', 20), check('n2', 'service:api-1', 'api', 30)];
+describe('isBehind with the check signal (checks not passing)', () => {
+  const own = check('n1', 'service:web-1', 'web', 20);
+  const other = check('n2', 'service:api-1', 'api', 30);
   it.each([
-    { name: 'the same checks, no newer write', signal: checksAt(30, ...current), behind: false },
-    { name: 'its check written after the read', signal: checksAt(31, current[0], check('n1', 'service:web-1', 'web', 31), current[2]), behind: true },
-    { name: 'a node check of its node written after the read', signal: checksAt(31, check('n1', 'serfHealth', '', 31), current[1], current[2]), behind: true },
-    { name: 'a node check of another node', signal: checksAt(31, ...current, check('n2', 'serfHealth', '', 31)), behind: false },
-    { name: 'its check gone (deregistered)', signal: checksAt(32, current[0], current[2]), behind: true },
-    { name: 'a new check of a new instance', signal: checksAt(33, ...current, check('n3', 'service:web-2', 'web', 33)), behind: true },
-    { name: 'another service\'s write', signal: checksAt(34, current[0], current[1], check('n2', 'service:api-1', 'api', 34)), behind: false },
-    { name: 'a signal older than the read cannot tell', signal: checksAt(19, current[0]), behind: false },
+    { name: 'the same unhealthy checks, no newer write', signal: checksAt(30, own, other), behind: false },
+    { name: 'its failing check written again after the read', signal: checksAt(31, check('n1', 'service:web-1', 'web', 31), other), behind: true },
+    { name: 'its check now warning', signal: checksAt(31, check('n1', 'service:web-1', 'web', 31, 'warning'), other), behind: true },
+    { name: 'its check passing again (gone from the list)', signal: checksAt(32, other), behind: true },
+    { name: 'the node check of its node failing', signal: checksAt(31, check('n1', 'serfHealth', '', 31), own, other), behind: true },
+    { name: 'the node check of another node failing', signal: checksAt(31, own, other, check('n2', 'serfHealth', '', 31)), behind: false },
+    { name: 'a new instance with a failing check', signal: checksAt(33, own, other, check('n3', 'service:web-2', 'web', 33)), behind: true },
+    { name: 'another service\'s write', signal: checksAt(34, own, check('n2', 'service:api-1', 'api', 34)), behind: false },
+    { name: 'a passing check in the answer is not news', signal: checksAt(35, own, other, check('n1', 'service:web-9', 'web', 35, 'passing')), behind: false },
+    { name: 'a signal older than the read cannot tell', signal: checksAt(19), behind: false },
   ])('$name: behind=$behind', ({ signal, behind }) => {
     expect(isBehind('web', fetched, signal)).toBe(behind);
   });

@@ -44,14 +44,17 @@ class FakeConsul implements ConsulClient {
       (this.services.get(service) ?? []).map((id) => ({
         Node: { Node: 'n1', Address: '10.0.0.1' },
         Service: { ID: id, Service: service, Port: 80, Tags: [], Meta: {} },
-        Checks: [{ Node: 'n1', CheckID: 'serfHealth', Status: 'passing', Output: `at ${this.index}` }],
+        Checks: [
+          { Node: 'n1', CheckID: 'serfHealth', Status: 'passing', Output: `at ${this.index}` },
+          { Node: 'n1', CheckID: 'disk', Status: 'warning' },
+        ],
       })),
     );
   }
 
-  // Every write touches the node check (as an output update would): every service is read again.
-  healthStateAny(options: ReadOptions): Promise<ReadResult> {
-    return this.read('checks', options, () => [{ Node: 'n1', CheckID: 'serfHealth', ServiceID: '', ServiceName: '', ModifyIndex: this.index }]);
+  // A failing node check written on every change (as output updates are): every service is read again.
+  healthChecksNotPassing(options: ReadOptions): Promise<ReadResult> {
+    return this.read('checks', options, () => [{ Node: 'n1', CheckID: 'disk', Status: 'warning', ServiceID: '', ServiceName: '', ModifyIndex: this.index }]);
   }
 
   catalogNodes(options: ReadOptions): Promise<ReadResult> {
