@@ -129,7 +129,7 @@ export const limitsSchema = z
       .int()
       .min(1)
       .default(5000)
-      .describe('Most services watched and routed: the first ones in name order; each costs a blocking health query and a backend'),
+      .describe('Most services watched and routed: the first ones in name order; each costs a health read when it changes and a backend'),
     instancesPerService: z
       .number()
       .int()
