@@ -50,6 +50,16 @@ export const consulSchema = z
       .describe('KV prefix watched for runtime policy'),
     wait: duration('Blocking query wait time (Consul caps it at 10m)', '55s'),
     stale: z.boolean().default(true).describe('Allow stale reads from any Consul server (less load on the leader)'),
+    // The agent allows limits.http_max_conns_per_client (200) connections per client IP, shared by
+    // every process on the host: 16 leaves the rest to the application and other tools, and on 2
+    // cores refetch throughput stops growing well before 13 parallel reads (README, Consul at scale).
+    maxConnections: z
+      .number()
+      .int()
+      .min(4, 'must be at least 4: three long-held blocking queries plus one connection for reads')
+      .max(1_000)
+      .default(16)
+      .describe('Most TCP connections ipx opens to the Consul agent, whatever the number of services (the agent allows 200 per client IP by default)'),
   })
   .refine((consul) => !(consul.token && consul.tokenFile), { message: 'set token or tokenFile, not both', path: ['tokenFile'] })
   .describe('Where and how to read Consul');
@@ -119,7 +129,7 @@ export const limitsSchema = z
       .int()
       .min(1)
       .default(5000)
-      .describe('Most services watched and routed: the first ones in name order; each costs a blocking health query and a backend'),
+      .describe('Most services watched and routed: the first ones in name order; each costs a health read when it changes and a backend'),
     instancesPerService: z
       .number()
       .int()

@@ -39,7 +39,7 @@ export interface ViewEffects {
   random(): number;
 }
 
-const REAL_EFFECTS: ViewEffects = Object.freeze({
+export const REAL_EFFECTS: ViewEffects = Object.freeze({
   sleep: async (ms: number, signal: AbortSignal) => {
     if (ms <= 0 || signal.aborted) return;
     await delay(ms, undefined, { signal }).catch(() => undefined);
@@ -99,8 +99,8 @@ export interface BlockingViewOptions<T> {
   onData(data: T): void;
   /** Every failed call, with its position in the current failure streak (1, 2, ...). */
   onError(error: ConsulError, attempt: number): void;
-  /** Every successful call, changed or not: Consul is being read. */
-  onSuccess?(): void;
+  /** Every successful call, changed or not, with its X-Consul-Index: Consul is being read. */
+  onSuccess?(index: string): void;
   readonly timing?: Partial<ViewTiming>;
   readonly effects?: Partial<ViewEffects>;
 }
@@ -131,7 +131,7 @@ export async function runBlockingView<T>(options: BlockingViewOptions<T>): Promi
     }
     if (signal.aborted) return;
     failures = 0;
-    options.onSuccess?.();
+    options.onSuccess?.(result.index);
     const decision = nextIndex(index, result.index);
     index = decision.index;
     if (decision.fresh && !(last && isDeepStrictEqual(last.data, result.data))) {
@@ -142,7 +142,7 @@ export async function runBlockingView<T>(options: BlockingViewOptions<T>): Promi
   }
 }
 
-function asConsulError(err: unknown, key: string): ConsulError {
+export function asConsulError(err: unknown, key: string): ConsulError {
   if (err instanceof ConsulError) return err;
   return new ConsulError(`consul: reading ${key} failed unexpectedly (${errorMessage(err)}); this is a bug in ipx, please report it`, {
     cause: err,

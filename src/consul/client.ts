@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import Consul from 'consul';
 import type { Config } from '../config/index.ts';
@@ -46,6 +47,15 @@ export interface ConsulClient {
   readonly address: string;
   catalogServices(options: ReadOptions): Promise<ReadResult>;
   healthService(service: string, options: ReadOptions): Promise<ReadResult>;
+  /**
+   * Every check in the datacenter that is not passing (GET /v1/health/state/any with a filter):
+   * the watcher's change signal for health. Small while the datacenter is healthy.
+   */
+  healthChecksNotPassing(options: ReadOptions): Promise<ReadResult>;
+  /** Every node (GET /v1/catalog/nodes). */
+  catalogNodes(options: ReadOptions): Promise<ReadResult>;
+  /** One node and its service instances with their ModifyIndex (GET /v1/catalog/node/<node>). */
+  catalogNode(node: string, options: ReadOptions): Promise<ReadResult>;
   /** Recursive KV read; an empty prefix (HTTP 404) is an empty list, not an error. */
   kvRecurse(prefix: string, options: ReadOptions): Promise<ReadResult>;
   registerService(registration: AgentServiceRegistration): Promise<void>;
@@ -67,8 +77,11 @@ interface CallOptions {
 }
 type Answer = Promise<unknown>;
 interface RawConsul {
-  catalog: { service: { list(options: CallOptions): Answer } };
-  health: { service(options: CallOptions & { service: string }): Answer };
+  catalog: {
+    service: { list(options: CallOptions): Answer };
+    node: { list(options: CallOptions): Answer; services(options: CallOptions & { node: string }): Answer };
+  };
+  health: { service(options: CallOptions & { service: string }): Answer; state(options: CallOptions & { state: 'any'; filter: string }): Answer };
   kv: { get(options: CallOptions & { key: string; recurse: boolean }): Answer };
   agent: {
     service: {
@@ -92,7 +105,7 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     host: url.hostname,
     port: url.port ? Number(url.port) : secure ? 443 : 80,
     secure,
-    ...(secure ? { agent: tlsAgent(consulConfig.tls) } : {}),
+    agent: secure ? tlsAgent(consulConfig.tls, consulConfig.maxConnections) : plainAgent(consulConfig.maxConnections),
     defaults: consulConfig.token ? { token: consulConfig.token } : {},
   }) as unknown as RawConsul;
   const readDefaults: CallOptions = {
@@ -116,6 +129,11 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     catalogServices: (options) => read('/v1/catalog/services', options, (opts) => raw.catalog.service.list(opts)),
     healthService: (service, options) =>
       read(`/v1/health/service/${encodeURIComponent(service)}`, options, (opts) => raw.health.service({ ...opts, service })),
+    healthChecksNotPassing: (options) =>
+      read('/v1/health/state/any', options, (opts) => raw.health.state({ ...opts, state: 'any', filter: 'Status != "passing"' })),
+    catalogNodes: (options) => read('/v1/catalog/nodes', options, (opts) => raw.catalog.node.list(opts)),
+    catalogNode: (node, options) =>
+      read(`/v1/catalog/node/${encodeURIComponent(node)}`, options, (opts) => raw.catalog.node.services({ ...opts, node })),
     kvRecurse: (prefix, options) =>
       read(`/v1/kv/${prefix}`, options, (opts) => raw.kv.get({ ...opts, key: prefix, recurse: true })),
     registerService: (registration) =>
@@ -170,8 +188,17 @@ async function exchange(
   }
 }
 
-/** Keep-alive HTTPS agent that verifies Consul's certificate (and presents ours for mutual TLS). */
-function tlsAgent(tls: Config['consul']['tls']): https.Agent {
+/**
+ * Keep-alive agent capped at consul.maxConnections sockets: the watcher keeps its own
+ * requests under the cap (a queued blocking query would wait a whole `wait`), and the
+ * cap makes the bound hold for every other caller of this client too.
+ */
+function plainAgent(maxConnections: number): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets: maxConnections, maxFreeSockets: maxConnections });
+}
+
+/** Keep-alive HTTPS agent that verifies Consul's certificate (and presents ours for mutual TLS); capped like plainAgent. */
+function tlsAgent(tls: Config['consul']['tls'], maxConnections: number): https.Agent {
   const read = (key: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined => {
     if (!tls[key]) return undefined;
     try {
@@ -185,6 +212,8 @@ function tlsAgent(tls: Config['consul']['tls']): https.Agent {
   const key = read('keyFile');
   return new https.Agent({
     keepAlive: true,
+    maxSockets: maxConnections,
+    maxFreeSockets: maxConnections,
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),
     ...(key ? { key } : {}),

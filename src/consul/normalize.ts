@@ -116,13 +116,13 @@ function decodeValue(value: unknown): string {
   return '';
 }
 
-function shapeError(path: string, expected: string): ConsulError {
+export function shapeError(path: string, expected: string): ConsulError {
   return new ConsulError(
     `consul: GET ${path} answered with something other than ${expected}; is consul.address pointing at a Consul agent?`,
   );
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -130,6 +130,6 @@ function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
 
-function str(value: unknown): string {
+export function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }

@@ -3,6 +3,7 @@
  * includes every argument, so the watcher can key its views by it, and a
  * fetch that returns normalized, sorted, frozen data plus the Consul index.
  */
+import { checkSignalOf, type CheckSignal } from './change-signals.ts';
 import type { ConsulClient, ReadResult } from './client.ts';
 import { normalizeInstances, normalizeKv, normalizeServiceNames } from './normalize.ts';
 import type { InstanceEntry, KvEntry } from './snapshot.ts';
@@ -41,6 +42,17 @@ export function healthServiceQuery(service: string): Query<readonly InstanceEntr
     key: `health.service(${JSON.stringify(service)})`,
     fetch: async (client, options) =>
       convert(await client.healthService(service, options), (body) => normalizeInstances(body, service)),
+  };
+}
+
+/** The checks not passing, summed up per service and per node: the watcher's health change signal. */
+export function checksNotPassingQuery(): Query<CheckSignal> {
+  return {
+    key: 'health.checks(not passing)',
+    fetch: async (client, options) => {
+      const result = await client.healthChecksNotPassing(options);
+      return { data: checkSignalOf(result.body, result.index), index: result.index };
+    },
   };
 }
 

@@ -14,6 +14,8 @@ interface ErrorFacts {
   readonly statusCode: number | undefined;
   readonly isTimeout: boolean;
   readonly isAbort: boolean;
+  /** Node's "socket hang up": the server closed the connection before any answer. */
+  readonly hangUp: boolean;
 }
 
 /**
@@ -41,10 +43,27 @@ function hintFor(facts: ErrorFacts, address: string): string {
   if (facts.statusCode === 500 || facts.statusCode === 503) {
     return 'Consul is up but cannot answer (no cluster leader?); ipx keeps the last good data and retries';
   }
+  if (facts.statusCode === 429) return connectionLimitHint(address, 'answered 429');
   if (facts.statusCode !== undefined) return `Consul at ${address} refused the request; check consul.datacenter and the Consul version`;
   if (facts.isTimeout) return `is Consul at ${address} overloaded or unreachable? ipx retries with backoff`;
   if (facts.code === 'ENOTFOUND' || facts.code === 'EAI_AGAIN') return `the host in ${address} does not resolve; is CONSUL_HTTP_ADDR right?`;
+  // An agent that accepted the connection and then dropped it without a word: up to 1.8 that is how
+  // it enforces its per-client connection limit (a restart looks the same, and then the retry heals it).
+  if (facts.code === 'ECONNRESET' || facts.hangUp) return connectionLimitHint(address, 'closed the connection without an answer');
   return `is CONSUL_HTTP_ADDR right? ipx uses ${address}`;
+}
+
+/**
+ * The agent allows limits.http_max_conns_per_client (200 by default) connections per client
+ * IP, shared by every process on the host; over it, 1.8 closes the socket and 1.9+ answers 429.
+ */
+function connectionLimitHint(address: string, what: string): string {
+  return (
+    `the Consul agent at ${address} ${what}, as it does when this host holds more connections than its ` +
+    'limits.http_max_conns_per_client (default 200, shared by every process on the host); lower consul.maxConnections, ' +
+    'find the other processes holding connections (ss -tn dst <agent>), or raise the agent\'s limits.http_max_conns_per_client; ' +
+    'ipx keeps the last good data and retries with backoff'
+  );
 }
 
 function errorFacts(err: unknown): ErrorFacts {
@@ -58,5 +77,6 @@ function errorFacts(err: unknown): ErrorFacts {
     statusCode: record.isResponse === true ? statusCode : undefined,
     isTimeout: record.isTimeout === true,
     isAbort: record.isAbort === true,
+    hangUp: typeof record.message === 'string' && /socket hang up/i.test(record.message),
   };
 }

@@ -1,17 +1,41 @@
 /**
- * Fan-in of blocking views: the catalog list, one health view per service (started
- * and stopped as services come and go) and one KV view, assembled into one
- * Snapshot stream. A snapshot is emitted only when every view that can have
- * data has it, and a failing view keeps its last good data (DESIGN.md invariant 3).
+ * Watches Consul with a bounded number of connections, whatever the number of
+ * services (CONSUL-SCALE.md: the agent allows 200 per client IP, shared by every
+ * process on the host; one blocking query per service holds one each under HTTP/1.1).
+ *
+ * Three long-held blocking queries: the catalog's service list, the checks in
+ * the datacenter that are not passing (the health change signal) and the KV
+ * prefix. A service is read (GET /v1/health/service/<name>, not blocking) when
+ * it is new, and again only when a signal shows a write newer than its last
+ * read (change-signals.ts): a check turning unhealthy or healthy again shows
+ * in the check signal; a registration wakes catalog/services, which starts a
+ * scan of the nodes' instances. Those reads, and the scan's, go through a pool
+ * of consul.maxConnections - 3 requests, so no more than consul.maxConnections
+ * sockets are ever open.
+ *
+ * Why not the alternatives (measured, README "Consul at scale"): one blocking
+ * query per service needs one connection each under HTTP/1.1 and breaks at the
+ * agent's limit; polling every service costs a full read of each per round; the
+ * unfiltered health/state/any costs megabytes per wake. The price here is the
+ * node scan, which grows with the catalog and runs once per registration burst.
+ *
+ * A snapshot is emitted once every service has been read (or failed its first
+ * read), and whenever one changes; a failing read keeps the service's last
+ * good data and is retried with backoff (DESIGN.md invariant 3).
  */
+import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
+import pLimit from 'p-limit';
 import type { Config } from '../config/index.ts';
 import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS, type WatchLimits } from './assemble.ts';
-import { runBlockingView, type ViewEffects, type ViewTiming } from './blocking-view.ts';
+import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, runBlockingView, type ViewEffects, type ViewTiming } from './blocking-view.ts';
+import { isBehind, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
 import type { ConsulClient } from './client.ts';
-import { catalogServicesQuery, healthServiceQuery, kvPrefixQuery, type Query } from './query.ts';
-import type { InstanceEntry, KvEntry, Snapshot } from './snapshot.ts';
+import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
+import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
+import { createServiceReads, type ServiceRecord } from './service-reads.ts';
+import type { KvEntry, Snapshot } from './snapshot.ts';
 
 /** What the watcher logs through; a pino logger fits. */
 export interface WatcherLogger {
@@ -41,15 +65,16 @@ export interface WatcherState {
   /** Keys of the views now failing, sorted. */
   readonly failing: readonly string[];
   readonly services: number;
+  /** Service reads waiting for a free connection (consul.maxConnections). */
+  readonly queuedReads: number;
 }
 
 export interface WatcherOptions {
   readonly client: ConsulClient;
   readonly config: Config['consul'];
   /**
-   * limits.services and limits.fieldLength: no health view is opened beyond
-   * them (thousands of services would be thousands of blocking queries); the
-   * names left out travel in the snapshot's `unwatched`. Absent: no limit.
+   * limits.services and limits.fieldLength: no service is read beyond them;
+   * the names left out travel in the snapshot's `unwatched`. Absent: no limit.
    */
   readonly limits?: WatchLimits;
   onSnapshot(snapshot: Snapshot): void;
@@ -76,28 +101,112 @@ interface Slot<T> {
   failingSince: number | undefined;
 }
 
-/** Any slot, read-only, so slots of different data types can share one list. */
-type AnySlot = Readonly<Slot<unknown>>;
+/** Long-held blocking queries: catalog/services, the unhealthy checks and the KV prefix. */
+export const BLOCKING_QUERIES = 3;
 
 const SILENT: WatcherLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const { client, config } = options;
   const logger = options.logger ?? SILENT;
-  const now = options.effects?.now ?? Date.now;
-  const health = new Map<string, Slot<readonly InstanceEntry[]>>();
-  const ending = new Set<Promise<void>>();
+  const timing: ViewTiming = { ...DEFAULT_VIEW_TIMING, ...options.timing };
+  const effects: ViewEffects = { ...REAL_EFFECTS, ...options.effects };
+  const now = effects.now;
+  const limits = options.limits ?? NO_WATCH_LIMITS;
+  const controller = new AbortController();
+  // Every read in flight listens for the stop: up to consul.maxConnections of them, not a leak.
+  setMaxListeners(config.maxConnections + 8, controller.signal);
+  // The blocking queries hold BLOCKING_QUERIES sockets for good; every other read shares the rest.
+  const limit = pLimit(Math.max(1, config.maxConnections - BLOCKING_QUERIES));
+  const readTimeout = requestTimeout('0', 0, timing);
   let catalog: Slot<readonly string[]> | undefined;
   let kv: Slot<readonly KvEntry[]> | undefined;
+  let checks: Slot<CheckSignal> | undefined;
+  let instances: InstanceSignal | undefined;
+  let catalogIndex = '';
   let unwatched: readonly string[] = [];
-  const limits = options.limits ?? NO_WATCH_LIMITS;
   let phase: 'new' | 'running' | 'stopped' = 'new';
   let stopping: Promise<void> | undefined;
   let lastEmitted: Snapshot | undefined;
+  let dirty = true;
+  let emitScheduled = false;
   let lastSuccessAt: number | undefined;
   let lastError: WatcherState['lastError'];
+  const lastIndex = new Map<string, string>();
+  const scanFailure = { failures: 0, failingSince: undefined as number | undefined };
 
-  function startView<T>(query: Query<T>, onData: (data: T) => void): Slot<T> {
+  function failed(key: string, error: ConsulError, attempt: number): void {
+    lastError = { message: error.message, key, at: now() };
+    // The first failure of a streak is news; the retries are not.
+    const fields = { key, attempt, err: error.message };
+    if (attempt === 1) logger.warn(fields, 'consul: read failed; keeping the last good data and retrying');
+    else logger.debug(fields, 'consul: read failed again');
+    options.onError?.(error, { key, attempt });
+  }
+
+  function succeeded(key: string, failures: number): void {
+    lastSuccessAt = now();
+    if (failures > 0) logger.info({ key, failures }, 'consul: reading again after errors');
+  }
+
+  const behind = (name: string, fetched: FetchedService): boolean => isBehind(name, fetched, checks?.data?.value, instances);
+
+  const reads = createServiceReads({
+    client,
+    limit,
+    signal: controller.signal,
+    timing,
+    effects,
+    timeoutMs: readTimeout,
+    isBehind: behind,
+    onChange: () => {
+      dirty = true;
+      scheduleEmit();
+    },
+    onSuccess: (record) => succeeded(record.name, 0),
+    onError: (record, error) => {
+      failed(keyOf(record), error, record.failures);
+      // A service whose first read failed no longer holds back the others.
+      if (!record.data) scheduleEmit();
+    },
+  });
+
+  const scan = createNodeScan({
+    client,
+    limit,
+    signal: controller.signal,
+    timing,
+    effects,
+    timeoutMs: readTimeout,
+    onScan: (scanned) => {
+      instances = scanned;
+      refreshBehind();
+    },
+    onSuccess: () => {
+      succeeded(NODE_SCAN_KEY, scanFailure.failures);
+      scanFailure.failures = 0;
+      scanFailure.failingSince = undefined;
+    },
+    onError: (error, attempt) => {
+      scanFailure.failures = attempt;
+      scanFailure.failingSince ??= now();
+      failed(NODE_SCAN_KEY, error, attempt);
+    },
+  });
+
+  function resyncAll(key: string): void {
+    logger.info({ key, services: reads.records.size }, 'consul: reading every service again, as a change signal may have missed writes');
+    for (const name of reads.records.keys()) reads.refresh(name);
+  }
+
+  /** Reads again every service a signal shows a newer write for. */
+  function refreshBehind(): void {
+    for (const record of reads.records.values()) {
+      if (record.data && !record.busy && behind(record.name, record.data.fetched)) reads.refresh(record.name);
+    }
+  }
+
+  function startView<T>(query: Query<T>, onData: (data: T) => void, onIndex: (index: string) => void = () => {}): Slot<T> {
     const slot: Slot<T> = {
       key: query.key,
       controller: new AbortController(),
@@ -106,6 +215,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       failures: 0,
       failingSince: undefined,
     };
+    controller.signal.addEventListener('abort', () => slot.controller.abort(), { once: true });
     slot.done = runBlockingView({
       client,
       query,
@@ -113,37 +223,28 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       signal: slot.controller.signal,
       timing: options.timing,
       effects: options.effects,
-      onSuccess: () => {
-        lastSuccessAt = now();
-        if (slot.failures > 0) logger.info({ key: slot.key, failures: slot.failures }, 'consul: reading again after errors');
+      onSuccess: (index) => {
+        succeeded(slot.key, slot.failures);
+        // After a failure streak, or when Consul's index went backwards (a restarted agent, a
+        // restored snapshot), a signal cannot tell what it missed: every service is read again.
+        const previous = lastIndex.get(slot.key);
+        lastIndex.set(slot.key, index);
+        if (slot.failures > 0 || (previous !== undefined && isBackwards(previous, index))) resyncAll(slot.key);
         slot.failures = 0;
         slot.failingSince = undefined;
+        onIndex(index);
       },
       onData: (data) => {
         slot.data = { value: data };
         onData(data);
-        emitIfComplete();
       },
       onError: (error, attempt) => {
         slot.failures = attempt;
         slot.failingSince ??= now();
-        lastError = { message: error.message, key: slot.key, at: now() };
-        // The first failure of a streak is news; the retries are not.
-        const fields = { key: slot.key, attempt, err: error.message };
-        if (attempt === 1) logger.warn(fields, 'consul: read failed; keeping the last good data and retrying');
-        else logger.debug(fields, 'consul: read failed again');
-        options.onError?.(error, { key: slot.key, attempt });
-        // A service whose first read failed no longer holds back the others.
-        if (!slot.data) emitIfComplete();
+        failed(slot.key, error, attempt);
       },
     });
     return slot;
-  }
-
-  function endView(slot: AnySlot): void {
-    slot.controller.abort();
-    ending.add(slot.done);
-    void slot.done.then(() => ending.delete(slot.done));
   }
 
   function reconcile(names: readonly string[]): void {
@@ -153,31 +254,40 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       if (chosen.unwatched.length > 0) logger.warn(fields, 'consul: not watching some services (limits.services, limits.fieldLength); they are rejected by name');
       else logger.info(fields, 'consul: watching every service again');
     }
+    if (!isDeepStrictEqual(unwatched, chosen.unwatched)) dirty = true;
     unwatched = chosen.unwatched;
-    const wanted = new Set(chosen.watched);
-    for (const [name, slot] of health) {
-      if (wanted.has(name)) continue;
-      health.delete(name);
-      endView(slot);
-      logger.info({ service: name }, 'consul: service left the catalog; stopped watching its health');
+    for (const name of reads.sync(chosen.watched)) {
+      dirty = true;
+      logger.info({ service: name }, 'consul: service left the catalog; stopped reading its health');
     }
-    for (const name of wanted) {
-      if (health.has(name)) continue;
-      health.set(name, startView(healthServiceQuery(name), () => {}));
-      logger.debug({ service: name }, 'consul: watching health of a new service');
-    }
+    scheduleEmit();
+  }
+
+  // Many reads end in one burst (the first sync, a scan): one snapshot for all of them.
+  function scheduleEmit(): void {
+    if (emitScheduled) return;
+    emitScheduled = true;
+    setImmediate(() => {
+      emitScheduled = false;
+      emitIfComplete();
+    });
   }
 
   function emitIfComplete(): void {
-    if (phase !== 'running' || !catalog?.data || !kv?.data) return;
-    const services: Array<readonly [string, readonly InstanceEntry[]]> = [];
-    for (const [name, slot] of health) {
-      if (slot.data) services.push([name, slot.data.value]);
+    if (phase !== 'running' || !catalog?.data || !kv?.data || !dirty) return;
+    const services: Array<readonly [string, ServiceRecord['data'] & object]> = [];
+    for (const [name, record] of reads.records) {
+      if (record.data) services.push([name, record.data]);
       // Never read and not failed yet: its first answer is on the way; without it the
       // service would show zero instances.
-      else if (slot.failures === 0) return;
+      else if (record.failures === 0) return;
     }
-    const snapshot = assembleSnapshot({ services, kv: kv.data.value, unwatched });
+    const snapshot = assembleSnapshot({
+      services: services.map(([name, data]) => [name, data.instances] as const),
+      kv: kv.data.value,
+      unwatched,
+    });
+    dirty = false;
     if (lastEmitted && isDeepStrictEqual(lastEmitted, snapshot)) return;
     lastEmitted = snapshot;
     try {
@@ -187,39 +297,71 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     }
   }
 
-  function slots(): AnySlot[] {
-    const all: Array<AnySlot | undefined> = [catalog, kv, ...health.values()];
-    return all.filter((slot): slot is AnySlot => slot !== undefined);
+  function slots(): Array<Readonly<Slot<unknown>>> {
+    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, checks];
+    return all.filter((slot): slot is Readonly<Slot<unknown>> => slot !== undefined);
   }
 
   return {
     start() {
       if (phase !== 'new') return;
       phase = 'running';
-      kv = startView(kvPrefixQuery(config.kvPrefix), () => {});
-      catalog = startView(catalogServicesQuery(), reconcile);
+      kv = startView(kvPrefixQuery(config.kvPrefix), () => {
+        dirty = true;
+        scheduleEmit();
+      });
+      checks = startView(checksNotPassingQuery(), refreshBehind);
+      catalog = startView(catalogServicesQuery(), reconcile, (index) => {
+        // The list of names may stay the same while instances come and go: every new index scans.
+        if (index === catalogIndex) return;
+        catalogIndex = index;
+        scan.trigger();
+      });
     },
     stop() {
       if (!stopping) {
         phase = 'stopped';
-        for (const slot of slots()) endView(slot);
-        stopping = Promise.all([...ending]).then(() => undefined);
+        controller.abort();
+        reads.stop();
+        limit.clearQueue();
+        stopping = Promise.all([...slots().map((slot) => slot.done), scan.done(), idle()]).then(() => undefined);
       }
       return stopping;
     },
     state() {
+      const failing: Array<{ key: string; since: number }> = [];
+      for (const slot of slots()) if (slot.failingSince !== undefined) failing.push({ key: slot.key, since: slot.failingSince });
+      if (scanFailure.failingSince !== undefined) failing.push({ key: NODE_SCAN_KEY, since: scanFailure.failingSince });
+      let allRead = true;
+      for (const record of reads.records.values()) {
+        if (record.failingSince !== undefined) failing.push({ key: keyOf(record), since: record.failingSince });
+        if (!record.data) allRead = false;
+      }
       const all = slots();
-      const failing = all.filter((slot) => slot.failingSince !== undefined);
-      const since = failing.map((slot) => slot.failingSince as number);
+      const since = failing.map((entry) => entry.since);
       return {
-        ready: phase === 'running' && all.length > 0 && all.every((slot) => slot.data !== undefined),
+        ready: phase === 'running' && all.length > 0 && all.every((slot) => slot.data !== undefined) && allRead,
         stale: failing.length > 0,
         staleSince: since.length > 0 ? Math.min(...since) : undefined,
         lastSuccessAt,
         lastError,
-        failing: failing.map((slot) => slot.key).sort(),
-        services: health.size,
+        failing: failing.map((entry) => entry.key).sort(),
+        services: reads.records.size,
+        queuedReads: reads.pending(),
       };
     },
   };
+
+  /** Resolves once no read is in flight or queued. */
+  async function idle(): Promise<void> {
+    while (limit.activeCount > 0 || limit.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function isBackwards(previous: string, index: string): boolean {
+  return /^\d+$/.test(previous) && /^\d+$/.test(index) && BigInt(index) < BigInt(previous);
+}
+
+function keyOf(record: ServiceRecord): string {
+  return `health.service(${JSON.stringify(record.name)})`;
 }

@@ -17,8 +17,8 @@ export interface AdminCli {
   command(text: string, options?: CommandOptions): Promise<string>;
   /** Runs `command`; throws HaproxyRuntimeError quoting HAProxy's answer when it did not work. */
   run(command: AdminCommand): Promise<string>;
-  /** `show servers state`, as text (for a state file) and parsed. */
-  serversState(): Promise<{ readonly text: string; readonly state: ServersState }>;
+  /** `show servers state [<backend>]`, as text (for a state file) and parsed: every backend's servers, or one backend's. */
+  serversState(backend?: string): Promise<{ readonly text: string; readonly state: ServersState }>;
   /** Sessions and queue of each server of `backend`; empty when the backend is gone. */
   serverLoad(backend: string): Promise<Map<string, ServerLoad>>;
 }
@@ -39,8 +39,8 @@ export function createAdminCli(options: AdminCliOptions): AdminCli {
       }
       return answer;
     },
-    serversState: async () => {
-      const text = await command('show servers state', { expectOutput: true });
+    serversState: async (backend) => {
+      const text = await command(backend === undefined ? 'show servers state' : `show servers state ${helpers.ident(backend)}`, { expectOutput: true });
       return { text, state: parseServersState(text) };
     },
     serverLoad: async (backend) => parseServerLoad(await command(`show stat ${helpers.ident(backend)} 4 -1`)),

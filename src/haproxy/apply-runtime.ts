@@ -35,8 +35,27 @@ export class RuntimeMismatchError extends HaproxyRuntimeError {
 }
 
 /**
+ * Above this many backends touched, one `show servers state` of every backend is
+ * cheaper than one exchange per backend (each is a new connection to the socket).
+ */
+const PER_BACKEND_READS = 32;
+
+/**
+ * Reads back only the backends the ops touched: the others did not change, and at
+ * thousands of backends the full `show servers state` is most of a runtime apply.
+ */
+async function touchedMismatches(ops: readonly RuntimeOp[], model: Model, deps: RuntimeApplyDeps): Promise<string[]> {
+  const touched = new Set(ops.map((op) => op.backend));
+  const draining = deps.drainer.draining();
+  if (touched.size > PER_BACKEND_READS) return liveMismatches((await deps.admin.serversState()).state.servers, model, draining, touched);
+  const servers = [];
+  for (const backend of touched) servers.push(...(await deps.admin.serversState(backend)).state.servers);
+  return liveMismatches(servers, model, draining, touched);
+}
+
+/**
  * The runtime transaction: runtime ops → read back and compare with the
- * model → stage → `haproxy -c` → swap the checked file in (no reload) → mark
+ * model (the backends touched) → stage → `haproxy -c` → swap the checked file in (no reload) → mark
  * last-known-good. The ops come first because they are what a caller waits
  * for (the check alone is most of an apply's time): every op is built by the
  * template encoders from model values and HAProxy refuses a bad one by
@@ -57,8 +76,7 @@ export async function applyRuntime(input: RuntimeApplyInput, deps: RuntimeApplyD
   };
   await runRuntimeOps(ops, deps);
   const opsMs = lap();
-  const { state } = await deps.admin.serversState();
-  const mismatches = liveMismatches(state.servers, model, deps.drainer.draining());
+  const mismatches = await touchedMismatches(ops, model, deps);
   const verify = lap();
   if (mismatches.length > 0) throw new RuntimeMismatchError(mismatches);
   const staged = await stageConfig(rendered, deps);

@@ -60,3 +60,27 @@ export async function readLastGood(layout: RunDirLayout): Promise<LastGood | und
     );
   }
 }
+
+/**
+ * The last good copy, read from disk once and then kept in memory: this process
+ * writes every new copy itself, so reading it back on every apply (megabytes at
+ * thousands of services) would only return what it already holds.
+ */
+export interface LastGoodStore {
+  read(): Promise<LastGood | undefined>;
+  save(rendered: RenderedConfig): Promise<void>;
+}
+
+export function createLastGoodStore(layout: RunDirLayout): LastGoodStore {
+  let known: { readonly value: LastGood | undefined } | undefined;
+  return {
+    read: async () => (known ??= { value: await readLastGood(layout) }).value,
+    save: async (rendered) => {
+      const now = new Date();
+      // Forget first: if the write fails half-way, the next read goes to the disk again.
+      known = undefined;
+      await saveLastGood(layout, rendered, now);
+      known = { value: { rendered, savedAt: now.toISOString() } };
+    },
+  };
+}

@@ -36,11 +36,13 @@ export function serverDisagreement(live: LiveServer, wanted: ServerModel): strin
  * Pure: every way the live servers differ from the model — missing, extra,
  * or a different address, weight or state. Servers in `draining` (removed
  * from the model, finishing their requests) are left out. Backends the model
- * does not have are not compared: ipx renders no other.
+ * does not have are not compared: ipx renders no other. With `only`, just
+ * those backends are compared (after runtime changes, the ones they touched).
  */
-export function liveMismatches(live: readonly LiveServer[], model: Model, draining: ReadonlySet<string> = new Set()): string[] {
-  const wanted = modelServers(model);
-  const backends = new Set(model.services.map((service) => service.backend));
+export function liveMismatches(live: readonly LiveServer[], model: Model, draining: ReadonlySet<string> = new Set(), only?: ReadonlySet<string>): string[] {
+  const services = only ? model.services.filter((service) => only.has(service.backend)) : model.services;
+  const wanted = modelServers({ ...model, services });
+  const backends = new Set(services.map((service) => service.backend));
   const seen = new Set<string>();
   const problems: string[] = [];
   for (const server of live) {

@@ -8,7 +8,7 @@ import { applyRuntime } from './apply-runtime.ts';
 import { bindAddressesOf, bindTargets } from './bind-addresses.ts';
 import { checkBindable } from './check-bindable.ts';
 import { createDrainer } from './drainer.ts';
-import { readLastGood } from './last-good.ts';
+import { createLastGoodStore } from './last-good.ts';
 import { liveMismatches } from './live-vs-model.ts';
 import { countOps, planForLive, type ApplyPlan, type RuntimeOp } from './plan-apply.ts';
 import { adoptHaproxy, attachHaproxy, startHaproxy, type HaproxyProcess } from './process.ts';
@@ -77,6 +77,7 @@ export interface HaproxyManager {
 export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyManager {
   const { config, logger } = options;
   const layout = runDirLayout(config.runDir, config.masterSocket);
+  const lastGood = createLastGoodStore(layout);
   let haproxy: HaproxyProcess | undefined;
   let live: LiveConfig | undefined;
   let attached = false;
@@ -110,7 +111,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
 
   /** The live hash is known only when haproxy.cfg on disk is the last-good copy. */
   async function liveFromDisk(): Promise<LiveConfig | undefined> {
-    const good = await readLastGood(layout);
+    const good = await lastGood.read();
     if (!good || (await readIfExists(layout.config)) !== good.rendered.files[MAIN_CONFIG]) return undefined;
     return { hash: good.rendered.hash, extraNames: extraFileNames(good.rendered) };
   }
@@ -178,7 +179,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     try {
       const outcome = await applyRuntime(
         { rendered, model, ops },
-        { layout, binary: config.binary, logger, exec: options.exec, live, admin, drainer },
+        { layout, binary: config.binary, logger, exec: options.exec, live, admin, drainer, lastGood },
       );
       live = outcome.live;
       const { checkWarnings, phasesMs } = outcome;
@@ -197,7 +198,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
 
   /** Reloads the last-known-good files so the running servers match them again. */
   async function restoreLive(): Promise<void> {
-    const good = await readLastGood(layout);
+    const good = await lastGood.read();
     const running = haproxy?.alive() ? haproxy : undefined;
     if (!good || !running) return;
     logger.warn({ hash: good.rendered.hash.slice(0, 12) }, 'haproxy: reloading the last good configuration to undo runtime changes its file does not have');
@@ -213,6 +214,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     await writeServerState(layout.serverStateFile, { admin: running ? admin : undefined, next: model, logger });
     const outcome = await applyRender(rendered, {
       layout,
+      lastGood,
       binary: config.binary,
       reloadTimeoutMs: config.reloadTimeout,
       logger,
@@ -274,6 +276,6 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         if (haproxy?.alive()) proc = await haproxy.cli.showProc({ waitMs: config.reloadTimeout });
         return status();
       }),
-    lastGood: async () => (await readLastGood(layout))?.rendered,
+    lastGood: async () => (await lastGood.read())?.rendered,
   };
 }

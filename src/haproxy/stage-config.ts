@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { checkConfig } from './check-config.ts';
-import { readLastGood, saveLastGood, type LastGood } from './last-good.ts';
+import type { LastGood, LastGoodStore } from './last-good.ts';
 import { extraFileNames, STAGED_NAME, type RunDirLayout } from './run-dir.ts';
 import { pruneFiles, removeStagingLeftovers, stageFiles } from './stage-files.ts';
 import type { ExecFn } from './exec.ts';
@@ -22,6 +22,7 @@ export interface StageDeps {
   readonly logger: Logger;
   readonly exec?: ExecFn | undefined;
   readonly live: LiveConfig | undefined;
+  readonly lastGood: LastGoodStore;
 }
 
 /** A config staged beside the live one and accepted by `haproxy -c`, not yet swapped in. */
@@ -44,7 +45,7 @@ export async function stageConfig(rendered: RenderedConfig, deps: StageDeps): Pr
   const { layout, logger } = deps;
   const extraNames = extraFileNames(rendered);
   await mkdir(layout.dir, { recursive: true });
-  const lastGood = await readLastGood(layout);
+  const lastGood = await deps.lastGood.read();
   // Files a failure must not delete: those the live and the last-good configs name.
   const keep = new Set([...(deps.live?.extraNames ?? []), ...(lastGood ? extraFileNames(lastGood.rendered) : [])]);
   let written: string[];
@@ -83,7 +84,7 @@ export async function stageConfig(rendered: RenderedConfig, deps: StageDeps): Pr
     lastGood,
     discard,
     confirm: async () => {
-      await saveLastGood(layout, rendered);
+      await deps.lastGood.save(rendered);
       await pruneFiles(layout, [...keep, ...written], new Set(extraNames));
     },
   };

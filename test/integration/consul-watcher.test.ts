@@ -15,6 +15,7 @@ import {
   updateCheck,
   type ConsulWatcher,
   type DevAgent,
+  type ServiceRegistration,
 } from '../../src/consul/index.ts';
 import { ConsulError } from '../../src/errors.ts';
 import { instancesOf, putKv, sleep, SnapshotRecorder, startTestConsul, waitUntil, type TestConsul } from '../helpers/consul.ts';
@@ -36,7 +37,7 @@ const web = (id: string, port: number) => ({
   check: { ttl: '1m', status: 'passing' as const },
 });
 
-async function register(registration: ReturnType<typeof web>): Promise<void> {
+async function register(registration: ServiceRegistration): Promise<void> {
   registered.push(registration.id);
   await registerService(consul.client, registration);
 }
@@ -185,6 +186,22 @@ describe('ConsulWatcher with a real Consul agent', () => {
     await recorder.waitFor((s) => instancesOf(s, 'web') === undefined, 2_000);
   });
 
+  // No check moves for these: only the catalog wakes, and the node scan finds which service changed.
+  it('follows instances registered without any check: added, re-registered on another port, removed', async () => {
+    const plain = (id: string, port: number) => ({ name: 'plain', id, address: '127.0.0.1', port });
+    const step = async (change: () => Promise<void>, done: (instances: ReturnType<typeof instancesOf>) => boolean) => {
+      const from = recorder.snapshots.length;
+      await change();
+      return instancesOf(await recorder.waitFor((s) => done(instancesOf(s, 'plain')), 2_000, from), 'plain');
+    };
+    await step(() => register(plain('plain-1', 7001)), (i) => i?.length === 1);
+    await step(() => register(plain('plain-2', 7002)), (i) => i?.length === 2);
+    await step(() => register(plain('plain-2', 7003)), (i) => i?.[1]?.port === 7003);
+    const left = await step(() => deregisterService(consul.client, 'plain-1'), (i) => i?.length === 1);
+    expect(left).toMatchObject([{ id: 'plain-2', port: 7003, status: 'passing' }]);
+    await step(() => deregisterService(consul.client, 'plain-2'), (i) => i === undefined);
+  });
+
   it('reads the same snapshot once, without blocking', async () => {
     await register({ ...web('api-1', 9101), name: 'api' });
     const watched = await recorder.waitFor((s) => instancesOf(s, 'api')?.length === 1, 2_000);
@@ -205,7 +222,8 @@ describe('ConsulWatcher with a real Consul agent', () => {
       errors.length = 0;
       await own.agent.stop();
 
-      const keys = ['catalog.services', 'kv.recurse("ipx/")', 'health.service("api")'];
+      // The three long-held reads fail; the services' own reads wait for a signal that moves.
+      const keys = ['catalog.services', 'health.checks(not passing)', 'kv.recurse("ipx/")'];
       await waitUntil(() => keys.every((key) => errors.some((e) => e.key === key && e.attempt >= 2)), 'errors from every view', 5_000);
       await sleep(500);
       expect(recorder.snapshots.length).toBe(count);

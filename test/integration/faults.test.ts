@@ -40,7 +40,7 @@ async function register(agent: DevAgent, service: string, list: TestBackend[]): 
   client.close();
 }
 
-const baseConsul = { address: '', token: '', tokenFile: '', datacenter: '', kvPrefix: 'ipx/', wait: 5000, stale: false, tls: { caFile: '', certFile: '', keyFile: '', serverName: '', insecureSkipVerify: false } };
+const baseConsul = { address: '', token: '', tokenFile: '', datacenter: '', kvPrefix: 'ipx/', wait: 5000, stale: false, maxConnections: 16, tls: { caFile: '', certFile: '', keyFile: '', serverName: '', insecureSkipVerify: false } };
 
 async function daemon(agentAddress: string, runDir: string, extra = {}, ports?: number[]): Promise<TestDaemon> {
   const d = await startTestDaemon(agentAddress, runDir, extra, ports);

@@ -18,6 +18,8 @@ let address: string;
 const seen: Array<{ url: string; token: string | undefined }> = [];
 /** Paths whose connection closed before an answer: cancelled or timed out by the client. */
 const closedEarly = new Set<string>();
+/** Answers kept open on purpose, to count the sockets a client opens. */
+const held: ServerResponse[] = [];
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
   seen.push({ url: req.url ?? '', token: req.headers['x-consul-token'] as string | undefined });
@@ -35,6 +37,15 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   } else if (pathname === '/v1/health/service/secret') {
     res.writeHead(403, { 'content-type': 'text/plain' });
     res.end('Permission denied');
+  } else if (pathname === '/v1/health/service/limited') {
+    // Consul 1.9+ over limits.http_max_conns_per_client.
+    res.writeHead(429, { 'content-type': 'text/plain' });
+    res.end('Your IP is issuing too many concurrent connections, please rate limit your calls');
+  } else if (pathname === '/v1/health/service/dropped') {
+    // Consul up to 1.8 over the limit: the connection closes without an answer.
+    req.socket.destroy();
+  } else if (pathname.startsWith('/v1/health/service/held')) {
+    held.push(res);
   } else if (pathname.startsWith('/v1/health/service/slow')) {
     // Never answers: for timeouts and cancellation.
   } else {
@@ -112,6 +123,40 @@ describe('createConsulClient', () => {
       `consul: GET /v1/health/service/web failed (connect ECONNREFUSED 127.0.0.1:${port}); ` +
         `is CONSUL_HTTP_ADDR right? ipx uses http://127.0.0.1:${port}`,
     );
+  });
+
+  it.each([
+    ['limited', /failed \(HTTP 429 .*\); the Consul agent at .* answered 429, as it does when this host holds more connections than its limits\.http_max_conns_per_client/],
+    ['dropped', /failed \(socket hang up\); the Consul agent at .* closed the connection without an answer, as it does when this host holds more connections/],
+  ])('names the agent\'s connection limit and the fix when %s', async (service, message) => {
+    const c = client();
+    const error = await c.healthService(service, {}).catch((err: unknown) => err);
+    c.close();
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toMatch(/lower consul\.maxConnections/);
+  });
+
+  it('never opens more than consul.maxConnections sockets, however many reads are asked for', async () => {
+    const c = client({ maxConnections: 4 });
+    const sockets = new Set<unknown>();
+    const count = (socket: unknown): void => void sockets.add(socket);
+    server.on('connection', count);
+    const reads = Array.from({ length: 12 }, (_, i) => c.healthService(`held-${i}`, { timeout: 5_000 }));
+    let peak = 0;
+    // Each answer frees a socket for the next queued read, on the same connections.
+    for (let answered = 0; answered < 12; ) {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      peak = Math.max(peak, held.length);
+      for (const res of held.splice(0)) {
+        res.end('[]');
+        answered += 1;
+      }
+    }
+    await Promise.all(reads);
+    server.off('connection', count);
+    c.close();
+    expect(peak).toBe(4);
+    expect(sockets.size).toBe(4);
   });
 
   it('gives up after the timeout', async () => {

@@ -12,7 +12,7 @@ import { createWatcher, type ConsulWatcher } from '../../src/consul/watcher.ts';
 import { ConsulError } from '../../src/errors.ts';
 import { instancesOf, sleep, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
 
-type Endpoint = 'catalog' | 'kv' | `health:${string}`;
+type Endpoint = 'catalog' | 'kv' | 'checks' | 'nodes' | `health:${string}`;
 
 class FakeConsul implements ConsulClient {
   readonly address = 'http://fake:8500';
@@ -44,9 +44,30 @@ class FakeConsul implements ConsulClient {
       (this.services.get(service) ?? []).map((id) => ({
         Node: { Node: 'n1', Address: '10.0.0.1' },
         Service: { ID: id, Service: service, Port: 80, Tags: [], Meta: {} },
-        Checks: [{ CheckID: 'serfHealth', Status: 'passing', Output: `at ${this.index}` }],
+        Checks: [
+          { Node: 'n1', CheckID: 'serfHealth', Status: 'passing', Output: `at ${this.index}` },
+          { Node: 'n1', CheckID: 'disk', Status: 'warning' },
+        ],
       })),
     );
+  }
+
+  // A failing node check written on every change (as output updates are): every service is read again.
+  healthChecksNotPassing(options: ReadOptions): Promise<ReadResult> {
+    return this.read('checks', options, () => [{ Node: 'n1', CheckID: 'disk', Status: 'warning', ServiceID: '', ServiceName: '', ModifyIndex: this.index }]);
+  }
+
+  catalogNodes(options: ReadOptions): Promise<ReadResult> {
+    return this.read('nodes', options, () => [{ Node: 'n1' }]);
+  }
+
+  catalogNode(_node: string, options: ReadOptions): Promise<ReadResult> {
+    return this.read('nodes', options, () => ({
+      Node: { Node: 'n1' },
+      Services: Object.fromEntries(
+        [...this.services].flatMap(([service, ids]) => ids.map((id) => [id, { ID: id, Service: service, ModifyIndex: this.index }])),
+      ),
+    }));
   }
 
   kvRecurse(_prefix: string, options: ReadOptions): Promise<ReadResult> {
@@ -203,7 +224,7 @@ describe('createWatcher (fan-in rules)', () => {
     expect(watcher.state().services).toBe(1);
   });
 
-  it('opens no health view beyond limits.services and limits.fieldLength, and names the services left out', async () => {
+  it('reads no service beyond limits.services and limits.fieldLength, and names the services left out', async () => {
     const fake = new FakeConsul();
     const long = 'x'.repeat(65);
     fake.services.set('web', ['web-1']).set('db', ['db-1']).set('api', ['api-1']).set(long, ['x-1']);
@@ -212,10 +233,10 @@ describe('createWatcher (fan-in rules)', () => {
     const first = await recorder.waitFor(() => true);
     expect(first.services.map((s) => s.name)).toEqual(['api', 'db']);
     expect(first.unwatched).toEqual(['web', long]);
-    expect([...fake.inFlight.keys()].sort()).toEqual(['catalog', 'health:api', 'health:db', 'kv']);
+    expect([...fake.inFlight.keys()].filter((key) => key.startsWith('health:')).sort()).toEqual(['health:api', 'health:db']);
     expect(watcher.state().services).toBe(2);
 
-    // A place frees up: the next name in order is watched, and the view of the one gone ends.
+    // A place frees up: the next name in order is read.
     fake.change(() => fake.services.delete('api'));
     const after = await recorder.waitFor((s) => s.services.some((entry) => entry.name === 'web'));
     expect(after.services.map((s) => s.name)).toEqual(['db', 'web']);
@@ -263,7 +284,7 @@ describe('createWatcher (fan-in rules)', () => {
     fake.services.set('web', ['web-1']);
     const { recorder, watcher } = setup(fake);
     await recorder.waitFor(() => true);
-    await waitUntil(() => fake.inFlight.get('catalog') === 1 && fake.inFlight.get('health:web') === 1, 'blocked reads');
+    await waitUntil(() => fake.inFlight.get('catalog') === 1 && fake.inFlight.get('checks') === 1, 'blocked reads');
 
     const first = watcher.stop();
     expect(watcher.stop()).toBe(first);

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HaproxyCheckError, HaproxyRuntimeError } from '../../src/errors.ts';
 import { applyRender, checkConfig, runDirLayout, writeFileAtomic, type ApplyDeps, type ExecFn, type RenderedConfig } from '../../src/haproxy/index.ts';
-import { readLastGood, saveLastGood } from '../../src/haproxy/last-good.ts';
+import { createLastGoodStore, readLastGood, saveLastGood } from '../../src/haproxy/last-good.ts';
 
 const rendered = (main: string, map: string): RenderedConfig => ({
   files: { 'haproxy.cfg': `${main}\nuse_backend %[req.hdr(host),map(hosts-${map}.map)]\n`, [`hosts-${map}.map`]: `${map}.test be_${map}\n` },
@@ -30,6 +30,7 @@ describe('files in runDir', () => {
     running: undefined,
     start: () => Promise.reject(new Error('must not start')),
     live: undefined,
+    lastGood: createLastGoodStore(runDirLayout(dir)),
     ...overrides,
   });
   beforeEach(async () => {
@@ -45,6 +46,19 @@ describe('files in runDir', () => {
     expect(await readFile(join(dir, 'a.map'), 'utf8')).toBe('two');
     expect((await stat(join(dir, 'a.map'))).mode & 0o777).toBe(0o644);
     expect(await readdir(dir)).toEqual(['a.map']);
+  });
+
+  it('keeps the last-good copy in memory once read or saved, and saves it to disk too', async () => {
+    const layout = runDirLayout(dir);
+    await saveLastGood(layout, rendered('one', 'aaa'));
+    const store = createLastGoodStore(layout);
+    expect((await store.read())?.rendered).toEqual(rendered('one', 'aaa'));
+    // Changed behind its back: the store does not read the disk again.
+    await saveLastGood(layout, rendered('disk', 'ccc'));
+    expect((await store.read())?.rendered).toEqual(rendered('one', 'aaa'));
+    await store.save(rendered('two', 'bbb'));
+    expect((await store.read())?.rendered).toEqual(rendered('two', 'bbb'));
+    expect((await readLastGood(layout))?.rendered).toEqual(rendered('two', 'bbb'));
   });
 
   it('keeps the last-good copy as a whole set and switches it in one write', async () => {

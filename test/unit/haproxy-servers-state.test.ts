@@ -91,6 +91,19 @@ describe('liveMismatches (verify after a runtime apply)', () => {
   });
 });
 
+describe('liveMismatches of the backends touched', () => {
+  it('compares only those backends: servers of others neither count as extra nor as missing', () => {
+    const lines = [line('svc_web', 'w1', '127.0.0.1', 8001, 1, 1), line('svc_api', 'a1', '127.0.0.9', 9001, 0, 1)];
+    const servers = parseServersState(dump(...lines)).servers;
+    expect(liveMismatches(servers, model, new Set(), new Set(['svc_api']))).toEqual([]);
+    expect(liveMismatches(servers, model, new Set(), new Set(['svc_web']))).toEqual([
+      'svc_web/w1: state maint, model ready',
+      'svc_web/w2 is in the model but not live',
+      'svc_web/w3 is in the model but not live',
+    ]);
+  });
+});
+
 describe('serverStateFor (the state file before a reload)', () => {
   it('keeps only lines that agree with the next model, with the header', () => {
     const text = dump(

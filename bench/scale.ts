@@ -1,0 +1,319 @@
+/**
+ * npm run bench:scale — ipx at thousands of services on a default Consul agent.
+ * For each size: ipx watch as its own process (as operators run it) behind a
+ * counting relay to a `consul agent -dev` with default limits; the time until
+ * every service is routable, model + render, haproxy -c, reload, peak RSS,
+ * propagation by position (first, middle, last service), connections, and the
+ * requests and bytes ipx reads from the agent at idle and under 1 change/s,
+ * against one blocking query per service measured in the same run.
+ *
+ *   node --import tsx bench/scale.ts [--sizes 1000,5000] [--instances 10] [--changes 24]
+ *        [--idle 10] [--old-sizes 1000] [--json]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { parseConfig } from '../src/config/index.ts';
+import { findFreePorts } from '../src/consul/free-ports.ts';
+import { createConsulClient, readSnapshot, startDevAgent } from '../src/consul/index.ts';
+import { checkConfig } from '../src/haproxy/check-config.ts';
+import { loadRenderKit } from '../src/runner/assets.ts';
+import { renderSnapshot } from '../src/runner/pipeline.ts';
+import { get } from '../test/helpers/http.ts';
+import { ratesBetween, startCountingProxy, type CountingProxy } from './lib/counting-proxy.ts';
+import { startPerServiceWatch } from './lib/per-service-watch.ts';
+import { distribution, provenance, describeProvenance, saveResults, table, type Distribution } from './lib/report.ts';
+import { PROBE_STEPS, probeChange, seedCatalog, serviceName } from './lib/scale-catalog.ts';
+import { createServersProbe } from './lib/servers-probe.ts';
+import { REPO_ROOT, runBenchmark } from './lib/stack.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1000,5000' },
+    instances: { type: 'string', default: '10' },
+    changes: { type: 'string', default: '24' },
+    idle: { type: 'string', default: '10' },
+    'old-sizes': { type: 'string', default: '1000' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const numbers = (text: string | undefined) => (text ?? '').split(',').filter(Boolean).map(Number);
+const sizes = numbers(args.sizes);
+const oldSizes = new Set(numbers(args['old-sizes']));
+const instances = Number(args.instances);
+const changeCount = Number(args.changes);
+const idleMs = Number(args.idle) * 1000;
+const DOMAIN = 'service.internal';
+const SYNC_TIMEOUT_MS = 120_000;
+const PROPAGATION_TIMEOUT_MS = 10_000;
+
+interface Row {
+  readonly approach: string;
+  readonly services: number;
+  readonly instances: number;
+  readonly syncMs?: number;
+  readonly read?: string;
+  readonly modelRenderMs?: number;
+  readonly checkMs?: number;
+  readonly reloadMs?: number;
+  readonly rssMb?: number;
+  readonly propagation?: Record<string, Distribution & { missed: number }>;
+  readonly peakConnections: number;
+  readonly maxConnections?: number;
+  readonly idle: { requests: number; bytes: number };
+  readonly churn: { requests: number; bytes: number };
+  readonly errors?: Record<string, number>;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const services of sizes) {
+    rows.push(await measureIpx(services));
+    if (oldSizes.has(services)) rows.push(await measurePerService(services));
+  }
+  const prov = provenance(REPO_ROOT);
+  if (args.json) console.log(JSON.stringify({ rows, provenance: prov }, null, 2));
+  console.log(formatRows(rows));
+  console.log(`\n${describeProvenance(prov)}; ${new Date().toISOString()}`);
+  console.log(`saved ${await saveResults(REPO_ROOT, 'scale', { rows, provenance: prov, args })}`);
+}
+
+/** A dev agent with default limits, seeded, and an HTTP server every instance points at. */
+async function startWorld(services: number) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ipx-scale-'));
+  const agent = await startDevAgent({ cwd: REPO_ROOT, logFile: path.join(dir, 'consul.log') });
+  const upstream = createServer((req, res) => {
+    req.resume();
+    res.end('ok');
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const port = (upstream.address() as AddressInfo).port;
+  const [probePort] = (await findFreePorts(1)) as [number];
+  const seeded = Date.now();
+  await seedCatalog(agent.address, services, instances, port);
+  console.error(`bench: ${services}×${instances} registered in ${Date.now() - seeded} ms`);
+  return {
+    dir,
+    agent,
+    probePort,
+    stop: async () => {
+      upstream.closeAllConnections();
+      upstream.close();
+      await agent.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function measureIpx(services: number): Promise<Row> {
+  const world = await startWorld(services);
+  const proxy = await startCountingProxy(world.agent.httpPort);
+  const [http, stats, admin] = (await findFreePorts(3)) as [number, number, number];
+  const runDir = path.join(world.dir, 'run');
+  const configInput = {
+    consul: { address: proxy.address },
+    haproxy: { runDir },
+    listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}` },
+    limits: { services: services + 100 },
+  };
+  const config = parseConfig(configInput);
+  const configFile = path.join(world.dir, 'ipx.yaml');
+  await writeFile(configFile, stringify(configInput));
+  const logFile = path.join(world.dir, 'ipx.log');
+  const log = await import('node:fs').then((fs) => fs.openSync(logFile, 'w'));
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'scripts/ipx.mjs'), 'watch', '--config', configFile], { stdio: ['ignore', log, log] });
+  try {
+    const syncMs = (await allRoutable(`http://127.0.0.1:${http}`, services, started)) - started;
+    console.error(`bench: ipx sync ${services}: ${syncMs} ms`);
+    const idle = await window(proxy, idleMs, async () => sleep(idleMs));
+    const probe = createServersProbe(path.join(runDir, 'admin.sock'));
+    const latencies: Record<string, number[]> = { first: [], middle: [], last: [] };
+    const missed: Record<string, number> = { first: 0, middle: 0, last: 0 };
+    const positions = { first: serviceName(0), middle: serviceName(Math.floor(services / 2)), last: serviceName(services - 1) };
+    const churn = await window(proxy, changeCount * 1000, async () => {
+      for (let i = 0; i < changeCount; i++) {
+        const tick = Date.now();
+        const position = (['first', 'middle', 'last'] as const)[i % 3]!;
+        const step = PROBE_STEPS[Math.floor(i / 3) % PROBE_STEPS.length]!;
+        const service = positions[position];
+        const at = Date.now();
+        await probeChange(world.agent.address, service, world.probePort, step);
+        const ms = await probe.waitFor(service, world.probePort, step === 'added' || step === 'passing' ? 'ready' : 'gone', at, PROPAGATION_TIMEOUT_MS);
+        if (ms === undefined) missed[position]! += 1;
+        else latencies[position]!.push(ms);
+        await sleep(Math.max(0, 1000 - (Date.now() - tick)));
+      }
+    });
+    // A new service is a new backend: a reload, timed by ipx's own log.
+    await probeChange(world.agent.address, serviceName(services), world.probePort, 'added');
+    await waitFor(async () => (await readFile(logFile, 'utf8')).includes('"action":"reload"'), 30_000);
+    const reloadMs = lastLogged(await readFile(logFile, 'utf8'), 'reload', 'reloadMs');
+    const rssMb = await peakRssMb(child.pid ?? 0);
+    const timings = await modelRenderAndCheck(world.agent.address, config, world.dir);
+    return {
+      approach: 'ipx (signals + bounded reads)',
+      services,
+      instances,
+      syncMs,
+      read: `${services}/${services}`,
+      ...timings,
+      ...(reloadMs === undefined ? {} : { reloadMs }),
+      rssMb,
+      propagation: Object.fromEntries(Object.entries(latencies).map(([k, v]) => [k, { ...distribution(v), missed: missed[k] ?? 0 }])),
+      peakConnections: proxy.counters().peakOpen,
+      maxConnections: config.consul.maxConnections,
+      idle,
+      churn,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    await proxy.close();
+    await world.stop();
+  }
+}
+
+async function measurePerService(services: number): Promise<Row> {
+  const world = await startWorld(services);
+  const proxy = await startCountingProxy(world.agent.httpPort);
+  const names = Array.from({ length: services }, (_, i) => serviceName(i));
+  const watch = startPerServiceWatch(proxy.address, names);
+  let refusedWrites = 0;
+  try {
+    const started = Date.now();
+    await waitFor(async () => watch.read() === services, 30_000).catch(() => undefined);
+    const syncMs = watch.read() === services ? Date.now() - started : undefined;
+    const idle = await window(proxy, idleMs, async () => sleep(idleMs));
+    const middle = serviceName(Math.floor(services / 2));
+    const churn = await window(proxy, changeCount * 1000, async () => {
+      for (let i = 0; i < changeCount; i++) {
+        // This approach holds the agent's whole per-client budget: other clients on the host
+        // (here, the benchmark's own writes) are refused. Counted, not retried.
+        await probeChange(world.agent.address, middle, world.probePort, PROBE_STEPS[i % PROBE_STEPS.length]!).catch(() => {
+          refusedWrites += 1;
+        });
+        await sleep(1000);
+      }
+    });
+    return {
+      approach: 'one blocking query per service',
+      services,
+      instances,
+      ...(syncMs === undefined ? {} : { syncMs }),
+      read: `${watch.read()}/${services}`,
+      peakConnections: proxy.counters().peakOpen,
+      idle,
+      churn,
+      errors: { ...watch.errors(), ...(refusedWrites ? { 'writes by other clients refused': refusedWrites } : {}) },
+    };
+  } finally {
+    await watch.stop();
+    await proxy.close();
+    await world.stop();
+  }
+}
+
+/** Resolves with Date.now() once every service has answered 200 through HAProxy at least once. */
+async function allRoutable(base: string, services: number, started: number): Promise<number> {
+  const pending = new Set(Array.from({ length: services }, (_, i) => serviceName(i)));
+  let last = started;
+  while (pending.size > 0) {
+    if (Date.now() - started > SYNC_TIMEOUT_MS) throw new Error(`bench: ${pending.size} of ${services} services not routable after ${SYNC_TIMEOUT_MS} ms`);
+    const batch = [...pending];
+    let next = 0;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (next < batch.length) {
+        const service = batch[next++]!;
+        const status = await get(`${base}/`, { host: `${service}.${DOMAIN}` }, 2000).then((r) => r.status, () => 0);
+        if (status === 200) {
+          pending.delete(service);
+          last = Date.now();
+        }
+      }
+    }));
+    if (pending.size > 0) await sleep(50);
+  }
+  return last;
+}
+
+/** Requests and bytes per second through the relay while `during` runs. */
+async function window(proxy: CountingProxy, _ms: number, during: () => Promise<unknown>) {
+  const before = proxy.counters();
+  const at = Date.now();
+  await during();
+  return ratesBetween(before, proxy.counters(), Date.now() - at);
+}
+
+/** What the daemon does per change, timed in this process on the same data: median of three. */
+async function modelRenderAndCheck(address: string, config: ReturnType<typeof parseConfig>, dir: string) {
+  const client = createConsulClient(parseConfig({ consul: { address } }).consul);
+  const snapshot = await readSnapshot(client, config.consul, { limits: config.limits, timeout: 60_000 }).finally(() => client.close());
+  const kit = await loadRenderKit();
+  const times: number[] = [];
+  let rendered;
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    rendered = renderSnapshot(snapshot, config, kit).rendered;
+    times.push(performance.now() - t);
+  }
+  const checkDir = await mkdtemp(path.join(dir, 'check-'));
+  for (const [name, text] of Object.entries(rendered!.files)) await writeFile(path.join(checkDir, name), text);
+  const { durationMs } = await checkConfig({ binary: config.haproxy.binary, dir: checkDir, configFile: 'haproxy.cfg' });
+  return { modelRenderMs: Math.round(times.sort((a, b) => a - b)[1]!), checkMs: durationMs };
+}
+
+async function peakRssMb(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Math.round(Number(kb) / 1024) : undefined;
+}
+
+function lastLogged(text: string, action: string, field: string): number | undefined {
+  const lines = text.split('\n').filter((line) => line.includes(`"action":"${action}"`) && line.includes(`"${field}"`));
+  const value = lines.length ? (JSON.parse(lines.at(-1)!) as Record<string, unknown>)[field] : undefined;
+  return typeof value === 'number' ? Math.round(value) : undefined;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+function formatRows(rows: readonly Row[]): string {
+  const ms = (v: number | undefined) => (v === undefined ? '–' : `${v}`);
+  const rate = (r: { requests: number; bytes: number }) => `${r.requests.toFixed(1)} req/s, ${(r.bytes / 1024).toFixed(0)} KiB/s`;
+  const prop = (d: (Distribution & { missed: number }) | undefined) =>
+    d === undefined ? '–' : `${ms(d.p50)}/${ms(d.p99)}${d.missed ? ` (${d.missed} missed)` : ''}`;
+  const header = ['approach', 'services', 'sync ms', 'read', 'model+render ms', 'haproxy -c ms', 'reload ms', 'RSS MB', 'prop. p50/p99 ms first', 'middle', 'last', 'conns (max)', 'idle', '1 change/s'];
+  return table([
+    header,
+    ...rows.map((r) => [
+      r.approach,
+      `${r.services}×${r.instances}`,
+      r.syncMs === undefined ? 'never' : `${r.syncMs}`,
+      r.read ?? '–',
+      ms(r.modelRenderMs),
+      ms(r.checkMs),
+      ms(r.reloadMs),
+      ms(r.rssMb),
+      prop(r.propagation?.first),
+      prop(r.propagation?.middle),
+      prop(r.propagation?.last),
+      `${r.peakConnections}${r.maxConnections ? ` (${r.maxConnections})` : ''}`,
+      rate(r.idle),
+      rate(r.churn),
+    ]),
+  ]);
+}
+
+await runBenchmark(main);

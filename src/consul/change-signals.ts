@@ -1,0 +1,196 @@
+/**
+ * Pure: which services changed, judged from two cluster-wide reads instead of
+ * one blocking query per service (CONSUL-SCALE.md).
+ *
+ * - The check signal is GET /v1/health/state/any?filter=Status != "passing":
+ *   every check that is not passing, with its node, service, status and
+ *   ModifyIndex. It wakes on any check write anywhere, but its body holds only
+ *   the unhealthy checks: measured at 1,000 × 10 instances, the unfiltered
+ *   list is 3.8 MB and takes the agent 200-700 ms to answer, on every wake.
+ *   A check turning critical or warning joins the list, one turning passing
+ *   leaves it; either way the service's set of unhealthy checks changes.
+ * - The instance signal is a scan of GET /v1/catalog/node/<node>: every
+ *   instance with its ModifyIndex. It runs when /v1/catalog/services wakes,
+ *   which it does on any registration anywhere (a new instance, a removed one,
+ *   a re-registration with another port or meta) but not on check writes.
+ *
+ * A service's own read (GET /v1/health/service/<name>) returns its per-service
+ * index, which Consul raises on every write to the service's instances, their
+ * checks and the checks of their nodes. So the service is behind a signal when
+ * the signal saw a write above that index, or saw another set of instances or
+ * of unhealthy checks (a deregistration or a recovery leaves no ModifyIndex behind).
+ */
+import { compareStrings } from '../compare.ts';
+import { isRecord, shapeError, str } from './normalize.ts';
+
+/** What one signal saw of one service (or, for node checks, of one node). */
+export interface Seen {
+  /** Sorted, JSON-encoded [node, id] pairs, joined: cheap to compare. */
+  readonly keys: string;
+  readonly maxIndex: bigint;
+}
+
+export interface CheckSignal {
+  /** X-Consul-Index of the answer (the checks table). */
+  readonly index: bigint;
+  /** Service checks not passing, by service name. */
+  readonly services: ReadonlyMap<string, Seen>;
+  /** Node checks (no service) not passing, by node name. */
+  readonly nodes: ReadonlyMap<string, Seen>;
+}
+
+export interface InstanceSignal {
+  /** Lowest X-Consul-Index among the node reads of the scan. */
+  readonly index: bigint;
+  /** Instances by service name. */
+  readonly services: ReadonlyMap<string, Seen>;
+}
+
+/** What the last good read of one service saw, in the same terms. */
+export interface FetchedService {
+  readonly index: bigint;
+  readonly instanceKeys: string;
+  /** Its checks (and its nodes' checks) that are not passing, with their status. */
+  readonly checkKeys: string;
+  /** Nodes of its instances, sorted: their node checks count as the service's. */
+  readonly nodes: readonly string[];
+}
+
+/** Pure: the checks not passing (GET /v1/health/state/any, filtered) into per-service and per-node summaries. */
+export function checkSignalOf(body: unknown, index: string): CheckSignal {
+  if (!Array.isArray(body)) throw shapeError('/v1/health/state/any', 'a list of checks');
+  const services = new Collector();
+  const nodes = new Collector();
+  for (const check of body) {
+    if (!isRecord(check) || typeof check.Node !== 'string' || typeof check.CheckID !== 'string') continue;
+    // The filter is the agent's; a check that passes anyway is not one the signal is about.
+    if (check.Status === 'passing') continue;
+    const key = checkKey(check.Node, check.CheckID, check.Status);
+    const modified = indexOf(check.ModifyIndex);
+    const service = typeof check.ServiceName === 'string' ? check.ServiceName : '';
+    if (service) services.add(service, key, modified);
+    else if (!str(check.ServiceID)) nodes.add(check.Node, key, modified);
+  }
+  return { index: indexOf(index), services: services.seen(), nodes: nodes.seen() };
+}
+
+/** Pure: the bodies of GET /v1/catalog/node/<node> for every node into per-service instance summaries. */
+export function instanceSignalOf(answers: ReadonlyArray<{ readonly body: unknown; readonly index: string }>): InstanceSignal {
+  const services = new Collector();
+  let lowest: bigint | undefined;
+  for (const { body, index } of answers) {
+    const at = indexOf(index);
+    lowest = lowest === undefined || at < lowest ? at : lowest;
+    // A node deregistered between the node list and its read answers null: it has no instances.
+    if (body === null || body === undefined) continue;
+    if (!isRecord(body) || !isRecord(body.Node) || typeof body.Node.Node !== 'string') {
+      throw shapeError('/v1/catalog/node/<node>', 'a node with its services');
+    }
+    const node = body.Node.Node;
+    for (const instance of Object.values(isRecord(body.Services) ? body.Services : {})) {
+      if (!isRecord(instance) || typeof instance.ID !== 'string' || typeof instance.Service !== 'string') continue;
+      services.add(instance.Service, pairKey(node, instance.ID), indexOf(instance.ModifyIndex));
+    }
+  }
+  return { index: lowest ?? 0n, services: services.seen() };
+}
+
+/** Pure: node names out of GET /v1/catalog/nodes, sorted. */
+export function nodeNamesOf(body: unknown): readonly string[] {
+  if (!Array.isArray(body)) throw shapeError('/v1/catalog/nodes', 'a list of nodes');
+  const names = body.filter(isRecord).map((node) => node.Node).filter((name): name is string => typeof name === 'string');
+  return [...new Set(names)].sort(compareStrings);
+}
+
+/** Pure: the instance and check sets of one GET /v1/health/service/<name> answer (already shape-checked by normalizeInstances). */
+export function fetchedServiceOf(body: unknown, index: string): FetchedService {
+  const instances: string[] = [];
+  const checks = new Set<string>();
+  const nodes = new Set<string>();
+  for (const item of Array.isArray(body) ? body : []) {
+    if (!isRecord(item) || !isRecord(item.Node) || !isRecord(item.Service)) continue;
+    const node = str(item.Node.Node);
+    nodes.add(node);
+    instances.push(pairKey(node, str(item.Service.ID)));
+    for (const check of Array.isArray(item.Checks) ? item.Checks : []) {
+      if (isRecord(check) && check.Status !== 'passing') checks.add(checkKey(str(check.Node) || node, str(check.CheckID), check.Status));
+    }
+  }
+  return {
+    index: indexOf(index),
+    instanceKeys: joinSorted(instances),
+    checkKeys: joinSorted([...checks]),
+    nodes: [...nodes].sort(compareStrings),
+  };
+}
+
+/**
+ * Pure: does a signal show a write to `service` that its last good read did not?
+ * A signal older than the read (its index below the read's) cannot tell.
+ */
+export function isBehind(service: string, fetched: FetchedService, checks?: CheckSignal, instances?: InstanceSignal): boolean {
+  if (checks && checks.index >= fetched.index) {
+    const seen = expectedChecks(service, fetched.nodes, checks);
+    if (seen.maxIndex > fetched.index || seen.keys !== fetched.checkKeys) return true;
+  }
+  if (instances && instances.index >= fetched.index) {
+    const seen = instances.services.get(service) ?? NONE;
+    if (seen.maxIndex > fetched.index || seen.keys !== fetched.instanceKeys) return true;
+  }
+  return false;
+}
+
+const NONE: Seen = Object.freeze({ keys: '', maxIndex: 0n });
+
+/** The unhealthy checks a health read of `service` returns: its own, plus the node checks of the nodes it runs on. */
+function expectedChecks(service: string, nodes: readonly string[], checks: CheckSignal): Seen {
+  const own = checks.services.get(service) ?? NONE;
+  if (nodes.length === 0) return own;
+  let maxIndex = own.maxIndex;
+  const keys = own.keys ? own.keys.split('\n') : [];
+  for (const node of nodes) {
+    const seen = checks.nodes.get(node);
+    if (!seen) continue;
+    if (seen.keys) keys.push(...seen.keys.split('\n'));
+    if (seen.maxIndex > maxIndex) maxIndex = seen.maxIndex;
+  }
+  return { keys: joinSorted(keys), maxIndex };
+}
+
+class Collector {
+  private readonly byName = new Map<string, { keys: string[]; maxIndex: bigint }>();
+
+  add(name: string, key: string, modified: bigint): void {
+    const entry = this.byName.get(name);
+    if (!entry) this.byName.set(name, { keys: [key], maxIndex: modified });
+    else {
+      entry.keys.push(key);
+      if (modified > entry.maxIndex) entry.maxIndex = modified;
+    }
+  }
+
+  seen(): Map<string, Seen> {
+    const out = new Map<string, Seen>();
+    for (const [name, entry] of this.byName) out.set(name, { keys: joinSorted(entry.keys), maxIndex: entry.maxIndex });
+    return out;
+  }
+}
+
+// JSON keeps any character of an untrusted name from blurring two pairs into one.
+function pairKey(node: string, id: string): string {
+  return JSON.stringify([node, id]);
+}
+
+function checkKey(node: string, id: string, status: unknown): string {
+  return JSON.stringify([node, id, str(status)]);
+}
+
+function joinSorted(keys: readonly string[]): string {
+  return [...new Set(keys)].sort(compareStrings).join('\n');
+}
+
+function indexOf(value: unknown): bigint {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  if (typeof value === 'string' && /^\d+$/.test(value)) return BigInt(value);
+  return 0n;
+}

@@ -1,0 +1,76 @@
+/**
+ * The instance signal: every node's instances with their ModifyIndex
+ * (GET /v1/catalog/nodes, then GET /v1/catalog/node/<node> for each, through
+ * the read pool). It runs when /v1/catalog/services wakes, which tells that a
+ * registration happened somewhere but not to which service. One scan at a
+ * time; triggers during a scan coalesce into one more scan after it.
+ */
+import type { LimitFunction } from 'p-limit';
+import type { ConsulError } from '../errors.ts';
+import { asConsulError, backoffDelay, type ViewEffects, type ViewTiming } from './blocking-view.ts';
+import { instanceSignalOf, nodeNamesOf, type InstanceSignal } from './change-signals.ts';
+import type { ConsulClient } from './client.ts';
+
+export const NODE_SCAN_KEY = 'catalog.nodes';
+
+export interface NodeScanOptions {
+  readonly client: ConsulClient;
+  readonly limit: LimitFunction;
+  readonly signal: AbortSignal;
+  readonly timing: ViewTiming;
+  readonly effects: ViewEffects;
+  readonly timeoutMs: number;
+  onScan(signal: InstanceSignal): void;
+  onSuccess(): void;
+  onError(error: ConsulError, attempt: number): void;
+}
+
+export interface NodeScan {
+  trigger(): void;
+  /** Resolves when no scan runs. */
+  readonly done: () => Promise<void>;
+}
+
+export function createNodeScan(options: NodeScanOptions): NodeScan {
+  const { client, limit, signal, timing, effects } = options;
+  let wanted = false;
+  let running: Promise<void> | undefined;
+
+  async function scanOnce(): Promise<InstanceSignal> {
+    const read = { index: '0', signal, timeout: options.timeoutMs } as const;
+    const nodes = nodeNamesOf((await limit(() => client.catalogNodes(read))).body);
+    const answers = await Promise.all(nodes.map((node) => limit(() => client.catalogNode(node, read))));
+    return instanceSignalOf(answers);
+  }
+
+  async function loop(): Promise<void> {
+    let failures = 0;
+    while (wanted && !signal.aborted) {
+      wanted = false;
+      try {
+        const scanned = await scanOnce();
+        if (signal.aborted) return;
+        failures = 0;
+        options.onSuccess();
+        options.onScan(scanned);
+      } catch (err) {
+        if (signal.aborted) return;
+        failures += 1;
+        options.onError(asConsulError(err, NODE_SCAN_KEY), failures);
+        wanted = true;
+        await effects.sleep(backoffDelay(failures, timing, effects.random()), signal);
+      }
+    }
+  }
+
+  function trigger(): void {
+    wanted = true;
+    running ??= loop().finally(() => {
+      running = undefined;
+      // A trigger that came as the loop was ending.
+      if (wanted && !signal.aborted) trigger();
+    });
+  }
+
+  return { trigger, done: () => running ?? Promise.resolve() };
+}
