@@ -1,4 +1,8 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { DISCOVERY_FILE, discoveryPath, removeDiscovery, type Config, type Discovery } from '../../config/index.ts';
+import { writeFileAtomic } from '../../haproxy/index.ts';
 import { createConsulClient, deregisterService, registerService, startDevAgent, type DevAgent } from '../../consul/index.ts';
 import { startDaemon } from '../../daemon/daemon.ts';
 import { waitForStopSignal } from '../../daemon/signals.ts';
@@ -23,8 +27,8 @@ export function devCommand(program: Command, io: CliIo): void {
   withConfigOptions(program.command('dev'))
     .description('Run Consul (dev agent), HAProxy, two demo services and the watch loop on this machine; Ctrl-C stops them')
     .action(async (flags: ConfigFlags) => {
-      const { config } = await loadFromFlags(flags, io);
-      const logger = createLogger(config.log.level, io.stderr);
+      const { config } = await loadFromFlags(flags, io, { discover: false });
+      const logger = createLogger(config.log.level, io.stderr, config.log.format);
       const cleanups: Array<() => Promise<void>> = [];
       const say = (line: string) => io.stdout.write(`${line}\n`);
       try {
@@ -59,6 +63,8 @@ export function devCommand(program: Command, io: CliIo): void {
         const applier = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
         const daemon = await startDaemon({ config, logger, applier });
         cleanups.push(() => daemon.stop());
+        await writeDiscovery(config);
+        cleanups.push(() => removeDiscovery(config.haproxy.runDir));
         say('');
         say('ipx dev is running. Try:');
         for (const demo of DEMO) say(`  curl -H 'Host: ${demo.name}.${config.routing.domain}' http://${config.listen.http}/`);
@@ -66,6 +72,10 @@ export function devCommand(program: Command, io: CliIo): void {
         say(`  curl http://${config.listen.stats}/metrics    # HAProxy's Prometheus metrics`);
         say(`  curl http://${config.listen.admin}/status     # ipx's own state (also /readyz, /metrics)`);
         say(`  consul UI/API at ${config.consul.address}; register more with ipx demo-service --register --consul ${config.consul.address}`);
+        say(`From another terminal in ${io.cwd}, no flags needed (${path.relative(io.cwd, discoveryPath(config.haproxy.runDir)) || DISCOVERY_FILE} tells them where):`);
+        say('  npx ipx status');
+        say(`  npx ipx explain ${DEMO[0].name}`);
+        say('  npx ipx render --dry-run --diff');
         say('Ctrl-C stops everything ipx dev started.');
         await waitForStopSignal();
         say('stopping...');
@@ -73,6 +83,14 @@ export function devCommand(program: Command, io: CliIo): void {
         for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => logger.error({ err }, 'cleanup failed'));
       }
     });
+}
+
+/** Tells the other commands run in this folder where this session's Consul and admin endpoint are. */
+async function writeDiscovery(config: Config): Promise<void> {
+  const discovery: Discovery = { pid: process.pid, consul: { address: config.consul.address }, listen: config.listen };
+  // The daemon's first apply creates runDir too, but may not have yet.
+  await mkdir(config.haproxy.runDir, { recursive: true });
+  await writeFileAtomic(discoveryPath(config.haproxy.runDir), `${JSON.stringify(discovery, null, 2)}\n`);
 }
 
 async function consulAnswers(address: string): Promise<boolean> {

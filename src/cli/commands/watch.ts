@@ -11,8 +11,8 @@ export function watchCommand(program: Command, io: CliIo): void {
   withConfigOptions(program.command('watch'))
     .description('Watch Consul and keep HAProxy configured (the daemon); SIGTERM stops it cleanly')
     .action(async (flags: ConfigFlags) => {
-      const { config, file } = await loadFromFlags(flags, io);
-      const logger = createLogger(config.log.level, io.stderr);
+      const { config, file } = await loadFromFlags(flags, io, { discover: false });
+      const logger = createLogger(config.log.level, io.stderr, config.log.format);
       logger.info({ config: file ?? 'defaults' }, 'ipx starting');
       const applier = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
       const daemon = await startDaemon({ config, logger, applier });
