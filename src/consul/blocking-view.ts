@@ -100,7 +100,8 @@ export interface BlockingViewOptions<T> {
   /** Every failed call, with its position in the current failure streak (1, 2, ...). */
   onError(error: ConsulError, attempt: number): void;
   /** Every successful call, changed or not: Consul is being read. */
-  onSuccess?(): void;
+  /** `index`: the X-Consul-Index of the answer. */
+  onSuccess?(index: string): void;
   readonly timing?: Partial<ViewTiming>;
   readonly effects?: Partial<ViewEffects>;
 }
@@ -131,7 +132,7 @@ export async function runBlockingView<T>(options: BlockingViewOptions<T>): Promi
     }
     if (signal.aborted) return;
     failures = 0;
-    options.onSuccess?.();
+    options.onSuccess?.(result.index);
     const decision = nextIndex(index, result.index);
     index = decision.index;
     if (decision.fresh && !(last && isDeepStrictEqual(last.data, result.data))) {

@@ -41,6 +41,11 @@ export interface WatcherState {
   /** Keys of the views now failing, sorted. */
   readonly failing: readonly string[];
   readonly services: number;
+  /** Blocking views open (catalog, KV, one health view per service), and how many have answered. */
+  readonly views: number;
+  readonly viewsRead: number;
+  /** Highest X-Consul-Index seen: how far into Consul's history ipx has read. */
+  readonly lastIndex: string | undefined;
 }
 
 export interface WatcherOptions {
@@ -96,6 +101,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   let lastEmitted: Snapshot | undefined;
   let lastSuccessAt: number | undefined;
   let lastError: WatcherState['lastError'];
+  let lastIndex: bigint | undefined;
 
   function startView<T>(query: Query<T>, onData: (data: T) => void): Slot<T> {
     const slot: Slot<T> = {
@@ -113,8 +119,9 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       signal: slot.controller.signal,
       timing: options.timing,
       effects: options.effects,
-      onSuccess: () => {
+      onSuccess: (index) => {
         lastSuccessAt = now();
+        if (/^\d+$/.test(index) && (lastIndex === undefined || BigInt(index) > lastIndex)) lastIndex = BigInt(index);
         if (slot.failures > 0) logger.info({ key: slot.key, failures: slot.failures }, 'consul: reading again after errors');
         slot.failures = 0;
         slot.failingSince = undefined;
@@ -219,6 +226,9 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         lastError,
         failing: failing.map((slot) => slot.key).sort(),
         services: health.size,
+        views: all.length,
+        viewsRead: all.filter((slot) => slot.data !== undefined).length,
+        lastIndex: lastIndex?.toString(),
       };
     },
   };

@@ -1,14 +1,13 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DISCOVERY_FILE, discoveryPath, removeDiscovery, type Config, type Discovery } from '../../config/index.ts';
-import { writeFileAtomic } from '../../haproxy/index.ts';
 import { createConsulClient, deregisterService, registerService, startDevAgent, type DevAgent } from '../../consul/index.ts';
 import { startDaemon } from '../../daemon/daemon.ts';
 import { waitForStopSignal } from '../../daemon/signals.ts';
 import { startDemoService, type DemoService } from '../../dev/demo-service.ts';
 import { createHaproxyManager } from '../../haproxy/index.ts';
-import { createLogger } from '../../log.ts';
+import { createLogger, isHumanFormat } from '../../log.ts';
 import { PACKAGE_ROOT } from '../../runner/assets.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
 import type { CliIo } from '../io.ts';
@@ -61,7 +60,7 @@ export function devCommand(program: Command, io: CliIo): void {
           }
         }
         const applier = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
-        const daemon = await startDaemon({ config, logger, applier });
+        const daemon = await startDaemon({ config, logger, applier, ...(isHumanFormat(config.log.format, io.stderr) ? { progress: io.stderr } : {}) });
         cleanups.push(() => daemon.stop());
         await writeDiscovery(config);
         cleanups.push(() => removeDiscovery(config.haproxy.runDir));
@@ -90,7 +89,10 @@ async function writeDiscovery(config: Config): Promise<void> {
   const discovery: Discovery = { pid: process.pid, consul: { address: config.consul.address }, listen: config.listen };
   // The daemon's first apply creates runDir too, but may not have yet.
   await mkdir(config.haproxy.runDir, { recursive: true });
-  await writeFileAtomic(discoveryPath(config.haproxy.runDir), `${JSON.stringify(discovery, null, 2)}\n`);
+  // Not writeFileAtomic: HAProxy's manager clears that function's temp files from runDir at start.
+  const file = discoveryPath(config.haproxy.runDir);
+  await writeFile(`${file}.${process.pid}`, `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o644 });
+  await rename(`${file}.${process.pid}`, file);
 }
 
 async function consulAnswers(address: string): Promise<boolean> {

@@ -14,7 +14,7 @@ export function explainCommand(program: Command, io: CliIo): void {
     .action(async (query: string, flags: ConfigFlags) => {
       const { config } = await loadFromFlags(flags, io);
       const snapshot = await readConsulOnce(config);
-      const { model } = renderSnapshot(snapshot, config, await loadRenderKit());
+      const { model } = renderSnapshot(snapshot, config, await loadRenderKit(undefined, config.templates.dir));
       io.stdout.write(formatExplanation(explain(model, snapshot, query), model.global.balance));
     });
 }

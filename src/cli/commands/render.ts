@@ -23,7 +23,7 @@ export function renderCommand(program: Command, io: CliIo): void {
     .action(async (flags: RenderFlags) => {
       const { config } = await loadFromFlags(flags, io);
       const snapshot = await readConsulOnce(config, flags.offline);
-      const { model, rendered } = renderSnapshot(snapshot, config, await loadRenderKit());
+      const { model, rendered } = renderSnapshot(snapshot, config, await loadRenderKit(undefined, config.templates.dir));
       for (const name of Object.keys(rendered.files).sort((a, b) => (a === CONFIG_FILE ? -1 : b === CONFIG_FILE ? 1 : a.localeCompare(b)))) {
         if (name !== CONFIG_FILE && !flags.all) continue;
         if (flags.all) io.stdout.write(`# ---- ${name}\n`);
