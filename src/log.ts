@@ -19,5 +19,5 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
   const options = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (!isHumanFormat(format, stream)) return pino(options, stream);
   const tty = (stream as { isTTY?: boolean }).isTTY === true;
-  return pino(options, pretty({ destination: stream, sync: true, colorize: tty, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,change,stepsMs,runtimeOps,durationMs' }));
+  return pino(options, pretty({ destination: stream, sync: true, colorize: tty, singleLine: true, errorLikeObjectKeys: [], translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,change,stepsMs,runtimeOps,durationMs' }));
 }
