@@ -57,7 +57,7 @@ export function isEmptySummary(summary: ChangeSummary): boolean {
   return summary.global.length === 0 && sets.every((set) => set.added.length + set.removed.length + set.changed.length === 0);
 }
 
-/** One line: `services +1 -0 ~1, routes +1, servers +2 ~1 (hello/hello-1 weight 1→2)`. */
+/** One line: `services +1 ~1 (+orders; ~hello), servers ~1 (~hello/hello-1 weight 1→2)`; `detail` names per kind, 0 for counts only. */
 export function formatSummaryLine(summary: ChangeSummary, detail = 3): string {
   if (isEmptySummary(summary)) return 'nothing changed';
   const parts: string[] = [];
@@ -68,7 +68,7 @@ export function formatSummaryLine(summary: ChangeSummary, detail = 3): string {
     if (!c) continue;
     const named = [...set.added.map((n) => `+${n}`), ...set.removed.map((n) => `-${n}`), ...set.changed.map((n) => `~${n}`)];
     const shown = named.slice(0, detail).join('; ') + (named.length > detail ? `; ${named.length - detail} more` : '');
-    parts.push(`${label} ${c} (${shown})`);
+    parts.push(detail > 0 ? `${label} ${c} (${shown})` : `${label} ${c}`);
   }
   if (summary.global.length > 0) parts.push(`global ${summary.global.join(', ')}`);
   return parts.join(', ');

@@ -208,3 +208,51 @@ describe('templates.dir', () => {
     await writeFile(partial(), good);
   });
 });
+
+describe('ipx render --dry-run --diff', () => {
+  const other = () => path.join(dir, 'other.yaml');
+
+  it('no difference from the live files: exit 0, even with --exit-code', async () => {
+    const run = await eventually(async () => {
+      const r = await ipx(['render', '--dry-run', '--diff', '--exit-code'], { cwd: dir });
+      return r.code === 0 ? r : undefined;
+    }, 15_000, 'the watch to have applied everything');
+    expect(run.stdout).toBe(`no difference from ${path.join(dir, 'run')}\nsummary: nothing changed\napply: nothing (the live files are the same)\n`);
+    expect(run.stderr).toMatch(/haproxy -c: configuration valid \(1 services, 0 skipped/);
+  });
+
+  it('a server fewer: a unified diff, the summary, a runtime apply, and exit 7 with --exit-code', async () => {
+    await writeFile(other(), configText(['limits:', '  instancesPerService: 1'], 3000));
+    const run = await ipx(['render', '--dry-run', '--diff', '--exit-code', '-c', other()], { cwd: dir });
+    expect(run.code).toBe(7);
+    expect(run.stdout).toMatch(/^--- live\/haproxy\.cfg\n\+\+\+ next\/haproxy\.cfg\n@@ -\d+,\d+ \+\d+,\d+ @@\n/m);
+    expect(run.stdout).toMatch(new RegExp(`^-    server api-2 127\\.0\\.0\\.1:${backends[1]!.port} weight 1$`, 'm'));
+    expect(run.stdout).toMatch(/^summary: services ~1, servers -1$/m);
+    expect(run.stdout).toMatch(new RegExp(`^  servers removed: api/api-2 127\\.0\\.0\\.1:${backends[1]!.port}$`, 'm'));
+    expect(run.stdout).toMatch(/^apply: runtime API, no reload \(1 operations: remove 1\)$/m);
+    expect((await ipx(['render', '--dry-run', '--diff', '-c', other()], { cwd: dir })).code).toBe(0);
+  });
+
+  it('a global setting: a reload, with the reason', async () => {
+    await writeFile(other(), configText([], 2500));
+    const run = await ipx(['render', '--dry-run', '--diff', '-c', other()], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^-    maxconn 3000\n\+    maxconn 2500$/m);
+    expect(run.stdout).toMatch(/^summary: global maxconn\n  global settings changed: maxconn\napply: seamless reload \(global setting maxconn changed\)$/m);
+  });
+
+  it('--against a file compares with it; without a model only a reload can apply it', async () => {
+    const given = path.join(dir, 'given.cfg');
+    await writeFile(given, (await liveConfig()).replace('    maxconn 3000\n', '    maxconn 100\n'));
+    const run = await ipx(['render', '--dry-run', '--diff', '--exit-code', '--against', given], { cwd: dir });
+    expect(run.code).toBe(7);
+    expect(run.stdout).toMatch(/^--- live\/haproxy\.cfg\n\+\+\+ next\/haproxy\.cfg$/m);
+    expect(run.stdout).toMatch(/^-    maxconn 100\n\+    maxconn 3000$/m);
+    expect(run.stdout).toMatch(/^summary: services, routes and servers unknown: .*given\.cfg is a file, not a running watch$/m);
+    expect(run.stdout).toMatch(/^apply: seamless reload \(.*given\.cfg comes without a model/m);
+    const missing = await ipx(['render', '--dry-run', '--diff', '--against', path.join(dir, 'nope.cfg')], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read .*nope\.cfg/);
+    expect((await ipx(['render', '--dry-run', '--exit-code'], { cwd: dir })).code).toBe(2);
+  });
+});
