@@ -256,3 +256,43 @@ describe('ipx render --dry-run --diff', () => {
     expect((await ipx(['render', '--dry-run', '--exit-code'], { cwd: dir })).code).toBe(2);
   });
 });
+
+describe('ipx register for CI', () => {
+  it('--wait-healthy --wait-routable returns once Consul passes the instance and the watch routes to it', async () => {
+    const api3 = await startBackend('api-3');
+    backends.push(api3);
+    const run = await ipx(
+      ['register', '--name', 'api', '--id', 'api-3', '--address', '127.0.0.1', '--port', String(api3.port), '--meta', 'ipx-version=v2', '--meta', 'ipx-rate-limit=100/s',
+        '--check-http', `http://127.0.0.1:${api3.port}/health`, '--check-interval', '1s', '--wait-healthy', '20s', '--wait-routable'],
+      { cwd: dir },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^registered api-3 \(service api at 127\.0\.0\.1:\d+\) with the Consul agent at http:\/\/127\.0\.0\.1:\d+\nhealthy: Consul reports api-3 passing after \d+\.\d s\nroutable: the ipx watch at 127\.0\.0\.1:\d+ routes api\.service\.internal to api-3 \(server api-3\) after \d+\.\d s\n$/);
+    // Routable means routed: a few requests reach it at once.
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) seen.add((await get(`http://127.0.0.1:${ports[0]}/`, { host: 'api.service.internal' })).body);
+    expect(seen).toContain('api-3');
+  });
+
+  it('exits 8 when the instance does not become healthy in time, and leaves it registered', async () => {
+    const [closed] = (await findFreePorts(1)) as [number];
+    const run = await ipx(['register', '--name', 'api', '--id', 'api-dead', '--address', '127.0.0.1', '--port', String(closed), '--check-http', `http://127.0.0.1:${closed}/`, '--check-interval', '1s', '--wait-healthy', '3s'], { cwd: dir });
+    expect(run.code).toBe(8);
+    expect(run.stderr).toMatch(/^ipx: register: gave up after \d+\.\d s: api-dead did not become healthy: Consul reports it critical; the instance stays registered \(ipx deregister removes it\)\n$/);
+    expect((await ipx(['deregister', 'api-dead'], { cwd: dir })).code).toBe(0);
+  });
+
+  it('refuses ipx-* meta and names the daemon would not take, before anything reaches Consul', async () => {
+    const run = await ipx(['register', '--name', 'api', '--id', 'api-bad', '--address', '127.0.0.1', '--port', '80', '--meta', 'ipx-protocol=ftp', '--meta', 'ipx-verison=v2', '--meta', 'ipx-timeout=soon'], { cwd: dir });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/register: nothing was registered: --meta ipx-protocol: "ftp" is not http, h2c, grpc or tcp; --meta ipx-verison: not an ipx meta key; known: ipx-allow, .*; --meta ipx-timeout: "soon" is not a duration such as 500ms, 5s or 1m/);
+    expect((await fetch(`${consul.agent.address}/v1/agent/service/api-bad`)).status).toBe(404);
+    const name = await ipx(['register', '--name', 'bad_name', '--address', '127.0.0.1', '--port', '80'], { cwd: dir });
+    expect(name.code).toBe(3);
+    expect(name.stderr).toMatch(/--name "bad_name": /);
+    const routable = await ipx(['register', '--name', 'api', '--address', '127.0.0.1', '--port', '80', '--wait-routable'], { cwd: dir });
+    expect(routable.code).toBe(3);
+    expect(routable.stderr).toMatch(/--wait-routable goes with --wait-healthy/);
+  });
+});
