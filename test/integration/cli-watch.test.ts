@@ -296,3 +296,35 @@ describe('ipx register for CI', () => {
     expect(routable.stderr).toMatch(/--wait-routable goes with --wait-healthy/);
   });
 });
+
+describe('ipx explain <url> [-H]', () => {
+  it('says which rule matches, the backend, versions, which servers are eligible and why', async () => {
+    const run = await ipx(['explain', `http://127.0.0.1:${ports[0]}/orders/1?x=1`, '-H', 'Host: API.service.internal:8080', '-H', 'X-Version: v2'], { cwd: dir });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toBe('request: GET /orders/1?x=1 Host: API.service.internal:8080');
+    expect(lines[1]).toBe('Host api.service.internal → service "api" → backend svc_api (balance roundrobin)');
+    expect(lines[2]).toBe('  rule: host route api.service.internal → svc_api (the Host header, port and case ignored, looked up in the host map); path /orders/1 is not read by any rule');
+    expect(lines[3]).toMatch(/^ {2}versions: v2 on api-3 \(ipx-version meta; /);
+    expect(run.stdout).toMatch(/^ {2}3 of 3 servers take traffic$/m);
+    expect(run.stdout).toMatch(/^ {2}server api-3 +127\.0\.0\.1:\d+ +weight 1 +ready +\(instance "api-3" on node "[^"]+", passing: eligible\)$/m);
+    expect(run.stdout).toMatch(/^ {2}headers not read by any rule: X-Version$/m);
+
+    const maintenance = await fetch(`${consul.agent.address}/v1/agent/service/maintenance/api-3?enable=true`, { method: 'PUT' });
+    expect(maintenance.ok).toBe(true);
+    const down = await eventually(async () => {
+      const r = await ipx(['explain', 'api'], { cwd: dir });
+      return r.stdout.includes('2 of 3 servers') ? r : undefined;
+    }, 15_000, 'api-3 out of service');
+    expect(down.stdout).toMatch(/^ {2}server api-3 +127\.0\.0\.1:\d+ +weight 1 +maint +\(instance "api-3" on node "[^"]+", critical: not eligible: its checks do not pass\)$/m);
+  });
+
+  it('an unknown Host gets the 404 and no rule; a malformed header is a usage error', async () => {
+    const run = await ipx(['explain', 'http://nosuch.service.internal/'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe('request: GET / Host: nosuch.service.internal\nHost nosuch.service.internal: no such service in Consul; requests get 404 {"error":"unknown_service"}\n  rule: none matches: the host map has no entry for nosuch.service.internal\n');
+    const bad = await ipx(['explain', 'api', '-H', 'no colon'], { cwd: dir });
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/-H "no colon" must be 'Name: value'/);
+  });
+});

@@ -192,7 +192,7 @@ describe('ipx watch', () => {
       const explained = await ipx(['explain', 'API.service.internal:8080', '-c', config]);
       expect(explained.code).toBe(0);
       expect(explained.stdout).toMatch(/Host api\.service\.internal → service "api" → backend svc_api \(balance roundrobin\)/);
-      expect(explained.stdout).toMatch(new RegExp(`server api-1 +127\\.0\\.0\\.1:${backend.port} +weight 1 +ready +\\(instance "api-1" on node "[^"]+", passing\\)`));
+      expect(explained.stdout).toMatch(new RegExp(`server api-1 +127\\.0\\.0\\.1:${backend.port} +weight 1 +ready +\\(instance "api-1" on node "[^"]+", passing: eligible\\)`));
       expect((await ipx(['explain', 'bad_name!', '-c', config])).stdout).toMatch(/skipped service "bad_name!": /);
       expect((await ipx(['explain', 'nosuch', '-c', config])).stdout).toMatch(/no such service in Consul; requests get 404/);
       const haproxyPid = Number(await readFile(path.join(runDir, 'haproxy.pid'), 'utf8'));
