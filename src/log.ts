@@ -19,5 +19,10 @@ export function createLogger(level: string, stream: NodeJS.WritableStream = proc
   const options = { level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime };
   if (!isHumanFormat(format, stream)) return pino(options, stream);
   const tty = (stream as { isTTY?: boolean }).isTTY === true;
-  return pino(options, pretty({ destination: stream, sync: true, colorize: tty, singleLine: true, errorLikeObjectKeys: [], translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,change,stepsMs,runtimeOps,durationMs' }));
+  // pino-pretty prints its error key on lines of its own; ipx logs `err` as a one-line reason, so it stays
+  // on the event's line. The fields the apply line already says in words are left out.
+  return pino(
+    { ...options, errorKey: 'error', serializers: { err: pino.stdSerializers.err } },
+    pretty({ destination: stream, sync: true, colorize: tty, singleLine: true, errorLikeObjectKeys: ['error'], translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,change,stepsMs,runtimeOps,durationMs' }),
+  );
 }

@@ -9,6 +9,8 @@ export interface ExplainRequest {
   readonly headers: ReadonlyMap<string, string>;
   /** How the request was written, for the first line of the explanation. */
   readonly display: string;
+  /** Given as a URL or with headers: worth restating; a bare name or Host is not. */
+  readonly restate: boolean;
 }
 
 /**
@@ -35,8 +37,8 @@ export function parseExplainRequest(target: string, headerArgs: readonly string[
       throw new ConfigError(`explain: ${JSON.stringify(target)} is not a URL; write it as curl takes it, e.g. http://orders.service.internal/orders/1`);
     }
     const host = hostHeader ?? url.host;
-    return { host, path: url.pathname, headers, display: `GET ${url.pathname}${url.search} Host: ${host}` };
+    return { host, path: url.pathname, headers, display: `GET ${url.pathname}${url.search} Host: ${host}`, restate: true };
   }
   const host = hostHeader ?? target;
-  return { host, path: '/', headers, display: `GET / Host: ${host}` };
+  return { host, path: '/', headers, display: `GET / Host: ${host}`, restate: headerArgs.length > 0 };
 }

@@ -59,7 +59,7 @@ export function isEmptySummary(summary: ChangeSummary): boolean {
 
 /** One line: `services +1 ~1 (+orders; ~hello), servers ~1 (~hello/hello-1 weight 1→2)`; `detail` names per kind, 0 for counts only. */
 export function formatSummaryLine(summary: ChangeSummary, detail = 3): string {
-  if (isEmptySummary(summary)) return 'nothing changed';
+  if (isEmptySummary(summary)) return 'no service, route or server changed';
   const parts: string[] = [];
   const counts = (set: ChangeSet) =>
     [set.added.length && `+${set.added.length}`, set.removed.length && `-${set.removed.length}`, set.changed.length && `~${set.changed.length}`].filter(Boolean).join(' ');

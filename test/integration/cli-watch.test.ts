@@ -217,7 +217,7 @@ describe('ipx render --dry-run --diff', () => {
       const r = await ipx(['render', '--dry-run', '--diff', '--exit-code'], { cwd: dir });
       return r.code === 0 ? r : undefined;
     }, 15_000, 'the watch to have applied everything');
-    expect(run.stdout).toBe(`no difference from ${path.join(dir, 'run')}\nsummary: nothing changed\napply: nothing (the live files are the same)\n`);
+    expect(run.stdout).toBe(`no difference from ${path.join(dir, 'run')}\nsummary: no service, route or server changed\napply: nothing (the live files are the same)\n`);
     expect(run.stderr).toMatch(/haproxy -c: configuration valid \(1 services, 0 skipped/);
   });
 

@@ -31,7 +31,7 @@ export function explainCommand(program: Command, io: CliIo): void {
 
 /** Pure: the explanation as lines an operator reads top to bottom. */
 export function formatExplanation(e: Explanation, request: ExplainRequest, config: Pick<Config, 'routing'>): string {
-  const lines: string[] = [`request: ${request.display}`];
+  const lines: string[] = request.restate ? [`request: ${request.display}`] : [];
   if (!e.service) {
     lines.push(`Host ${e.host}: no such service in Consul; requests get 404 {"error":"unknown_service"}`);
     lines.push(`  rule: none matches: the host map has no entry for ${e.host}`);
