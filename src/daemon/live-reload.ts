@@ -44,7 +44,8 @@ export function startLiveReload(options: LiveReloadOptions): LiveReload {
       if (config.templates.dir !== watchedDir) watchFiles(config.templates.dir);
       logger.info({ trigger: reason, templates: kit.overrides ?? [] }, `config reloaded (${reason}); applying it`);
     } catch (err) {
-      logger.error({ trigger: reason, err: errorMessage(err) }, `config reload refused (${reason}): ${errorMessage(err)}; the running configuration stays`);
+      // The reason is the message itself; a field repeating it would double every such line.
+      logger.error({ trigger: reason }, `config reload refused (${reason}): ${errorMessage(err)}; the running configuration stays`);
     }
   };
 
