@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../helpers/haproxy.ts';
+import { eventually } from '../helpers/http.ts';
 import { ipx, spawnIpx, type Spawned } from '../helpers/ipx-cli.ts';
 import { findFreePorts } from '../helpers/ports.ts';
 
@@ -48,9 +49,12 @@ describe('ipx dev, then other commands without flags', () => {
   });
 
   it('ipx status, explain, confirm and config print find it', async () => {
-    const status = await ipx(['status'], { cwd: dir });
+    // ipx dev says it runs once the watch has started; its first apply may still be under way.
+    const status = await eventually(async () => {
+      const run = await ipx(['status'], { cwd: dir });
+      return run.code === 0 ? run : undefined;
+    }, 20_000, 'ipx status to report ready');
     expect(status.stderr).toBe('');
-    expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^ipx at 127\\.0\\.0\\.1:${ports[2]}: ready`, 'm'));
 
     const explained = await ipx(['explain', 'hello'], { cwd: dir });
