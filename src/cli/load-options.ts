@@ -6,6 +6,7 @@ export interface ConfigFlags {
   config?: string;
   consul?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /** Adds the options every command shares. */
@@ -13,14 +14,24 @@ export function withConfigOptions(command: Command): Command {
   return command
     .option('-c, --config <file>', 'YAML config file (default: ipx.yaml when present)')
     .option('--consul <url>', 'Consul address, overrides consul.address and CONSUL_HTTP_ADDR')
-    .option('--log-level <level>', 'trace, debug, info, warn, error or silent');
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
+    .option('--log-format <format>', 'human, json, or auto (human on a terminal, json otherwise)');
 }
 
-export function loadFromFlags(flags: ConfigFlags, io: CliIo): Promise<LoadedConfig> {
+/**
+ * defaults < `ipx dev` discovery < file < env < flags. `discover: false` for
+ * the commands that start things themselves (dev, watch): a daemon never takes
+ * its addresses from a development session's leftovers.
+ */
+export function loadFromFlags(flags: ConfigFlags, io: CliIo, { discover = true }: { discover?: boolean } = {}): Promise<LoadedConfig> {
   const overrides: Record<string, Record<string, unknown>> = {};
   if (flags.consul) overrides.consul = { address: flags.consul };
-  if (flags.logLevel) overrides.log = { level: flags.logLevel };
+  const log: Record<string, unknown> = {};
+  if (flags.logLevel) log.level = flags.logLevel;
+  if (flags.logFormat) log.format = flags.logFormat;
+  if (Object.keys(log).length > 0) overrides.log = log;
   return loadConfig({
+    discover,
     file: flags.config ?? 'ipx.yaml',
     required: flags.config !== undefined,
     env: io.env,

@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { errorMessage } from '../errors.ts';
-import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { EXIT, exitCodeFor, ExitWith } from './exit-codes.ts';
 import { buildProgram } from './program.ts';
 import type { CliIo } from './io.ts';
 
@@ -12,6 +12,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (err instanceof ExitWith) return err.status;
     io.stderr.write(`ipx: ${errorMessage(err)}\n`);
     return exitCodeFor(err);
   }

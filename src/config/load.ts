@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, errorMessage } from '../errors.ts';
+import { readDiscovery } from './discovery.ts';
 import { parseConfig } from './parse.ts';
 import type { Config } from './schema.ts';
 
@@ -14,24 +15,35 @@ export interface LoadConfigOptions {
   /** Flag overrides, already shaped like the config (e.g. { consul: { address } }). */
   flags?: Record<string, Record<string, unknown>>;
   cwd?: string;
+  /** Take the addresses a running `ipx dev` left in runDir as the layer above the defaults. */
+  discover?: boolean;
 }
 
 export interface LoadedConfig {
   config: Config;
   /** Absolute path of the file that was read, or undefined when defaults were used. */
   file: string | undefined;
+  /** The `ipx dev` discovery file that was layered in, if any. */
+  discovery?: string;
 }
 
-/** Loads defaults < file < env < flags, validates, and resolves runDir to an absolute path. */
+/**
+ * Loads defaults < `ipx dev` discovery (with `discover`) < file < env < flags,
+ * validates, and resolves paths (runDir, templates.dir) against the working directory.
+ */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
   const file = options.file ? path.resolve(cwd, options.file) : undefined;
   const fromFile = file ? await readYaml(file, options.required ?? false) : undefined;
 
-  const merged = mergeLayers([fromFile ?? {}, envLayer(env), options.flags ?? {}]);
-  const config = parseConfig(merged, file ?? 'config');
+  const layers = [fromFile ?? {}, envLayer(env), options.flags ?? {}];
+  let config = parseConfig(mergeLayers(layers), file ?? 'config');
+  // The discovery file lives in runDir, which only the layers above it can move.
+  const discovered = options.discover ? await readDiscovery(path.resolve(cwd, config.haproxy.runDir)) : undefined;
+  if (discovered) config = parseConfig(mergeLayers([discovered.layer, ...layers]), `${file ?? 'config'} with ${discovered.file}`);
   config.haproxy.runDir = path.resolve(cwd, config.haproxy.runDir);
+  if (config.templates.dir) config.templates.dir = path.resolve(cwd, config.templates.dir);
   if (config.haproxy.masterSocket) config.haproxy.masterSocket = path.resolve(cwd, config.haproxy.masterSocket);
   const tls = config.consul.tls;
   for (const key of ['caFile', 'certFile', 'keyFile'] as const) if (tls[key]) tls[key] = path.resolve(cwd, tls[key]);
@@ -39,7 +51,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     config.consul.tokenFile = path.resolve(cwd, config.consul.tokenFile);
     config.consul.token = await readToken(config.consul.tokenFile);
   }
-  return { config, file: fromFile === undefined ? undefined : file };
+  return { config, file: fromFile === undefined ? undefined : file, ...(discovered ? { discovery: discovered.file } : {}) };
 }
 
 async function readToken(file: string): Promise<string> {
@@ -69,7 +81,7 @@ async function readYaml(file: string, required: boolean): Promise<Record<string,
   }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new ConfigError(`${file}: the top level must be a mapping of sections (consul, haproxy, listen, routing, watch, log)`);
+    throw new ConfigError(`${file}: the top level must be a mapping of sections (consul, haproxy, listen, routing, watch, guard, limits, stats, templates, log)`);
   }
   return data as Record<string, unknown>;
 }
@@ -90,6 +102,7 @@ function envLayer(env: NodeJS.ProcessEnv): Record<string, Record<string, unknown
   if (Object.keys(tls).length > 0) consul.tls = tls;
   const log: Record<string, unknown> = {};
   if (env.IPX_LOG_LEVEL) log.level = env.IPX_LOG_LEVEL;
+  if (env.IPX_LOG_FORMAT) log.format = env.IPX_LOG_FORMAT;
   return { consul, log };
 }
 

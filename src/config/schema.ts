@@ -166,8 +166,21 @@ export const statsSchema = z
 export const logSchema = z
   .strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
+    format: z
+      .enum(['auto', 'human', 'json'])
+      .default('auto')
+      .describe('human: one readable line per event; json: JSON lines; auto: human when stderr is a terminal, else json (env IPX_LOG_FORMAT, flag --log-format)'),
   })
   .describe('Logging');
+
+export const templatesSchema = z
+  .strictObject({
+    dir: z
+      .string()
+      .default('')
+      .describe('Folder with haproxy.cfg.hbs and/or partials/*.hbs replacing the built-in templates of the same name (relative to the working directory); empty: built-ins only'),
+  })
+  .describe('Your own templates');
 
 export const configSchema = z.strictObject({
   consul: consulSchema.prefault({}),
@@ -178,6 +191,7 @@ export const configSchema = z.strictObject({
   guard: guardSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   stats: statsSchema.prefault({}),
+  templates: templatesSchema.prefault({}),
   log: logSchema.prefault({}),
 });
 

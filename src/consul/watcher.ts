@@ -67,6 +67,11 @@ export interface WatcherState {
   readonly services: number;
   /** Service reads waiting for a free connection (consul.maxConnections). */
   readonly queuedReads: number;
+  /** Reads kept current (the change signals, one read per service), and how many have answered. */
+  readonly views: number;
+  readonly viewsRead: number;
+  /** Highest X-Consul-Index a change signal has seen: how far into Consul's history ipx has read. */
+  readonly lastIndex: string | undefined;
 }
 
 export interface WatcherOptions {
@@ -348,6 +353,9 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         failing: failing.map((entry) => entry.key).sort(),
         services: reads.records.size,
         queuedReads: reads.pending(),
+        views: all.length + reads.records.size,
+        viewsRead: all.filter((slot) => slot.data !== undefined).length + [...reads.records.values()].filter((record) => record.data).length,
+        lastIndex: highestIndex(lastIndex.values()),
       };
     },
   };
@@ -356,6 +364,12 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   async function idle(): Promise<void> {
     while (limit.activeCount > 0 || limit.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+function highestIndex(indexes: Iterable<string>): string | undefined {
+  let highest: bigint | undefined;
+  for (const index of indexes) if (/^\d+$/.test(index) && (highest === undefined || BigInt(index) > highest)) highest = BigInt(index);
+  return highest?.toString();
 }
 
 function isBackwards(previous: string, index: string): boolean {

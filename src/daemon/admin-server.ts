@@ -15,8 +15,10 @@ export interface AdminServerOptions {
   readonly listen: string;
   readonly registry: Registry;
   readiness(): Readiness;
-  /** JSON for /status. */
-  status(): unknown;
+  /** JSON for /status; `?service=<name>` narrows its backends. */
+  status(query: URLSearchParams): unknown;
+  /** JSON for /model: the model of the applied configuration (null before the first apply). */
+  model(): unknown;
   /** POST /guard/confirm: apply a change held by the mass-deregistration guard. */
   confirmGuard(): boolean;
 }
@@ -51,7 +53,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 }
 
 async function route(method: string, url: string, options: AdminServerOptions): Promise<{ status: number; type: string; body: string }> {
-  const path = url.split('?')[0];
+  const [path, search = ''] = url.split('?') as [string, string?];
   const json = (status: number, value: unknown) => ({ status, type: 'application/json', body: JSON.stringify(value, null, 2) + '\n' });
   if (path === '/guard/confirm') {
     if (method !== 'POST') return json(405, { error: 'method_not_allowed', message: 'use POST (ipx confirm does)' });
@@ -68,9 +70,11 @@ async function route(method: string, url: string, options: AdminServerOptions): 
     case '/metrics':
       return { status: 200, type: options.registry.contentType, body: await options.registry.metrics() };
     case '/status':
-      return json(200, options.status());
+      return json(200, await options.status(new URLSearchParams(search)));
+    case '/model':
+      return json(200, options.model() ?? null);
     default:
-      return json(404, { error: 'not_found', endpoints: ['/healthz', '/readyz', '/metrics', '/status', 'POST /guard/confirm'] });
+      return json(404, { error: 'not_found', endpoints: ['/healthz', '/readyz', '/metrics', '/status', '/model', 'POST /guard/confirm'] });
   }
 }
 

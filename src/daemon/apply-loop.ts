@@ -1,4 +1,4 @@
-import { diffModel, type Model } from '../model/index.ts';
+import type { Model } from '../model/index.ts';
 import { Runner } from '../runner/runner.ts';
 import { renderSnapshot } from '../runner/pipeline.ts';
 import { MassDropGuard, type GuardStatus } from '../runner/mass-drop-guard.ts';
@@ -9,10 +9,21 @@ import type { Logger } from '../log.ts';
 import type { RenderResult } from '../render/index.ts';
 import type { RenderKit } from '../runner/assets.ts';
 import type { Metrics } from './metrics.ts';
+import type { LiveServer } from '../haproxy/servers-state.ts';
+import { countChanges, formatSummaryLine, summarizeChange } from './change-summary.ts';
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const REJECTIONS_LOGGED = 20;
+
+/** What an apply reports: the action, and for the log line its steps' durations and reasons. */
+export interface AppliedResult {
+  readonly action: string;
+  readonly hash: string;
+  readonly runtimeOps?: Readonly<Partial<Record<string, number>>>;
+  readonly phasesMs?: Readonly<Partial<Record<string, number>>>;
+  readonly reasons?: readonly string[];
+}
 
 export interface ApplyInput {
   readonly model?: Model;
@@ -22,15 +33,13 @@ export interface ApplyInput {
 /** What the daemon needs of the HAProxy stage. */
 export interface Applier {
   /** `model` lets instance changes go through the runtime API; `runtimeOps` counts them by kind. */
-  apply(input: ApplyInput): Promise<{
-    action: string;
-    hash: string;
-    runtimeOps?: Readonly<Partial<Record<string, number>>>;
-  }>;
+  apply(input: ApplyInput): Promise<AppliedResult>;
   stop(): Promise<void>;
   status(): { running: boolean; managed: boolean };
   /** The last configuration a reload confirmed, for a cold start while Consul is unreachable. */
   lastGood(): Promise<RenderResult | undefined>;
+  /** HAProxy's servers as it reports them now, for /status; undefined when it cannot be asked. */
+  liveServers?(): Promise<readonly LiveServer[] | undefined>;
 }
 
 export interface Applied {
@@ -48,7 +57,7 @@ export interface LoopState {
 
 type RunResult =
   | { readonly held: true }
-  | { readonly held: false; readonly model: Model; readonly rendered: RenderResult; readonly action: string; readonly runtimeOps?: Readonly<Partial<Record<string, number>>> };
+  | { readonly held: false; readonly model: Model; readonly rendered: RenderResult; readonly result: AppliedResult; readonly renderMs: number };
 
 export interface ApplyLoopOptions {
   readonly config: Config;
@@ -73,8 +82,13 @@ export class ApplyLoop {
   private retryTimer: NodeJS.Timeout | undefined;
   private rejectionKey = '';
   private failures = 0;
+  // Replaced by reconfigure() (SIGHUP, an edited config file or template); the next run uses them.
+  private config: Config;
+  private kit: RenderKit;
 
   constructor(private readonly options: ApplyLoopOptions) {
+    this.config = options.config;
+    this.kit = options.kit;
     this.guard = new MassDropGuard(options.config.guard, options.now);
     this.runner = new Runner<Snapshot, RunResult>({
       window: options.config.watch,
@@ -103,6 +117,19 @@ export class ApplyLoop {
     if (this.latest) this.runner.submit(this.latest);
   }
 
+  /** New settings and templates (already checked by the caller): render the latest snapshot with them now. */
+  reconfigure(config: Config, kit: RenderKit): void {
+    this.config = config;
+    this.kit = kit;
+    this.failures = 0;
+    this.retry();
+  }
+
+  /** The latest snapshot submitted, for a trial render of new settings. */
+  latestSnapshot(): Snapshot | undefined {
+    return this.latest;
+  }
+
   state(): LoopState {
     return { applied: this.applied, lastFailure: this.lastFailure, guard: this.guard.status() };
   }
@@ -117,8 +144,11 @@ export class ApplyLoop {
   }
 
   private async run(snapshot: Snapshot): Promise<RunResult> {
-    const { config, kit, applier, logger } = this.options;
+    const { applier, logger } = this.options;
+    const { config, kit } = this;
+    const renderStarted = performance.now();
     const { model, rendered } = renderSnapshot(snapshot, config, kit);
+    const renderMs = Math.round(performance.now() - renderStarted);
     this.logRejections(model);
     const verdict = this.guard.evaluate(this.applied?.model, model);
     if (!verdict.apply) {
@@ -134,14 +164,15 @@ export class ApplyLoop {
     }
     if (verdict.confirmed !== undefined) logger.warn({ confirmed: verdict.confirmed }, 'guard: applying the held change');
     const result = await applier.apply({ model, rendered });
-    return { held: false, model, rendered, action: result.action, ...(result.runtimeOps ? { runtimeOps: result.runtimeOps } : {}) };
+    return { held: false, model, rendered, result, renderMs };
   }
 
   private succeeded(result: RunResult, durationMs: number): void {
     const { metrics, logger } = this.options;
     metrics.guardHeld.set(result.held ? 1 : 0);
     if (result.held) return;
-    const { model, rendered, action, runtimeOps } = result;
+    const { model, rendered, renderMs } = result;
+    const { action, runtimeOps } = result.result;
     metrics.runs.inc({ result: 'ok' });
     metrics.applies.inc({ action });
     for (const [op, count] of Object.entries(runtimeOps ?? {})) if (count) metrics.runtimeOps.inc({ op }, count);
@@ -149,13 +180,26 @@ export class ApplyLoop {
     metrics.servers.set(model.services.reduce((sum, s) => sum + s.servers.filter((server) => server.state === 'ready').length, 0));
     metrics.rejections.set(model.rejections.length);
     metrics.lastSuccess.setToCurrentTime();
-    if (action !== 'noop') {
-      const diff = this.applied ? diffModel(this.applied.model, model) : undefined;
-      logger.info({ action, hash: rendered.hash.slice(0, 12), durationMs, services: model.services.length, runtimeOps, diff }, `haproxy: ${action} applied`);
-    }
+    if (action !== 'noop') this.logApplied(result, durationMs);
     this.applied = { model, rendered, action, at: new Date().toISOString() };
     this.lastFailure = undefined;
     this.failures = 0;
+  }
+
+  /**
+   * One line per apply: what changed, how, and how long each step took
+   * (render, then the HAProxy stage's steps), so an operator reads one line, not five.
+   */
+  private logApplied(run: Extract<RunResult, { held: false }>, durationMs: number): void {
+    const { model, rendered, renderMs, result } = run;
+    const change = summarizeChange(this.applied?.model, model);
+    const stepsMs = { render: renderMs, ...result.phasesMs };
+    const steps = Object.entries(stepsMs).map(([step, ms]) => `${step} ${ms} ms`).join(', ');
+    const why = result.action === 'reload' && result.reasons?.length ? ` because ${result.reasons.slice(0, 3).join('; ')}${result.reasons.length > 3 ? '; …' : ''}` : '';
+    this.options.logger.info(
+      { action: result.action, hash: rendered.hash.slice(0, 12), durationMs, stepsMs, services: model.services.length, runtimeOps: result.runtimeOps, change: countChanges(change), reasons: result.reasons?.slice(0, 20) },
+      `haproxy: ${result.action} applied in ${durationMs} ms (${steps}): ${formatSummaryLine(change)}${why}`,
+    );
   }
 
   private failed(error: unknown): void {

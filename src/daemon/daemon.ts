@@ -1,6 +1,12 @@
-import { createConsulClient, createWatcher, type ConsulWatcher } from '../consul/index.ts';
+import { createConsulClient, createWatcher, EMPTY_SNAPSHOT, type ConsulWatcher } from '../consul/index.ts';
 import { loadRenderKit, type RenderKit } from '../runner/assets.ts';
-import { errorMessage } from '../errors.ts';
+import { renderSnapshot } from '../runner/pipeline.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
+import { countConsulConnections } from './consul-connections.ts';
+import { startFirstSyncProgress } from './first-sync-progress.ts';
+import { restartOnlyChanges } from './restart-only.ts';
+import { backendStatus } from './status-document.ts';
+import type { RenderResult } from '../render/index.ts';
 import { startAdminServer, type AdminServer, type Readiness } from './admin-server.ts';
 import { ApplyLoop, type Applier, type ApplyInput } from './apply-loop.ts';
 import { createMetrics } from './metrics.ts';
@@ -17,6 +23,10 @@ export interface DaemonOptions {
   readonly kit?: RenderKit;
   /** How often a managed HAProxy is checked for life (ms). */
   readonly watchdogIntervalMs?: number;
+  /** Where to show the first sync's progress (a terminal, when logs are for people); none: no progress. */
+  readonly progress?: NodeJS.WritableStream;
+  /** `haproxy -c` on a trial render of new settings before reconfigure() takes them; none: no check. */
+  readonly checkRendered?: (rendered: RenderResult, config: Config) => Promise<unknown>;
 }
 
 export interface Daemon {
@@ -25,6 +35,12 @@ export interface Daemon {
   readiness(): Readiness;
   /** Resolves when the runner has applied everything submitted so far. */
   idle(): Promise<void>;
+  /**
+   * New settings and templates: checked (restart-only keys unchanged, a trial
+   * render of the latest Consul state, `haproxy -c`), then applied like any
+   * change. Throws ConfigError or RenderError and keeps what runs when they fail.
+   */
+  reconfigure(config: Config, kit: RenderKit): Promise<void>;
   /** Stops watching, waits for the run in flight, stops HAProxy when managed. Idempotent. */
   stop(): Promise<void>;
 }
@@ -36,8 +52,9 @@ export interface Daemon {
  * and ipx's own health and metrics endpoints.
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
-  const { config, logger, applier } = options;
-  const kit = options.kit ?? (await loadRenderKit());
+  const { logger, applier } = options;
+  let config = options.config;
+  const kit = options.kit ?? (await loadRenderKit(undefined, config.templates.dir));
   const metrics = createMetrics();
   const loop = new ApplyLoop({ config, logger, applier, kit, metrics });
 
@@ -62,6 +79,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     limits: config.limits,
     logger,
     onSnapshot: (snapshot) => {
+      progress?.done();
       metrics.snapshots.inc();
       loop.submit(snapshot);
     },
@@ -88,17 +106,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (held) logger.warn('guard: an operator confirmed the held change');
       return held;
     },
-    status: () => {
+    status: async (query) => {
       const { applied, lastFailure, guard } = loop.state();
+      const live = await applier.liveServers?.();
       return {
         readiness: currentReadiness(),
-        consul: watcher.state(),
+        consul: { address: config.consul.address, ...watcher.state(), connections: await countConsulConnections(config.consul.address) },
         applied: applied && { hash: applied.rendered.hash, action: applied.action, at: applied.at, services: applied.model.services.length, rejections: applied.model.rejections },
         lastFailure,
         guard,
         haproxy: applier.status(),
+        backends: backendStatus(applied?.model, live, query.get('service') ?? undefined),
       };
     },
+    model: () => loop.state().applied?.model,
   });
 
   let stopping: Promise<void> | undefined;
@@ -119,6 +140,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }, options.watchdogIntervalMs ?? 1000);
   watchdog.unref();
 
+  const progress = options.progress ? startFirstSyncProgress({ state: () => watcher.state(), stream: options.progress }) : undefined;
   watcher.start();
   logger.info({ consul: config.consul.address, admin: admin.address, http: config.listen.http, stats: config.listen.stats }, 'ipx watching');
 
@@ -126,9 +148,21 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     adminAddress: admin.address,
     readiness: currentReadiness,
     idle: () => loop.idle(),
+    reconfigure: async (next, nextKit) => {
+      const fixed = restartOnlyChanges(config, next);
+      if (fixed.length > 0) {
+        throw new ConfigError(`config reload: ${fixed.join(', ')} changed, which only a restart of ipx watch applies; nothing was changed (restart it, or put the old value back)`);
+      }
+      const trial = renderSnapshot(loop.latestSnapshot() ?? EMPTY_SNAPSHOT, next, nextKit);
+      await options.checkRendered?.(trial.rendered, next);
+      config = next;
+      logger.level = next.log.level;
+      loop.reconfigure(next, nextKit);
+    },
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(watchdog);
+        progress?.cancel();
         await watcher.stop();
         consul.close();
         await loop.close();

@@ -24,6 +24,8 @@ export interface ApplyDeps extends StageDeps {
 
 export type ApplyAction = 'noop' | 'start' | 'runtime' | 'reload';
 
+export type ApplyPhase = 'check' | 'ops' | 'verify' | 'swap' | 'reload' | 'start';
+
 export interface ApplyResult {
   readonly action: ApplyAction;
   readonly hash: string;
@@ -33,8 +35,11 @@ export interface ApplyResult {
   readonly reloadMs?: number;
   /** For a runtime apply: how many runtime API operations of each kind. */
   readonly runtimeOps?: Partial<Record<RuntimeOpKind, number>>;
-  /** For a runtime apply: ms spent on the runtime API, reading back, staging and `haproxy -c`, and swapping the file in. */
-  readonly phasesMs?: Readonly<Record<'check' | 'ops' | 'verify' | 'swap', number>>;
+  /**
+   * Milliseconds per step. Runtime apply: the runtime API (ops), reading back (verify), staging and
+   * `haproxy -c` (check), swapping the file in (swap). Reload or start: check, then reload or start.
+   */
+  readonly phasesMs?: Readonly<Partial<Record<ApplyPhase, number>>>;
   /** For a reload: why the change could not go through the runtime API. */
   readonly reasons?: readonly string[];
 }
@@ -64,6 +69,7 @@ export async function applyRender(rendered: RenderedConfig, deps: ApplyDeps): Pr
   }
 
   const staged = await stageConfig(rendered, deps);
+  const checkMs = elapsed();
   const { extraNames, checkWarnings, lastGood, discard, confirm } = staged;
   // Kept in memory in case there is no last-good copy yet (an HAProxy adopted before ipx ever confirmed one).
   const previousMain = await readIfExists(layout.config);
@@ -82,7 +88,8 @@ export async function applyRender(rendered: RenderedConfig, deps: ApplyDeps): Pr
       throw err;
     }
     await confirm();
-    return { action: 'start', hash: rendered.hash, durationMs: elapsed(), checkWarnings, process: haproxy, live };
+    const durationMs = elapsed();
+    return { action: 'start', hash: rendered.hash, durationMs, checkWarnings, process: haproxy, live, phasesMs: { check: checkMs, start: durationMs - checkMs } };
   }
 
   let result: ReloadResult;
@@ -107,6 +114,7 @@ export async function applyRender(rendered: RenderedConfig, deps: ApplyDeps): Pr
     hash: rendered.hash,
     durationMs: elapsed(),
     reloadMs: result.durationMs,
+    phasesMs: { check: checkMs, reload: result.durationMs },
     checkWarnings,
     process: running,
     live,

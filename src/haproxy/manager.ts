@@ -17,6 +17,7 @@ import { readIfExists, removeStagingLeftovers } from './stage-files.ts';
 import { writeServerState } from './write-server-state.ts';
 import type { ExecFn } from './exec.ts';
 import type { ShowProc } from './show-proc.ts';
+import type { LiveServer } from './servers-state.ts';
 import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
 import { composeStatus, type HaproxyStatus } from './manager-status.ts';
 
@@ -56,6 +57,8 @@ export interface HaproxyManager {
   refresh(): Promise<HaproxyStatus>;
   /** The last configuration a reload confirmed, for a cold start while Consul is unreachable. */
   lastGood(): Promise<RenderedConfig | undefined>;
+  /** What HAProxy's servers are doing now (`show servers state`); undefined when it cannot be asked. */
+  liveServers(): Promise<readonly LiveServer[] | undefined>;
 }
 
 /**
@@ -170,7 +173,8 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
   function done(result: ApplyResult): ApplyResult {
     const { action, hash, durationMs, reloadMs, runtimeOps, phasesMs, reasons } = result;
     lastApply = { at: new Date().toISOString(), ok: true, action, hash, durationMs };
-    logger.info({ action, hash: hash.slice(0, 12), durationMs, reloadMs, runtimeOps, phasesMs, reasons, masterPid: haproxy?.pid }, `haproxy: ${action} done`);
+    // The daemon logs each apply once, with what changed; this line is the HAProxy stage's detail.
+    logger.debug({ action, hash: hash.slice(0, 12), durationMs, reloadMs, runtimeOps, phasesMs, reasons, masterPid: haproxy?.pid }, `haproxy: ${action} done`);
     return result;
   }
 
@@ -234,8 +238,8 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     haproxy = outcome.process;
     live = { ...outcome.live, ...(model ? { model } : {}) };
     proc = outcome.proc ?? (await haproxy.cli.showProc().catch(() => proc));
-    const { action, hash, checkWarnings, reloadMs } = outcome;
-    return { action, hash, checkWarnings, ...(reloadMs === undefined ? {} : { reloadMs }) };
+    const { action, hash, checkWarnings, reloadMs, phasesMs } = outcome;
+    return { action, hash, checkWarnings, ...(reloadMs === undefined ? {} : { reloadMs }), ...(phasesMs ? { phasesMs } : {}) };
   }
 
   /** For an HAProxy adopted with the right files: whether its servers are what the model says. */
@@ -277,5 +281,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         return status();
       }),
     lastGood: async () => (await lastGood.read())?.rendered,
+    // Not serialized behind applies: a read-only look must not wait for a reload.
+    liveServers: async () => (haproxy?.alive() ? (await admin.serversState().catch(() => undefined))?.state.servers : undefined),
   };
 }

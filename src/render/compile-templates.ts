@@ -8,6 +8,11 @@ export interface TemplateSources {
   readonly main: string;
   /** Partials by the name the main template uses in `{{> name}}`. */
   readonly partials: Readonly<Record<string, string>>;
+  /**
+   * Where each source came from (a file path), for error messages; by default
+   * `main template` and `partial "<name>"`. A user's template folder sets them.
+   */
+  readonly origins?: { readonly main?: string; readonly partials?: Readonly<Record<string, string>> };
 }
 
 /** Compiled and checked templates, ready for `render`. Opaque to callers. */
@@ -31,10 +36,11 @@ export function compileTemplates(sources: TemplateSources): CompiledTemplates {
   rejectUndefinedInBlocks(hb);
   const partialNames = Object.keys(sources.partials).sort();
   for (const name of partialNames) {
-    const template = compileOne(hb, `partial "${name}"`, sources.partials[name] as string, helperNames, partialNames);
+    const label = sources.origins?.partials?.[name] ?? `partial "${name}"`;
+    const template = compileOne(hb, label, sources.partials[name] as string, helperNames, partialNames);
     hb.registerPartial(name, template);
   }
-  return { main: compileOne(hb, 'main template', sources.main, helperNames, partialNames) };
+  return { main: compileOne(hb, sources.origins?.main ?? 'main template', sources.main, helperNames, partialNames) };
 }
 
 function compileOne(

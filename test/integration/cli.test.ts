@@ -176,7 +176,8 @@ describe('ipx watch', () => {
     const ports = await findFreePorts(3);
     const runDir = path.join(dir, 'watch-run');
     const config = await writeConfig('watch.yaml', runDir, ports);
-    const child = spawn(process.execPath, [IPX, 'watch', '-c', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    // stderr is a pipe, not a terminal: JSON lines.
+    const child = spawn(process.execPath, [IPX, 'watch', '-c', config, '--log-level', 'info'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -191,7 +192,7 @@ describe('ipx watch', () => {
       const explained = await ipx(['explain', 'API.service.internal:8080', '-c', config]);
       expect(explained.code).toBe(0);
       expect(explained.stdout).toMatch(/Host api\.service\.internal → service "api" → backend svc_api \(balance roundrobin\)/);
-      expect(explained.stdout).toMatch(new RegExp(`server api-1 +127\\.0\\.0\\.1:${backend.port} +weight 1 +ready +\\(instance "api-1" on node "[^"]+", passing\\)`));
+      expect(explained.stdout).toMatch(new RegExp(`server api-1 +127\\.0\\.0\\.1:${backend.port} +weight 1 +ready +\\(instance "api-1" on node "[^"]+", passing: eligible\\)`));
       expect((await ipx(['explain', 'bad_name!', '-c', config])).stdout).toMatch(/skipped service "bad_name!": /);
       expect((await ipx(['explain', 'nosuch', '-c', config])).stdout).toMatch(/no such service in Consul; requests get 404/);
       const haproxyPid = Number(await readFile(path.join(runDir, 'haproxy.pid'), 'utf8'));
@@ -203,6 +204,10 @@ describe('ipx watch', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     expect(stderr).not.toMatch(/"level":50/);
+    const lines = stderr.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; action?: string; stepsMs?: Record<string, number>; change?: { services: { added: number } } });
+    const applied = lines.filter((line) => / applied in \d+ ms/.test(line.msg));
+    expect(applied[0]).toMatchObject({ action: 'start', change: { services: { added: 1 } } });
+    expect(Object.keys(applied[0]?.stepsMs ?? {})).toEqual(['render', 'check', 'start']);
     const stopped = await ipx(['status', '-c', config]);
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toMatch(/status: no ipx watch answers at http:\/\/127\.0\.0\.1:\d+\/status/);

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig, parseDuration } from '../../src/config/index.ts';
@@ -99,5 +99,47 @@ describe('loadConfig', () => {
     expect(a.config.consul.tls).toMatchObject({ caFile: path.join(dir, 'ca.pem'), serverName: 'consul.internal' });
     const b = await loadConfig({ file: 'b.yaml', cwd: dir, env: { CONSUL_HTTP_TOKEN_FILE: 't' } });
     expect(b.config.consul.token).toBe('from-token-file');
+  });
+});
+
+describe('the ipx dev discovery file', () => {
+  const tempDir = useTempDir('ipx-discovery-');
+  async function folderWith(discovery: object, yaml?: string): Promise<string> {
+    const dir = await mkdtemp(path.join(tempDir(), 'cwd-'));
+    await mkdir(path.join(dir, '.ipx', 'run'), { recursive: true });
+    await writeFile(path.join(dir, '.ipx', 'run', 'ipx-dev.json'), JSON.stringify(discovery));
+    if (yaml !== undefined) await writeFile(path.join(dir, 'ipx.yaml'), yaml);
+    return dir;
+  }
+  const live = { pid: process.pid, consul: { address: 'http://127.0.0.1:18500' }, listen: { http: '127.0.0.1:18080', stats: '127.0.0.1:18404', admin: '127.0.0.1:18405' } };
+
+  it('sits just above the defaults: the file, env and flags win key by key', async () => {
+    const dir = await folderWith(live, 'listen:\n  admin: 127.0.0.1:9999\n');
+    const plain = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: {}, discover: true });
+    expect(plain.discovery).toBe(path.join(dir, '.ipx', 'run', 'ipx-dev.json'));
+    expect(plain.config.consul.address).toBe('http://127.0.0.1:18500');
+    expect(plain.config.listen).toEqual({ http: '127.0.0.1:18080', stats: '127.0.0.1:18404', admin: '127.0.0.1:9999' });
+    const env = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: { CONSUL_HTTP_ADDR: '10.0.0.1:8500' }, discover: true });
+    expect(env.config.consul.address).toBe('http://10.0.0.1:8500');
+    const flags = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: {}, discover: true, flags: { consul: { address: 'http://10.0.0.2:8500' } } });
+    expect(flags.config.consul.address).toBe('http://10.0.0.2:8500');
+  });
+
+  it('is ignored without discover, and when the ipx dev that wrote it has exited', async () => {
+    const dir = await folderWith(live);
+    expect((await loadConfig({ cwd: dir, env: {} })).config.consul.address).toBe('http://127.0.0.1:8500');
+    const dead = await folderWith({ ...live, pid: 2 ** 22 + 1 });
+    const loaded = await loadConfig({ cwd: dead, env: {}, discover: true });
+    expect(loaded.discovery).toBeUndefined();
+    expect(loaded.config.consul.address).toBe('http://127.0.0.1:8500');
+  });
+
+  it('is looked for in the runDir the upper layers name', async () => {
+    const dir = await folderWith(live);
+    await mkdir(path.join(dir, 'elsewhere'));
+    await writeFile(path.join(dir, 'elsewhere', 'ipx-dev.json'), JSON.stringify({ ...live, consul: { address: 'http://127.0.0.1:28500' } }));
+    await writeFile(path.join(dir, 'ipx.yaml'), 'haproxy:\n  runDir: elsewhere\n');
+    const loaded = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: {}, discover: true });
+    expect(loaded.config.consul.address).toBe('http://127.0.0.1:28500');
   });
 });

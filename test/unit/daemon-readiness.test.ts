@@ -5,7 +5,7 @@ import { config, snapshot } from '../helpers/model-fakes.ts';
 import type { WatcherState } from '../../src/consul/index.ts';
 import type { LoopState } from '../../src/daemon/apply-loop.ts';
 
-const consul: WatcherState = { ready: true, stale: false, staleSince: undefined, lastSuccessAt: 1, lastError: undefined, failing: [], services: 1, queuedReads: 0 };
+const consul: WatcherState = { ready: true, stale: false, staleSince: undefined, lastSuccessAt: 1, lastError: undefined, failing: [], services: 1, queuedReads: 0, views: 3, viewsRead: 3, lastIndex: '7' };
 const model = buildModel({ snapshot: snapshot(), config: config() });
 const applied: LoopState['applied'] = { model, rendered: { files: {}, hash: 'h' }, action: 'start', at: 't' };
 const loop: LoopState = { applied, lastFailure: undefined, guard: { held: false } };

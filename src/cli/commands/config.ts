@@ -10,8 +10,9 @@ export function configCommand(program: Command, io: CliIo): void {
   withConfigOptions(config.command('print'))
     .description('Print the resolved configuration as YAML (durations in ms; the Consul token is redacted)')
     .action(async (flags: ConfigFlags) => {
-      const { config: resolved, file } = await loadFromFlags(flags, io);
-      io.stdout.write(`# from ${file ?? 'defaults (no file)'}, env and flags\n`);
+      const { config: resolved, file, discovery } = await loadFromFlags(flags, io);
+      const layers = ['defaults', ...(discovery ? [`ipx dev's ${discovery}`] : []), file ?? '(no file)', 'env', 'flags'];
+      io.stdout.write(`# layers, later wins: ${layers.join(' < ')}\n`);
       io.stdout.write(stringify(redact(resolved)));
     });
 }

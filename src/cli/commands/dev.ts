@@ -1,10 +1,13 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { DISCOVERY_FILE, discoveryPath, removeDiscovery, type Config, type Discovery } from '../../config/index.ts';
 import { createConsulClient, deregisterService, registerService, startDevAgent, type DevAgent } from '../../consul/index.ts';
 import { startDaemon } from '../../daemon/daemon.ts';
 import { waitForStopSignal } from '../../daemon/signals.ts';
 import { startDemoService, type DemoService } from '../../dev/demo-service.ts';
 import { createHaproxyManager } from '../../haproxy/index.ts';
-import { createLogger } from '../../log.ts';
+import { createLogger, isHumanFormat } from '../../log.ts';
 import { PACKAGE_ROOT } from '../../runner/assets.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
 import type { CliIo } from '../io.ts';
@@ -23,8 +26,8 @@ export function devCommand(program: Command, io: CliIo): void {
   withConfigOptions(program.command('dev'))
     .description('Run Consul (dev agent), HAProxy, two demo services and the watch loop on this machine; Ctrl-C stops them')
     .action(async (flags: ConfigFlags) => {
-      const { config } = await loadFromFlags(flags, io);
-      const logger = createLogger(config.log.level, io.stderr);
+      const { config } = await loadFromFlags(flags, io, { discover: false });
+      const logger = createLogger(config.log.level, io.stderr, config.log.format);
       const cleanups: Array<() => Promise<void>> = [];
       const say = (line: string) => io.stdout.write(`${line}\n`);
       try {
@@ -57,8 +60,10 @@ export function devCommand(program: Command, io: CliIo): void {
           }
         }
         const applier = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
-        const daemon = await startDaemon({ config, logger, applier });
+        const daemon = await startDaemon({ config, logger, applier, ...(isHumanFormat(config.log.format, io.stderr) ? { progress: io.stderr } : {}) });
         cleanups.push(() => daemon.stop());
+        await writeDiscovery(config);
+        cleanups.push(() => removeDiscovery(config.haproxy.runDir));
         say('');
         say('ipx dev is running. Try:');
         for (const demo of DEMO) say(`  curl -H 'Host: ${demo.name}.${config.routing.domain}' http://${config.listen.http}/`);
@@ -66,6 +71,10 @@ export function devCommand(program: Command, io: CliIo): void {
         say(`  curl http://${config.listen.stats}/metrics    # HAProxy's Prometheus metrics`);
         say(`  curl http://${config.listen.admin}/status     # ipx's own state (also /readyz, /metrics)`);
         say(`  consul UI/API at ${config.consul.address}; register more with ipx demo-service --register --consul ${config.consul.address}`);
+        say(`From another terminal in ${io.cwd}, no flags needed (${path.relative(io.cwd, discoveryPath(config.haproxy.runDir)) || DISCOVERY_FILE} tells them where):`);
+        say('  npx ipx status');
+        say(`  npx ipx explain ${DEMO[0].name}`);
+        say('  npx ipx render --dry-run --diff');
         say('Ctrl-C stops everything ipx dev started.');
         await waitForStopSignal();
         say('stopping...');
@@ -73,6 +82,17 @@ export function devCommand(program: Command, io: CliIo): void {
         for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => logger.error({ err }, 'cleanup failed'));
       }
     });
+}
+
+/** Tells the other commands run in this folder where this session's Consul and admin endpoint are. */
+async function writeDiscovery(config: Config): Promise<void> {
+  const discovery: Discovery = { pid: process.pid, consul: { address: config.consul.address }, listen: config.listen };
+  // The daemon's first apply creates runDir too, but may not have yet.
+  await mkdir(config.haproxy.runDir, { recursive: true });
+  // Not writeFileAtomic: HAProxy's manager clears that function's temp files from runDir at start.
+  const file = discoveryPath(config.haproxy.runDir);
+  await writeFile(`${file}.${process.pid}`, `${JSON.stringify(discovery, null, 2)}\n`, { mode: 0o644 });
+  await rename(`${file}.${process.pid}`, file);
 }
 
 async function consulAnswers(address: string): Promise<boolean> {

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
 import { deregisterService, registerService, type ServiceCheck } from '../../consul/index.ts';
 import { ConfigError } from '../../errors.ts';
+import { EXIT } from '../exit-codes.ts';
+import { checkRegistration, DEFAULT_WAIT, parseWait, waitHealthy, waitRoutable } from '../register-checks.ts';
 import { withConsul } from '../read-consul.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
 import type { CliIo } from '../io.ts';
 
 interface RegisterFlags extends ConfigFlags {
+  waitHealthy?: string | boolean;
+  waitRoutable?: boolean;
   name: string;
   id?: string;
   address: string;
@@ -37,17 +41,27 @@ export function registerCommands(program: Command, io: CliIo): void {
     .option('--check-interval <duration>', 'how often the HTTP check runs', '10s')
     .option('--ttl <duration>', 'a TTL check instead: the instance reports itself within this time')
     .option('--deregister-after <duration>', 'the agent removes the instance after its check has been critical this long')
+    .option('--wait-healthy [timeout]', `return only once Consul reports the instance passing (default timeout ${DEFAULT_WAIT}); exit ${EXIT.timeout} if it does not in time`)
+    .option('--wait-routable', 'with --wait-healthy: also wait until the running ipx watch (listen.admin) routes to it')
     .action(async (flags: RegisterFlags) => {
       const { config } = await loadFromFlags(flags, io);
       const port = Number(flags.port);
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`register: --port ${flags.port} is not a TCP port; use 1-65535`);
       if (flags.checkHttp && flags.ttl) throw new ConfigError('register: give --check-http or --ttl, not both');
+      if (flags.waitRoutable && !flags.waitHealthy) throw new ConfigError('register: --wait-routable goes with --wait-healthy [timeout]');
+      const waitMs = flags.waitHealthy ? parseWait(flags.waitHealthy) : undefined;
       const id = flags.id ?? `${flags.name}-${flags.address}-${port}`;
+      const meta = parseMeta(flags.meta);
+      checkRegistration({ name: flags.name, id, address: flags.address, port, tags: flags.tag, meta }, config.limits.fieldLength);
       const check = checkOf(flags);
-      await withConsul(config.consul, (client) =>
-        registerService(client, { name: flags.name, id, address: flags.address, port, tags: flags.tag, meta: parseMeta(flags.meta), ...(check ? { check } : {}) }),
-      );
-      io.stdout.write(`registered ${id} (service ${flags.name} at ${flags.address}:${port}) with the Consul agent at ${config.consul.address}\n`);
+      await withConsul(config.consul, async (client) => {
+        await registerService(client, { name: flags.name, id, address: flags.address, port, tags: flags.tag, meta, ...(check ? { check } : {}) });
+        io.stdout.write(`registered ${id} (service ${flags.name} at ${flags.address}:${port}) with the Consul agent at ${config.consul.address}\n`);
+        if (waitMs === undefined) return;
+        const deadline = Date.now() + waitMs;
+        await waitHealthy(client, flags.name, id, deadline, io);
+        if (flags.waitRoutable) await waitRoutable(config.listen.admin, flags.name, id, deadline, io);
+      });
     });
 
   withConfigOptions(program.command('deregister'))

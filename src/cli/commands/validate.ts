@@ -18,8 +18,9 @@ export function validateCommand(program: Command, io: CliIo): void {
     .action(async (flags: ValidateFlags) => {
       const { config, file } = await loadFromFlags(flags, io);
       io.stdout.write(`config: ${file ?? 'no file, defaults'}: valid\n`);
-      const kit = await loadRenderKit();
-      io.stdout.write('templates: compiled\n');
+      const kit = await loadRenderKit(undefined, config.templates.dir);
+      const overrides = kit.overrides ?? [];
+      io.stdout.write(overrides.length > 0 ? `templates: compiled, yours in place of the built-ins: ${overrides.join(', ')}\n` : 'templates: compiled (built-in)\n');
       const snapshot = await readConsulOnce(config, flags.offline);
       const { model, rendered } = renderSnapshot(snapshot, config, kit);
       for (const rejection of model.rejections) io.stdout.write(`skipped ${rejection.subject}: ${rejection.reason}\n`);
