@@ -1,13 +1,15 @@
 /**
  * A running `ipx watch` as operators use it: readable logs, `ipx status`,
  * SIGHUP and edits to the config file or to their own templates, all through
- * the real binary against a real Consul dev agent and HAProxy.
+ * the real binary against a real Consul dev agent and HAProxy. One agent for
+ * the file; each case starts its own `ipx watch` (service api with api-1) in a
+ * folder of its own and removes what it registered, so the cases hold in any order.
  */
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerService } from '../../src/consul/index.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deregisterService, registerService, type ServiceRegistration } from '../../src/consul/index.ts';
 import { startTestConsul, type TestConsul } from '../helpers/consul.ts';
 import { isAlive } from '../helpers/haproxy.ts';
 import { eventually, get } from '../helpers/http.ts';
@@ -22,6 +24,8 @@ let watch: Spawned;
 let ports: number[];
 let configFile: string;
 let haproxyPid: number | undefined;
+/** Instance IDs a case registered, deregistered after it. */
+const registered: string[] = [];
 
 const liveConfig = () => readFile(path.join(dir, 'run', 'haproxy.cfg'), 'utf8');
 
@@ -60,10 +64,29 @@ async function apiAnswers(): Promise<boolean> {
   return res.status === 200;
 }
 
+async function register(registration: Omit<ServiceRegistration, 'address'>): Promise<void> {
+  registered.push(registration.id);
+  await registerService(consul.client, { address: '127.0.0.1', ...registration });
+}
+
+/** api-2 registered, and applied by the watch (a runtime apply). */
+async function withApi2(): Promise<void> {
+  await register({ name: 'api', id: 'api-2', port: backends[1]!.port });
+  await watch.waitFor(/runtime applied in .*\+api\/api-2 /, 15_000);
+}
+
 beforeAll(async () => {
   consul = await startTestConsul();
   backends = [await startBackend('api-1'), await startBackend('api-2')];
-  await registerService(consul.client, { name: 'api', id: 'api-1', address: '127.0.0.1', port: backends[0]!.port });
+});
+
+afterAll(async () => {
+  for (const backend of backends ?? []) await backend.close();
+  await consul?.stop();
+});
+
+beforeEach(async () => {
+  await register({ name: 'api', id: 'api-1', port: backends[0]!.port });
   dir = await mkdtemp(path.join(tmpdir(), 'ipx-watch-'));
   await mkdir(path.join(dir, 'my-templates'));
   ports = await findFreePorts(3);
@@ -74,23 +97,23 @@ beforeAll(async () => {
   haproxyPid = Number(await readFile(path.join(dir, 'run', 'haproxy.pid'), 'utf8'));
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await watch?.stop('SIGTERM');
   if (haproxyPid && isAlive(haproxyPid)) process.kill(haproxyPid, 'SIGKILL');
-  for (const backend of backends ?? []) await backend.close();
-  await consul?.stop();
+  haproxyPid = undefined;
+  await Promise.all([...new Set(registered.splice(0))].map((id) => deregisterService(consul.client, id)));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('logs people read', () => {
   it('one line per apply: the action, each step\'s time and what changed', async () => {
     const log = watch.stderr();
-    expect(log).toMatch(/^consul: first sync done: 1 services \(3 views\) read in \d+\.\d s$/m);
+    expect(log).toMatch(/^consul: first sync done: 1 services \(4 views\) read in \d+\.\d s$/m);
     expect(log).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: haproxy: start applied in \d+ ms \(render \d+ ms, check [\d.]+ ms, start [\d.]+ ms\): services \+1 \(\+api\), routes \+1 \(\+api\.service\.internal → svc_api\), servers \+1 \(\+api\/api-1 127\.0\.0\.1:\d+\)/m);
     // Not JSON on the line: a person reads it.
     expect(log).not.toMatch(/^\{"level"/m);
 
-    await registerService(consul.client, { name: 'api', id: 'api-2', address: '127.0.0.1', port: backends[1]!.port });
+    await register({ name: 'api', id: 'api-2', port: backends[1]!.port });
     await watch.waitFor(/INFO: haproxy: runtime applied in \d+ ms \(render \d+ ms, ops [\d.]+ ms, verify [\d.]+ ms, check [\d.]+ ms, swap [\d.]+ ms\): services ~1 \(~api\), servers \+1 \(\+api\/api-2 127\.0\.0\.1:\d+\)/);
   });
 
@@ -103,10 +126,11 @@ describe('logs people read', () => {
 
 describe('ipx status', () => {
   it('prints Consul, the last apply, HAProxy and a table of every server', async () => {
+    await withApi2();
     await eventually(async () => ((await ipx(['status', '--json'], { cwd: dir })).stdout.includes('"api-2"') ? true : undefined), 10_000, 'api-2 in /status');
     const run = await ipx(['status'], { cwd: dir });
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^consul:  ${consul.agent.address.replace(/\./g, '\\.')}, 1 services, 3 of 3 views read, index \\d+, fresh \\(last answer \\d+ s ago\\), \\d+ connections$`, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^consul:  ${consul.agent.address.replace(/\./g, '\\.')}, 1 services, 4 of 4 views read, index \\d+, fresh \\(last answer \\d+ s ago\\), \\d+ connections$`, 'm'));
     expect(run.stdout).toMatch(/^applied: runtime ok at \S+ in \d+ ms; serving [0-9a-f]{12}: 1 services, 0 items skipped$/m);
     expect(run.stdout).toMatch(/^haproxy: master \d+, workers \d+/m);
     expect(run.stdout).toMatch(/^SERVICE +BACKEND +SERVER +ADDRESS +WEIGHT +STATE +HAPROXY$/m);
@@ -115,11 +139,14 @@ describe('ipx status', () => {
   });
 
   it('--json for scripts, --service to narrow, a clear error for an unknown service', async () => {
+    await withApi2();
+    await eventually(async () => ((await ipx(['status', '--json'], { cwd: dir })).stdout.includes('"api-2"') ? true : undefined), 10_000, 'api-2 in /status');
     const json = JSON.parse((await ipx(['status', '--json'], { cwd: dir })).stdout) as {
       consul: { connections: number; views: number; lastIndex: string };
       backends: Array<{ service: string; servers: Array<{ name: string; state: string; weight: number; live: { state: string } }> }>;
     };
-    expect(json.consul.views).toBe(3);
+    // The three change signals (catalog, checks, KV) and one read per service.
+    expect(json.consul.views).toBe(4);
     expect(json.consul.connections).toBeGreaterThanOrEqual(1);
     expect(Number(json.consul.lastIndex)).toBeGreaterThan(0);
     expect(json.backends[0]?.servers.map((s) => [s.name, s.state, s.weight, s.live.state])).toEqual([
@@ -164,27 +191,31 @@ describe('SIGHUP', () => {
   it('refuses an invalid file with the reason and keeps the running configuration', async () => {
     await writeFile(configFile, configText().replace('maxconn: 4000', 'maxconn: lots'));
     await hup(/ERROR: config reload refused \(SIGHUP\): .*haproxy\.maxconn: .*; the running configuration stays/);
-    expect(await liveConfig()).toMatch(/^ {4}maxconn 3000$/m);
+    expect(await liveConfig()).toMatch(/^ {4}maxconn 4000$/m);
     expect(await apiAnswers()).toBe(true);
     // Not `ipx status`: it would read the same broken file.
     expect((await get(`http://127.0.0.1:${ports[2]}/readyz`)).status).toBe(200);
 
     await writeFile(configFile, configText().replace('wait: 5s', 'wait: 7s'));
     await hup(/ERROR: config reload refused \(SIGHUP\): config reload: consul\.wait changed, which only a restart of ipx watch applies/);
-    expect(await liveConfig()).toMatch(/^ {4}maxconn 3000$/m);
-    await writeFile(configFile, configText([], 3000));
+    expect(await liveConfig()).toMatch(/^ {4}maxconn 4000$/m);
   });
 });
 
 describe('templates.dir', () => {
   const partial = () => path.join(dir, 'my-templates', 'partials', 'global.hbs');
 
-  it('a partial in the user folder replaces the built-in of the same name, applied when the file appears', async () => {
+  /** The built-in global partial with a tuning line, in the user folder, applied. */
+  async function tunedGlobal(): Promise<void> {
     await mkdir(path.dirname(partial()), { recursive: true });
     await copyFile(path.join(ROOT, 'templates', 'partials', 'global.hbs'), partial());
     const built = await readFile(partial(), 'utf8');
     await writeFile(partial(), built.replace('    mworker-max-reloads 50\n', '    mworker-max-reloads 50\n    tune.bufsize 32768\n'));
     await eventually(async () => ((await liveConfig()).includes('    tune.bufsize 32768\n') ? true : undefined), 15_000, 'the tuning line in the live configuration');
+  }
+
+  it('a partial in the user folder replaces the built-in of the same name, applied when the file appears', async () => {
+    await tunedGlobal();
     expect(watch.stderr()).toMatch(/INFO: config reloaded \((add|change) .*my-templates\/partials\/global\.hbs\)/);
     expect(await apiAnswers()).toBe(true);
 
@@ -194,6 +225,7 @@ describe('templates.dir', () => {
   });
 
   it('a broken template is refused with its file and line; the last good configuration keeps serving', async () => {
+    await tunedGlobal();
     const good = await readFile(partial(), 'utf8');
     const lines = good.split('\n');
     const at = lines.findIndex((line) => line.includes('tune.bufsize'));
@@ -207,7 +239,6 @@ describe('templates.dir', () => {
     const validate = await ipx(['validate', '--offline'], { cwd: dir });
     expect(validate.code).toBe(5);
     expect(validate.stderr).toMatch(new RegExp(`my-templates/partials/global\\.hbs does not compile: line ${at + 2}: `));
-    await writeFile(partial(), good);
   });
 });
 
@@ -224,7 +255,8 @@ describe('ipx render --dry-run --diff', () => {
   });
 
   it('a server fewer: a unified diff, the summary, a runtime apply, and exit 7 with --exit-code', async () => {
-    await writeFile(other(), configText(['limits:', '  instancesPerService: 1'], 3000));
+    await withApi2();
+    await writeFile(other(), configText(['limits:', '  instancesPerService: 1']));
     const run = await ipx(['render', '--dry-run', '--diff', '--exit-code', '-c', other()], { cwd: dir });
     expect(run.code).toBe(7);
     expect(run.stdout).toMatch(/^--- live\/haproxy\.cfg\n\+\+\+ next\/haproxy\.cfg\n@@ -\d+,\d+ \+\d+,\d+ @@\n/m);
@@ -239,17 +271,17 @@ describe('ipx render --dry-run --diff', () => {
     await writeFile(other(), configText([], 2500));
     const run = await ipx(['render', '--dry-run', '--diff', '-c', other()], { cwd: dir });
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^-    maxconn 3000\n\+    maxconn 2500$/m);
+    expect(run.stdout).toMatch(/^-    maxconn 4000\n\+    maxconn 2500$/m);
     expect(run.stdout).toMatch(/^summary: global maxconn\n  global settings changed: maxconn\napply: seamless reload \(global setting maxconn changed\)$/m);
   });
 
   it('--against a file compares with it; without a model only a reload can apply it', async () => {
     const given = path.join(dir, 'given.cfg');
-    await writeFile(given, (await liveConfig()).replace('    maxconn 3000\n', '    maxconn 100\n'));
+    await writeFile(given, (await liveConfig()).replace('    maxconn 4000\n', '    maxconn 100\n'));
     const run = await ipx(['render', '--dry-run', '--diff', '--exit-code', '--against', given], { cwd: dir });
     expect(run.code).toBe(7);
     expect(run.stdout).toMatch(/^--- live\/haproxy\.cfg\n\+\+\+ next\/haproxy\.cfg$/m);
-    expect(run.stdout).toMatch(/^-    maxconn 100\n\+    maxconn 3000$/m);
+    expect(run.stdout).toMatch(/^-    maxconn 100\n\+    maxconn 4000$/m);
     expect(run.stdout).toMatch(/^summary: services, routes and servers unknown: .*given\.cfg is a file, not a running watch$/m);
     expect(run.stdout).toMatch(/^apply: seamless reload \(.*given\.cfg comes without a model/m);
     const missing = await ipx(['render', '--dry-run', '--diff', '--against', path.join(dir, 'nope.cfg')], { cwd: dir });
@@ -263,6 +295,7 @@ describe('ipx register for CI', () => {
   it('--wait-healthy --wait-routable returns once Consul passes the instance and the watch routes to it', async () => {
     const api3 = await startBackend('api-3');
     backends.push(api3);
+    registered.push('api-3');
     const run = await ipx(
       ['register', '--name', 'api', '--id', 'api-3', '--address', '127.0.0.1', '--port', String(api3.port), '--meta', 'ipx-version=v2', '--meta', 'ipx-rate-limit=100/s',
         '--check-http', `http://127.0.0.1:${api3.port}/health`, '--check-interval', '1s', '--wait-healthy', '20s', '--wait-routable'],
@@ -279,10 +312,12 @@ describe('ipx register for CI', () => {
 
   it('exits 8 when the instance does not become healthy in time, and leaves it registered', async () => {
     const [closed] = (await findFreePorts(1)) as [number];
+    registered.push('api-dead');
     const run = await ipx(['register', '--name', 'api', '--id', 'api-dead', '--address', '127.0.0.1', '--port', String(closed), '--check-http', `http://127.0.0.1:${closed}/`, '--check-interval', '1s', '--wait-healthy', '3s'], { cwd: dir });
     expect(run.code).toBe(8);
     expect(run.stderr).toMatch(/^ipx: register: gave up after \d+\.\d s: api-dead did not become healthy: Consul reports it critical; the instance stays registered \(ipx deregister removes it\)\n$/);
     expect((await ipx(['deregister', 'api-dead'], { cwd: dir })).code).toBe(0);
+    registered.splice(registered.indexOf('api-dead'), 1);
   });
 
   it('refuses ipx-* meta and names the daemon would not take, before anything reaches Consul', async () => {
@@ -301,6 +336,11 @@ describe('ipx register for CI', () => {
 
 describe('ipx explain <url> [-H]', () => {
   it('says which rule matches, the backend, versions, which servers are eligible and why', async () => {
+    await withApi2();
+    const api3 = await startBackend('api-3');
+    backends.push(api3);
+    await register({ name: 'api', id: 'api-3', port: api3.port, meta: { 'ipx-version': 'v2' } });
+    await eventually(async () => ((await ipx(['explain', 'api'], { cwd: dir })).stdout.includes('3 of 3 servers') ? true : undefined), 15_000, 'api-3 in service');
     const run = await ipx(['explain', `http://127.0.0.1:${ports[0]}/orders/1?x=1`, '-H', 'Host: API.service.internal:8080', '-H', 'X-Version: v2'], { cwd: dir });
     expect(run.code).toBe(0);
     const lines = run.stdout.split('\n');
