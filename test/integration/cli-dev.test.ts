@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../helpers/haproxy.ts';
 import { eventually } from '../helpers/http.ts';
 import { ipx, spawnIpx, type Spawned } from '../helpers/ipx-cli.ts';
@@ -17,7 +17,8 @@ let dir: string;
 let dev: Spawned;
 let ports: number[];
 
-beforeAll(async () => {
+// Each case starts its own ipx dev in a folder of its own, so the cases hold in any order.
+beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'ipx-dev-'));
   ports = await findFreePorts(3);
   // Only the listen ports move (several test files run at once); Consul's address and runDir stay
@@ -28,9 +29,11 @@ beforeAll(async () => {
   );
   dev = spawnIpx(['dev', '-c', 'dev.yaml'], { cwd: dir, timeoutMs: 60_000 });
   await dev.waitFor(/ipx dev is running/, 60_000);
+  // It says so once the watch has started; HAProxy comes with the first apply.
+  await eventually(async () => (existsSync(path.join(dir, '.ipx', 'run', 'haproxy.pid')) ? true : undefined), 20_000, 'HAProxy to start');
 });
 
-afterAll(async () => {
+afterEach(async () => {
   const pidFile = path.join(dir, '.ipx', 'run', 'haproxy.pid');
   const haproxyPid = existsSync(pidFile) ? Number(await readFile(pidFile, 'utf8')) : undefined;
   await dev?.stop('SIGINT');
