@@ -1,4 +1,5 @@
 import { createConsulClient, createWatcher, type ConsulWatcher } from '../consul/index.ts';
+import { withComposites } from '../composites/index.ts';
 import { loadRenderKit, type RenderKit } from '../runner/assets.ts';
 import { errorMessage } from '../errors.ts';
 import { startAdminServer, type AdminServer, type Readiness } from './admin-server.ts';
@@ -36,7 +37,8 @@ export interface Daemon {
  * and ipx's own health and metrics endpoints.
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
-  const { config, logger, applier } = options;
+  const { config, logger } = options;
+  const applier = withComposites(options.applier, config, logger);
   const kit = options.kit ?? (await loadRenderKit());
   const metrics = createMetrics();
   const loop = new ApplyLoop({ config, logger, applier, kit, metrics });
