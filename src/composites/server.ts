@@ -38,7 +38,7 @@ export async function startAggregatorServer(listen: string, initial: AggregatorS
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://composite');
-    if (url.pathname === '/healthz') return send(res, 200, {}, { status: 'ok' });
+    if (url.pathname === '/healthz') return send(res, 200, {}, { status: 'ok', pid: process.pid, composites: state.routes.length });
     const found = findRoute(state.routes, url.pathname);
     if (!found) return send(res, 404, {}, { error: 'not_found', message: `no composite route matches ${url.pathname}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
