@@ -42,7 +42,7 @@ export function withComposites(inner: Applier, config: Pick<Config, 'aggregator'
   };
 }
 
-function stateMessage(config: Pick<Config, 'aggregator' | 'listen'>, model: Model): StateMessage {
+export function stateMessage(config: Pick<Config, 'aggregator' | 'listen'>, model: Model): StateMessage {
   const { aggregator } = config;
   return {
     type: 'state',
