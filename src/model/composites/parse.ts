@@ -5,7 +5,7 @@
  * composite, source, key and reason; every other composite still applies.
  */
 import { parse as parseYaml } from 'yaml';
-import { compositeSchema, COMPOSITE_NAME, type CompositeDefinition } from '../../config/composites.ts';
+import { compositeSchema, COMPOSITE_NAME, PARAM_NAME, type CompositeDefinition } from '../../config/composites.ts';
 import { compareStrings } from '../../compare.ts';
 import { errorMessage } from '../../errors.ts';
 import { quoteForLog } from '../rejections.ts';
@@ -29,6 +29,8 @@ export interface ParsedComposites {
   readonly rejections: readonly Rejection[];
 }
 
+const NAME_RULE = 'a composite name is lower-case letters, digits and -';
+
 interface Candidate {
   readonly name: string;
   readonly source: string;
@@ -42,14 +44,17 @@ export function parseComposites(input: ParseCompositesInput): ParsedComposites {
   };
 
   const candidates = new Map<string, Candidate>();
-  for (const [name, definition] of Object.entries(input.file)) candidates.set(name, { name, source: 'config file', definition });
+  for (const [name, definition] of Object.entries(input.file)) {
+    if (COMPOSITE_NAME.test(name)) candidates.set(name, { name, source: 'config file', definition });
+    else reject(name, 'config file', `${NAME_RULE}; rename it under composites`);
+  }
   const prefix = `${input.kvPrefix}composites/`;
   for (const entry of input.kv) {
     if (!entry.key.startsWith(prefix)) continue;
     const name = entry.key.slice(prefix.length);
     const source = `KV ${entry.key}`;
     if (!COMPOSITE_NAME.test(name)) {
-      reject(name, source, 'a composite name is lower-case letters, digits and - (one key per composite, no folders); rename the key');
+      reject(name, source, `${NAME_RULE} (one key per composite, no folders); rename the key`);
       continue;
     }
     const parsed = parseKvDefinition(entry.value);
@@ -106,6 +111,8 @@ function buildComposite(candidate: Candidate, input: ParseCompositesInput): Comp
   if (entries.length > input.maxParts) return `parts: ${entries.length} parts, beyond aggregator.maxParts (${input.maxParts}); split the composite or raise aggregator.maxParts`;
   const parts: CompositePartModel[] = [];
   for (const [partName, part] of entries) {
+    if (!PARAM_NAME.test(partName)) return `parts.${partName}: a part name is letters, digits and _ (it is a key of the answer)`;
+    if (partName === 'parts') return 'parts.parts: "parts" is the name of the report in the answer; name the part otherwise';
     try {
       checkPartPath(part.path, route.params);
     } catch (err) {
