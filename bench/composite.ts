@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { AggregatorSupervisor, stateMessage } from '../src/composites/index.ts';
 import { parseConfig } from '../src/config/index.ts';
 import { findFreePorts } from '../src/consul/free-ports.ts';
+import { EMPTY_SERVER_STATE } from '../src/haproxy/servers-state.ts';
 import { buildModel } from '../src/model/index.ts';
 import { render } from '../src/render/index.ts';
 import { loadRenderKit } from '../src/runner/assets.ts';
@@ -62,11 +63,12 @@ try {
   const model = buildModel({ snapshot, config });
   const { files } = render({ model, ...(await loadRenderKit()) });
   for (const [name, content] of Object.entries(files)) await writeFile(path.join(dir, name), withLua(name, content));
+  await writeFile(path.join(dir, 'server-state'), EMPTY_SERVER_STATE);
 
   await supervisor.update(stateMessage(config, model));
   const haproxy = spawn('haproxy', ['-f', path.join(dir, 'haproxy.cfg'), '-db'], {
     cwd: dir,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', 'ignore'],
     env: {
       ...process.env,
       IPX_BENCH_GATEWAY: config.listen.http,
