@@ -3,7 +3,7 @@
  * at the deadline; optional parts fall back to their last good answer while
  * `cacheFor` allows; one JSON answer with a `parts` report.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { expandPartPath } from '../model/composites/path-template.ts';
 import { callPart, type PartResponse } from './part-client.ts';
 import type { PartCache } from './part-cache.ts';
@@ -50,6 +50,8 @@ const CLIENT_ERROR_HEADERS = ['www-authenticate', 'retry-after'];
 export async function aggregate(ctx: AggregateContext, request: AggregateRequest): Promise<AggregateResult> {
   const { composite } = request;
   const headers = forwarded(request.headers, ctx.forwardHeaders);
+  // One ID for the composite and all its parts, so their log lines join up even when the caller sent none.
+  headers['x-request-id'] ??= randomUUID();
   const identity = identityOf(headers);
   const deadline = new AbortController();
   const deadlineTimer = setTimeout(() => deadline.abort(), composite.deadlineMs);
@@ -72,7 +74,8 @@ export async function aggregate(ctx: AggregateContext, request: AggregateRequest
         return { part, response, durationMs, cacheKey: JSON.stringify([composite.name, part.name, path, identity]) };
       }),
     );
-    return merge(ctx, outcomes);
+    const result = merge(ctx, outcomes);
+    return { ...result, headers: { ...result.headers, 'x-request-id': headers['x-request-id'] } };
   } finally {
     clearTimeout(deadlineTimer);
   }

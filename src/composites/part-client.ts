@@ -28,15 +28,16 @@ export type PartError = 'timeout' | 'unreachable' | 'part_too_large' | 'upstream
 export function callPart(request: PartRequest): Promise<PartResponse> {
   return new Promise((resolve) => {
     let settled = false;
-    const finish = (response: PartResponse): void => {
+    // `cut`: the answer is not (fully) read, so the connection cannot be reused; a complete one goes back to the pool.
+    const finish = (response: PartResponse, cut: boolean): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       request.signal.removeEventListener('abort', onAbort);
-      req.destroy();
+      if (cut) req.destroy();
       resolve(response);
     };
-    const timedOut = (): void => finish({ ok: false, status: 504, error: 'timeout' });
+    const timedOut = (): void => finish({ ok: false, status: 504, error: 'timeout' }, true);
     const onAbort = timedOut;
     const timer = setTimeout(timedOut, request.timeoutMs);
     request.signal.addEventListener('abort', onAbort, { once: true });
@@ -53,23 +54,23 @@ export function callPart(request: PartRequest): Promise<PartResponse> {
       (res) => {
         const status = res.statusCode ?? 502;
         const declared = Number(res.headers['content-length'] ?? 0);
-        if (declared > request.maxBodyBytes) return finish({ ok: false, status: 502, error: 'part_too_large' });
+        if (declared > request.maxBodyBytes) return finish({ ok: false, status: 502, error: 'part_too_large' }, true);
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > request.maxBodyBytes) return finish({ ok: false, status: 502, error: 'part_too_large' });
+          if (size > request.maxBodyBytes) return finish({ ok: false, status: 502, error: 'part_too_large' }, true);
           chunks.push(chunk);
         });
         res.on('end', () => {
           const body = decodeBody(Buffer.concat(chunks), res.headers['content-type']);
-          if (status >= 200 && status < 300) finish({ ok: true, status, headers: res.headers, body });
-          else finish({ ok: false, status, error: 'upstream_status', headers: res.headers, body });
+          if (status >= 200 && status < 300) finish({ ok: true, status, headers: res.headers, body }, false);
+          else finish({ ok: false, status, error: 'upstream_status', headers: res.headers, body }, false);
         });
-        res.on('error', () => finish({ ok: false, status: 502, error: 'unreachable' }));
+        res.on('error', () => finish({ ok: false, status: 502, error: 'unreachable' }, true));
       },
     );
-    req.on('error', () => finish({ ok: false, status: 502, error: 'unreachable' }));
+    req.on('error', () => finish({ ok: false, status: 502, error: 'unreachable' }, true));
     req.end();
     if (request.signal.aborted) timedOut();
   });

@@ -85,7 +85,9 @@ describe('composite routes through real HAProxy and Consul', () => {
     const orders = await service('orders', (url) => ({ body: { id: url.split('/')[2], total: 42 } }));
     const stock = await service('stock', (url) => ({ body: { url, available: 3 } }));
     const notes = await service('notes', () => ({ body: 'plain text, not JSON' }));
+    const big = await service('big', () => ({ body: { blob: 'x'.repeat(2000) } }));
     const ipx = await gateway({
+      aggregator: { maxPartBodyBytes: 1024 },
       composites: {
         'order-view': {
           path: '/views/order/{id}',
@@ -94,6 +96,7 @@ describe('composite routes through real HAProxy and Consul', () => {
             order: { service: orders.name, path: '/orders/{id}', timeout: '1s', required: true },
             stock: { service: stock.name, path: '/stock/{id}?warehouse={warehouse}', timeout: '1s' },
             note: { service: notes.name, path: '/notes/{id}', timeout: '1s' },
+            big: { service: big.name, path: '/big/{id}', timeout: '1s' },
           },
         },
       },
@@ -106,7 +109,10 @@ describe('composite routes through real HAProxy and Consul', () => {
     expect(res.body.order).toEqual({ id: 'o-1', total: 42 });
     expect(res.body.stock).toEqual({ url: '/stock/o-1?warehouse=north', available: 3 });
     expect(res.body.note).toBe('plain text, not JSON');
+    // Beyond aggregator.maxPartBodyBytes: left out, with the reason.
+    expect(res.body).not.toHaveProperty('big');
     expect(res.body.parts).toEqual({
+      big: { status: 502, durationMs: expect.any(Number), stale: false, error: 'part_too_large' },
       note: { status: 200, durationMs: expect.any(Number), stale: false },
       order: { status: 200, durationMs: expect.any(Number), stale: false },
       stock: { status: 200, durationMs: expect.any(Number), stale: false },
@@ -117,7 +123,12 @@ describe('composite routes through real HAProxy and Consul', () => {
       expect(last?.headers).toMatchObject(credentials);
     }
     // A query parameter the part path does not use is dropped; one it uses but the request lacks is left out.
-    expect((await json(ipx, '/views/order/o-2')).body.stock).toEqual({ url: '/stock/o-2', available: 3 });
+    const noId = await call(ipx, '/views/order/o-2');
+    expect(JSON.parse(noId.body).stock).toEqual({ url: '/stock/o-2', available: 3 });
+    // Without a request ID from the caller, the composite and its parts share one.
+    const shared = noId.headers['x-request-id'];
+    expect(shared).toMatch(/^[0-9a-f-]{36}$/);
+    for (const { backend } of [orders, stock, notes]) expect(backend.seen.at(-1)?.headers['x-request-id']).toBe(shared);
 
     // The composite path on a service host is that service's own path.
     const direct = await get(`${ipx.http}/views/order/o-1`, { host: `${orders.name}.${DOMAIN}` });
