@@ -101,14 +101,13 @@ function merge(ctx: AggregateContext, outcomes: readonly Outcome[]): AggregateRe
       ctx.cache.set(cacheKey, { status: response.status, body: response.body, at: now }, part.cacheForMs);
       continue;
     }
-    const failure = { status: response.status, durationMs, error: response.error };
     // A client error (401, 403, 429…) is about this caller: never cover it with someone's cached answer.
     const cached = part.required || isClientError(response) ? undefined : ctx.cache.get(cacheKey);
     if (cached) {
       body[part.name] = cached.body;
-      parts[part.name] = { ...failure, stale: true, ageMs: now - cached.at };
+      parts[part.name] = { status: response.status, durationMs, stale: true, error: response.error, ageMs: now - cached.at };
     } else {
-      parts[part.name] = { ...failure, stale: false };
+      parts[part.name] = { status: response.status, durationMs, stale: false, error: response.error };
       if (part.required) failedRequired ??= outcome;
     }
   }
