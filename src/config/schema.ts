@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { duration } from './duration.ts';
+import { aggregatorSchema, compositesSchema } from './composites.ts';
 
 // Listen addresses are literal IPs so that a bind can never fail on name
 // resolution at reload time (see HAPROXY-2.6.md: a failing bind pauses every listener).
@@ -193,6 +194,8 @@ export const configSchema = z.strictObject({
   stats: statsSchema.prefault({}),
   templates: templatesSchema.prefault({}),
   log: logSchema.prefault({}),
+  composites: compositesSchema,
+  aggregator: aggregatorSchema,
 });
 
 /** What a user writes (every key optional). */

@@ -1,4 +1,5 @@
 import { createConsulClient, createWatcher, EMPTY_SNAPSHOT, type ConsulWatcher } from '../consul/index.ts';
+import { withComposites } from '../composites/index.ts';
 import { loadRenderKit, type RenderKit } from '../runner/assets.ts';
 import { renderSnapshot } from '../runner/pipeline.ts';
 import { ConfigError, errorMessage } from '../errors.ts';
@@ -52,8 +53,9 @@ export interface Daemon {
  * and ipx's own health and metrics endpoints.
  */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
-  const { logger, applier } = options;
+  const { logger } = options;
   let config = options.config;
+  const applier = withComposites(options.applier, () => config, logger);
   const kit = options.kit ?? (await loadRenderKit(undefined, config.templates.dir));
   const metrics = createMetrics();
   const loop = new ApplyLoop({ config, logger, applier, kit, metrics });

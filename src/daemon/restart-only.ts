@@ -12,6 +12,7 @@ const LIVE_KEYS: ReadonlyArray<readonly [keyof Config, string?]> = [
   ['routing'],
   ['stats'],
   ['templates'],
+  ['composites'],
   ['listen', 'http'],
   ['listen', 'stats'],
   ['haproxy', 'maxconn'],

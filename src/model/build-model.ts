@@ -1,4 +1,5 @@
 import { buildService } from './build-service.ts';
+import { buildComposites } from './composites/build.ts';
 import { compareStrings, compareTuples } from '../compare.ts';
 import { limitKv, limitServices } from './limits.ts';
 import { acceptServiceNames } from './service-names.ts';
@@ -8,7 +9,7 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'haproxy' | 'limits' | 'listen' | 'routing' | 'stats'>;
+  readonly config: Pick<Config, 'haproxy' | 'limits' | 'listen' | 'routing' | 'stats'> & Partial<Pick<Config, 'aggregator' | 'composites' | 'consul'>>;
 }
 
 /**
@@ -22,14 +23,17 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
   const ordered = [...limited.within].sort(compareServices);
   const { accepted, rejections: nameRejections } = acceptServiceNames(ordered);
   // KV feeds no policy yet: its limits are applied now so that what a later layer may read is already bounded and reported.
-  const rejections: Rejection[] = [...limited.rejections, ...nameRejections, ...limitKv(snapshot.kv, limits).rejections];
+  const kv = limitKv(snapshot.kv, limits);
+  const rejections: Rejection[] = [...limited.rejections, ...nameRejections, ...kv.rejections];
   const services: ServiceModel[] = accepted.map((service) => {
     const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
     rejections.push(...built.rejections);
     return built.service;
   });
+  const composites = buildComposites(config, kv.accepted);
+  rejections.push(...composites.rejections);
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
-  return { global: buildGlobal(config), services, rejections };
+  return { global: buildGlobal(config), services, rejections, ...(composites.model ? { composites: composites.model } : {}) };
 }
 
 function buildGlobal(config: BuildModelInput['config']): GlobalModel {

@@ -1,3 +1,5 @@
+import type { CompositesModel } from './composites/types.ts';
+
 /**
  * The model: everything the templates need, and only values that are safe to
  * write into HAProxy's configuration as they are. Built by a pure function
@@ -9,6 +11,8 @@ export interface Model {
   readonly services: readonly ServiceModel[];
   /** What could not be expressed safely, and why; everything else still applies. */
   readonly rejections: readonly Rejection[];
+  /** Composite routes (request aggregation); absent when there are none, so models without them look as they always did. */
+  readonly composites?: CompositesModel;
 }
 
 export interface GlobalModel {

@@ -3,7 +3,7 @@ import { quoteSingle } from './haproxy-quote.ts';
 import { hashFiles } from './hash-files.ts';
 import { renderHostMap, type HostMap } from './host-map.ts';
 import type { CompiledTemplates } from './compile-templates.ts';
-import type { Model } from '../model/types.ts';
+import type { CompositesModel, Model } from '../model/index.ts';
 
 /** The main configuration's file name; the runner stages and checks this one. */
 export const CONFIG_FILE = 'haproxy.cfg';
@@ -32,6 +32,22 @@ export interface TemplateContext {
   readonly services: Model['services'];
   readonly mapFile: string;
   readonly errors: { readonly notFound: string; readonly unavailable: string };
+  /** Null unless a composite is routed (templates/partials/composites-*.hbs). */
+  readonly composites: CompositesContext | null;
+}
+
+export interface CompositesContext extends CompositesModel {
+  /** HAProxy's server timeout for the aggregator: the longest deadline and a margin for the answer. */
+  readonly timeoutMs: number;
+}
+
+// The aggregator answers by the deadline itself; the margin only covers writing the answer.
+const AGGREGATOR_MARGIN_MS = 1000;
+
+function compositesContext(composites: CompositesModel | undefined): CompositesContext | null {
+  if (!composites) return null;
+  const timeoutMs = Math.max(...composites.routes.map((route) => route.deadlineMs)) + AGGREGATOR_MARGIN_MS;
+  return { ...composites, timeoutMs };
 }
 
 /** Pure: the same input renders byte-identical files. Throws RenderError. */
@@ -42,6 +58,7 @@ export function render({ model, templates, assets }: RenderInput): RenderResult 
     services: model.services,
     mapFile: hostMap.fileName,
     errors: { notFound: errorBody(assets, '404'), unavailable: errorBody(assets, '503') },
+    composites: compositesContext(model.composites),
   };
   const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content };
   return { files, hash: hashFiles(files) };
