@@ -39,6 +39,7 @@ export function withComposites(inner: Applier, config: () => Pick<Config, 'aggre
     },
     status: () => inner.status(),
     lastGood: () => inner.lastGood(),
+    liveServers: async () => inner.liveServers?.(),
     aggregatorPid: () => supervisor.pid,
   };
 }
