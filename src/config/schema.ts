@@ -159,6 +159,18 @@ export const logSchema = z
   })
   .describe('Logging');
 
+// Policy documents are checked key by key by the model (src/model/policy/), like
+// the KV and meta layers, so that one bad key is rejected alone and reported.
+export const policiesSchema = z
+  .strictObject({
+    defaults: z.record(z.string(), z.unknown()).default({}).describe('Policy document for every service (layer 2 of POLICIES.md)'),
+    services: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .default({})
+      .describe('Policy document per service name (layer 5 of POLICIES.md); KV <kvPrefix>services/<name> overrides it'),
+  })
+  .describe('Gateway policies from the config file; KV and instance meta add to them');
+
 export const configSchema = z.strictObject({
   consul: consulSchema.prefault({}),
   haproxy: haproxySchema.prefault({}),
@@ -169,6 +181,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.prefault({}),
   stats: statsSchema.prefault({}),
   log: logSchema.prefault({}),
+  policies: policiesSchema.prefault({}),
 });
 
 /** What a user writes (every key optional). */

@@ -1,5 +1,5 @@
 import { compareStrings } from '../compare.ts';
-import { changedGlobalKeys } from '../model/diff-model.ts';
+import { changedGlobalKeys, changedPolicyKeys } from '../model/diff-model.ts';
 import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
 
 /**
@@ -61,6 +61,8 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
 function serviceChange(a: ServiceModel, b: ServiceModel): string | undefined {
   if (a.host !== b.host) return `host ${a.host} became ${b.host}`;
   if (a.backend !== b.backend) return `backend ${a.backend} became ${b.backend}`;
+  const policy = changedPolicyKeys(a, b);
+  if (policy.length > 0) return `policy ${policy.join(', ')} changed`;
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 import { buildService } from './build-service.ts';
 import { compareStrings, compareTuples } from '../compare.ts';
 import { limitKv, limitServices } from './limits.ts';
+import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
@@ -8,7 +9,7 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'haproxy' | 'limits' | 'listen' | 'routing' | 'stats'>;
+  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'policies' | 'routing' | 'stats'>;
 }
 
 /**
@@ -21,12 +22,14 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
   const limited = limitServices(snapshot.services, snapshot.unwatched ?? [], limits);
   const ordered = [...limited.within].sort(compareServices);
   const { accepted, rejections: nameRejections } = acceptServiceNames(ordered);
-  // KV feeds no policy yet: its limits are applied now so that what a later layer may read is already bounded and reported.
-  const rejections: Rejection[] = [...limited.rejections, ...nameRejections, ...limitKv(snapshot.kv, limits).rejections];
+  const kv = limitKv(snapshot.kv, limits);
+  const shared = prepareSharedLayers({ policies: config.policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted });
+  const rejections: Rejection[] = [...limited.rejections, ...nameRejections, ...kv.rejections, ...shared.rejections];
   const services: ServiceModel[] = accepted.map((service) => {
     const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
-    rejections.push(...built.rejections);
-    return built.service;
+    const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
+    rejections.push(...built.rejections, ...policyRejections);
+    return { ...built.service, policy, policyOrigins: origins };
   });
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
   return { global: buildGlobal(config), services, rejections };

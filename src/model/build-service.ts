@@ -28,7 +28,7 @@ export interface BuildServiceInput {
 }
 
 export interface BuiltService {
-  readonly service: ServiceModel;
+  readonly service: Omit<ServiceModel, 'policy' | 'policyOrigins'>;
   readonly rejections: readonly Rejection[];
 }
 

@@ -1,3 +1,6 @@
+import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
+import type { PolicyLayer } from './policy/parse-layer.ts';
+
 /**
  * The model: everything the templates need, and only values that are safe to
  * write into HAProxy's configuration as they are. Built by a pure function
@@ -53,6 +56,10 @@ export interface ServiceModel {
    * server (or none at all) → HAProxy answers the JSON 503.
    */
   readonly servers: readonly ServerModel[];
+  /** Every policy value the service runs with (src/model/policy/), validated. */
+  readonly policy: EffectivePolicy;
+  /** The layer each policy value came from, by dotted key. */
+  readonly policyOrigins: PolicyOrigins;
 }
 
 export interface ServerModel {
@@ -75,4 +82,6 @@ export interface Rejection {
   /** e.g. `service "web"` or `instance "web-1" of service "web"`. */
   readonly subject: string;
   readonly reason: string;
+  /** For a policy value that was not used: the layer it came from (metrics count by it). */
+  readonly layer?: PolicyLayer;
 }

@@ -3,7 +3,7 @@ import { buildModel } from '../../src/model/build-model.ts';
 import { HOSTNAME_REASON, PORT_REASON, UNSPECIFIED_REASON, WEIGHT_REASON } from '../../src/model/build-service.ts';
 import { SAFE_NAME } from '../../src/model/identifiers.ts';
 import { INVALID_NAME_REASON } from '../../src/model/service-names.ts';
-import { config, instance, service, shuffle, snapshot } from '../helpers/model-fakes.ts';
+import { config, defaultPolicyFields, instance, service, shuffle, snapshot } from '../helpers/model-fakes.ts';
 import type { HealthStatus } from '../../src/consul/snapshot.ts';
 
 describe('buildModel: global settings', () => {
@@ -40,7 +40,7 @@ describe('buildModel: service names', () => {
     const model = buildModel({ snapshot: snapshot(service(name)), config: config() });
     expect(model.rejections).toEqual([]);
     expect(model.services).toEqual([
-      { name, host: `${name.toLowerCase()}.service.internal`, backend: `svc_${name.toLowerCase()}`, servers: [] },
+      { name, host: `${name.toLowerCase()}.service.internal`, backend: `svc_${name.toLowerCase()}`, servers: [], ...defaultPolicyFields() },
     ]);
   });
 
@@ -176,6 +176,7 @@ describe('buildModel: health and weight', () => {
         host: 'web.service.internal',
         backend: 'svc_web',
         servers: [{ name: 'a', instanceId: 'a', address: '10.0.0.1', port: 8080, weight: 1, state: 'maint' }],
+        ...defaultPolicyFields(),
       },
     ]);
   });

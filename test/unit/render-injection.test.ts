@@ -66,7 +66,7 @@ function reference(model: Model): { model: Model; tokens: Map<string, string> } 
       tokens.set(addrToken(placeholder), addrToken(server));
       return placeholder;
     });
-    return { name, host: `${name}.${model.global.domain}`, backend: `svc_${name}`, servers };
+    return { ...service, name, host: `${name}.${model.global.domain}`, backend: `svc_${name}`, servers };
   });
   return { model: { ...model, services }, tokens };
 }
@@ -80,7 +80,8 @@ function expectedFrom(referenceText: string, tokens: ReadonlyMap<string, string>
 
 function checkAccounting(snapshot: Snapshot, cfg: Config, model: Model): void {
   const subjects = new Set(model.rejections.map((r) => r.subject));
-  const possible = new Set<string>([...(snapshot.unwatched ?? []).map(serviceSubject), ...snapshot.kv.map((e) => kvSubject(e.key))]);
+  const possible = new Set<string>([...(snapshot.unwatched ?? []).map(serviceSubject), ...snapshot.kv.map((e) => kvSubject(e.key)), 'policy defaults']);
+  for (const service of model.services) possible.add(`policy of service ${JSON.stringify(service.name)}`);
   for (const rejection of model.rejections) {
     expect(rejection.reason.length).toBeGreaterThan(0);
     // One log line each: no raw line breaks, whatever the untrusted text was.

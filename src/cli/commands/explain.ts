@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { explain, type Explanation } from '../../model/explain.ts';
+import { policyRows } from '../../model/policy/index.ts';
 import { loadRenderKit } from '../../runner/assets.ts';
 import { renderSnapshot } from '../../runner/pipeline.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
@@ -15,22 +16,28 @@ export function explainCommand(program: Command, io: CliIo): void {
       const { config } = await loadFromFlags(flags, io);
       const snapshot = await readConsulOnce(config);
       const { model } = renderSnapshot(snapshot, config, await loadRenderKit());
-      io.stdout.write(formatExplanation(explain(model, snapshot, query), model.global.balance));
+      io.stdout.write(formatExplanation(explain(model, snapshot, query), model.global.balance, config.consul.kvPrefix));
     });
 }
 
-export function formatExplanation(e: Explanation, balance: string): string {
+export function formatExplanation(e: Explanation, balance: string, kvPrefix = 'ipx/'): string {
   const lines: string[] = [];
   if (!e.service) {
     lines.push(`Host ${e.host}: no such service in Consul; requests get 404 {"error":"unknown_service"}`);
   } else {
     const ready = e.service.servers.filter((s) => s.state === 'ready');
-    lines.push(`Host ${e.service.host} → service "${e.service.name}" → backend ${e.service.backend} (balance ${balance})`);
+    lines.push(`Host ${e.service.host} → service "${e.service.name}" → backend ${e.service.backend} (balance ${e.service.policy.balance ?? balance})`);
     lines.push(ready.length > 0 ? `  ${ready.length} of ${e.service.servers.length} servers take traffic` : '  no server takes traffic: requests get 503 {"error":"service_unavailable"}');
     for (const server of e.service.servers) {
       const instance = e.instances.get(server.name);
       const origin = instance ? `instance ${JSON.stringify(instance.id)} on node ${JSON.stringify(instance.node)}, ${instance.status}` : 'instance unknown';
       lines.push(`  server ${server.name.padEnd(24)} ${`${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`.padEnd(22)} weight ${String(server.weight).padEnd(4)} ${server.state.padEnd(6)} (${origin})`);
+    }
+  }
+  if (e.service) {
+    lines.push('  policy (value, then the layer it came from; later layers win key by key):');
+    for (const row of policyRows(e.service.name, e.service.policy, e.service.policyOrigins, kvPrefix)) {
+      lines.push(`    ${row.key.padEnd(34)} ${row.value.padEnd(22)} ${row.source}`);
     }
   }
   for (const r of e.rejections) lines.push(`  skipped ${r.subject}: ${r.reason}`);
