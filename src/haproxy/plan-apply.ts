@@ -8,7 +8,7 @@ import type { Model, ServerModel, ServerState, ServiceModel } from '../model/typ
  * requests to drain.
  */
 export type RuntimeOp =
-  | { readonly kind: 'add'; readonly backend: string; readonly server: ServerModel }
+  | { readonly kind: 'add'; readonly backend: string; readonly server: ServerModel; readonly keywords: string }
   | { readonly kind: 'remove'; readonly backend: string; readonly server: ServerModel }
   | { readonly kind: 'addr'; readonly backend: string; readonly server: string; readonly address: string; readonly port: number }
   | { readonly kind: 'weight'; readonly backend: string; readonly server: string; readonly weight: number }
@@ -48,7 +48,7 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
       reasons.push(`service ${JSON.stringify(name)}: ${structural}`);
       continue;
     }
-    const ops = serverOps(service.backend, old.servers, service.servers);
+    const ops = serverOps(service.backend, old.servers, service.servers, service.settings.serverKeywords);
     changes.push(...ops.changes);
     removals.push(...ops.removals);
   }
@@ -66,14 +66,19 @@ function serviceChange(a: ServiceModel, b: ServiceModel): string | undefined {
   return undefined;
 }
 
-function serverOps(backend: string, before: readonly ServerModel[], after: readonly ServerModel[]): { changes: RuntimeOp[]; removals: RuntimeOp[] } {
+function serverOps(
+  backend: string,
+  before: readonly ServerModel[],
+  after: readonly ServerModel[],
+  keywords: string,
+): { changes: RuntimeOp[]; removals: RuntimeOp[] } {
   const old = new Map(before.map((server) => [server.name, server]));
   const current = new Set(after.map((server) => server.name));
   const changes: RuntimeOp[] = [];
   for (const server of after) {
     const was = old.get(server.name);
     if (!was) {
-      changes.push({ kind: 'add', backend, server });
+      changes.push({ kind: 'add', backend, server, keywords });
       continue;
     }
     const attributes: RuntimeOp[] = [];

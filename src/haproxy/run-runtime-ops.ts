@@ -26,7 +26,8 @@ export async function runRuntimeOps(ops: readonly RuntimeOp[], { admin, drainer 
           await admin.run(adminCommands.weight(backend, server.name, server.weight));
           await admin.run(adminCommands.state(backend, server.name, server.state));
         } else {
-          await admin.run(adminCommands.add(backend, server));
+          await admin.run(adminCommands.add(backend, server, op.keywords));
+          if (/(^| )check( |$)/.test(op.keywords)) await admin.run(adminCommands.enableHealth(backend, server.name));
           if (server.state === 'ready') await admin.run(adminCommands.state(backend, server.name, 'ready'));
         }
         break;

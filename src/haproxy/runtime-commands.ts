@@ -27,9 +27,12 @@ const silent = (answer: string) => answer.trim() === '';
 const target = (backend: string, server: string) => `${helpers.ident(backend)}/${helpers.ident(server)}`;
 
 export const adminCommands = {
-  /** Created in maintenance (HAProxy's rule); `state ready` puts it in service. */
-  add(backend: string, server: ServerModel): AdminCommand {
-    const text = `add server ${target(backend, server.name)} ${helpers.addr(server.address, server.port)} weight ${helpers.int(server.weight)} ${DYNAMIC_SERVER_KEYWORDS}`;
+  /**
+   * Created in maintenance (HAProxy's rule); `state ready` puts it in service.
+   * `keywords` are the service's policy (checks, limits, ejection), as on its config lines.
+   */
+  add(backend: string, server: ServerModel, keywords = ''): AdminCommand {
+    const text = `add server ${target(backend, server.name)} ${helpers.addr(server.address, server.port)} weight ${helpers.int(server.weight)} ${DYNAMIC_SERVER_KEYWORDS}${helpers.keywords(keywords)}`;
     return { text, ok: (answer) => /New server registered/.test(answer) };
   },
   state(backend: string, server: string, state: AdminState): AdminCommand {
@@ -47,6 +50,10 @@ export const adminCommands = {
   /** Refused unless the server is in maintenance with no connection and an empty queue. */
   del(backend: string, server: string): AdminCommand {
     return { text: `del server ${target(backend, server)}`, ok: (answer) => /Server deleted/.test(answer) };
+  },
+  /** A runtime-added server's checks start disabled (HAProxy's rule). */
+  enableHealth(backend: string, server: string): AdminCommand {
+    return { text: `enable health ${target(backend, server)}`, ok: silent };
   },
   shutdownSessions(backend: string, server: string): AdminCommand {
     return { text: `shutdown sessions server ${target(backend, server)}`, ok: silent };

@@ -1,6 +1,7 @@
 import { buildService } from './build-service.ts';
 import { compareStrings, compareTuples } from '../compare.ts';
 import { limitKv, limitServices } from './limits.ts';
+import { backendSettings } from './policy/backend-settings.ts';
 import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
@@ -29,7 +30,7 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
     const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
     const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
     rejections.push(...built.rejections, ...policyRejections);
-    return { ...built.service, policy, policyOrigins: origins };
+    return { ...built.service, policy, policyOrigins: origins, settings: backendSettings(policy) };
   });
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
   return { global: buildGlobal(config), services, rejections };
@@ -46,7 +47,6 @@ function buildGlobal(config: BuildModelInput['config']): GlobalModel {
     httpBind: config.listen.http,
     statsBind: config.listen.stats,
     domain: config.routing.domain,
-    balance: config.routing.balance,
     statsAuth: config.stats.user ? { user: config.stats.user, passwordHash: config.stats.passwordHash } : null,
   };
 }

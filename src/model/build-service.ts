@@ -28,7 +28,7 @@ export interface BuildServiceInput {
 }
 
 export interface BuiltService {
-  readonly service: Omit<ServiceModel, 'policy' | 'policyOrigins'>;
+  readonly service: Omit<ServiceModel, 'policy' | 'policyOrigins' | 'settings'>;
   readonly rejections: readonly Rejection[];
 }
 

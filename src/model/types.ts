@@ -1,3 +1,4 @@
+import type { BackendSettings } from './policy/backend-settings.ts';
 import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
 import type { PolicyLayer } from './policy/parse-layer.ts';
 
@@ -30,7 +31,6 @@ export interface GlobalModel {
   readonly httpBind: string;
   readonly statsBind: string;
   readonly domain: string;
-  readonly balance: 'roundrobin' | 'leastconn' | 'random';
   /** Basic auth on the stats frontend, or null for none. */
   readonly statsAuth: StatsAuth | null;
 }
@@ -60,6 +60,8 @@ export interface ServiceModel {
   readonly policy: EffectivePolicy;
   /** The layer each policy value came from, by dotted key. */
   readonly policyOrigins: PolicyOrigins;
+  /** The policy as HAProxy settings, shared by the templates and the runtime API. */
+  readonly settings: BackendSettings;
 }
 
 export interface ServerModel {

@@ -30,6 +30,21 @@ export const helpers = {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`int: ${describe(value)} is not a non-negative integer`);
     return String(value);
   },
+  /** A `balance` algorithm: a fixed name, or `hdr(<header>)` with a header-name token. */
+  balance(value: unknown): string {
+    if (typeof value !== 'string' || !BALANCE.test(value)) throw new Error(`balance: ${describe(value)} is not a balance algorithm ipx renders`);
+    return value;
+  },
+  /**
+   * Keywords from the model (`check inter 2000ms rise 2`, `conn-failure 503`):
+   * lower-case words of letters, digits, `.` and `-` only, so nothing can
+   * quote, comment or expand. Written after a leading space, or nothing when empty.
+   */
+  keywords(value: unknown): string {
+    if (value === '') return '';
+    if (typeof value !== 'string' || !KEYWORDS.test(value)) throw new Error(`keywords: ${describe(value)} is not a list of plain keywords`);
+    return ` ${value}`;
+  },
   /**
    * A server's admin state as the end of its `server` line: ` disabled` for
    * maintenance, nothing for ready (the leading space keeps the line tidy).
@@ -55,6 +70,9 @@ export const helpers = {
     return value as string;
   },
 };
+
+const BALANCE = /^(roundrobin|leastconn|random|first|source|hdr\([A-Za-z][A-Za-z0-9-]{0,63}\))$/;
+const KEYWORDS = /^[a-z0-9][a-z0-9.-]*( [a-z0-9][a-z0-9.-]*)*$/;
 
 export type HelperName = keyof typeof helpers;
 

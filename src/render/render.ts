@@ -10,7 +10,7 @@ export const CONFIG_FILE = 'haproxy.cfg';
 
 /** Static response bodies, read from haproxy/errors/*.json by the caller. */
 export interface RenderAssets {
-  readonly errors: { readonly '404': string; readonly '503': string };
+  readonly errors: { readonly '404': string; readonly '502': string; readonly '503': string; readonly '504': string };
 }
 
 export interface RenderInput {
@@ -31,7 +31,7 @@ export interface TemplateContext {
   readonly global: Model['global'];
   readonly services: Model['services'];
   readonly mapFile: string;
-  readonly errors: { readonly notFound: string; readonly unavailable: string };
+  readonly errors: { readonly notFound: string; readonly upstreamError: string; readonly unavailable: string; readonly upstreamTimeout: string };
 }
 
 /** Pure: the same input renders byte-identical files. Throws RenderError. */
@@ -41,7 +41,12 @@ export function render({ model, templates, assets }: RenderInput): RenderResult 
     global: model.global,
     services: model.services,
     mapFile: hostMap.fileName,
-    errors: { notFound: errorBody(assets, '404'), unavailable: errorBody(assets, '503') },
+    errors: {
+      notFound: errorBody(assets, '404'),
+      upstreamError: errorBody(assets, '502'),
+      unavailable: errorBody(assets, '503'),
+      upstreamTimeout: errorBody(assets, '504'),
+    },
   };
   const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content };
   return { files, hash: hashFiles(files) };
@@ -56,7 +61,7 @@ function hostMapOf(model: Model): HostMap {
 }
 
 /** Checked here so that a bad asset is named; the template's `quote` helper encodes it. */
-function errorBody(assets: RenderAssets, status: '404' | '503'): string {
+function errorBody(assets: RenderAssets, status: keyof RenderAssets['errors']): string {
   // A file's final newline is not part of the body (and could not be quoted).
   const body = assets.errors[status]?.trimEnd();
   const fail = (reason: string, cause?: unknown): never => {

@@ -21,7 +21,12 @@ export async function loadRenderKit(root: string = PACKAGE_ROOT): Promise<Render
   const templates = compileTemplates({ main: await read(path.join(templatesDir, 'haproxy.cfg.hbs')), partials });
   const errorsDir = path.join(root, 'haproxy', 'errors');
   const assets: RenderAssets = {
-    errors: { '404': await read(path.join(errorsDir, '404.json')), '503': await read(path.join(errorsDir, '503.json')) },
+    errors: {
+      '404': await read(path.join(errorsDir, '404.json')),
+      '502': await read(path.join(errorsDir, '502.json')),
+      '503': await read(path.join(errorsDir, '503.json')),
+      '504': await read(path.join(errorsDir, '504.json')),
+    },
   };
   return { templates, assets };
 }

@@ -26,7 +26,6 @@ describe('buildModel: global settings', () => {
         httpBind: '[::1]:8080',
         statsBind: '127.0.0.1:9000',
         domain: 'svc.example',
-        balance: 'leastconn',
         statsAuth: null,
       },
       services: [],

@@ -1,8 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { BALANCE_ALGORITHMS, BALANCE_HEADER, HEADER_NAME, HEALTH_PATH, PATH_PREFIX, PROTOCOLS, RETRY_CONDITIONS, SERVICE_NAME, VERSION_LABEL } from '../../src/model/policy/schema.ts';
+import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
+import { CONFIG_FILE, render } from '../../src/render/render.ts';
+import { loadRenderKit } from '../../src/runner/assets.ts';
 import { config } from '../helpers/model-fakes.ts';
+import { GOLDEN_RUN_DIR } from '../helpers/render-inputs.ts';
 import { policyDocument, policyKv, policyServices } from '../helpers/policy-arbitraries.ts';
 import type { EffectivePolicy } from '../../src/model/policy/merge.ts';
 
@@ -43,5 +51,53 @@ describe('policy layers on hostile meta, KV and file documents', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+const { templates, assets } = await loadRenderKit();
+
+/** Every line a backend may hold once policies are rendered; anything else would be injected. */
+const BACKEND_LINES = [
+  /^backend svc_[a-z0-9-]+$/,
+  /^ {4}balance (roundrobin|leastconn|random|first|source|hdr\([A-Za-z][A-Za-z0-9-]*\))$/,
+  /^ {4}hash-type consistent$/,
+  /^ {4}timeout (connect|server|queue) \d+ms$/,
+  /^ {4}retries \d+$/,
+  /^ {4}retry-on( [a-z0-9-]+)+$/,
+  /^ {4}http-request disable-l7-retry unless METH_GET or METH_HEAD or METH_OPTIONS or METH_PUT or METH_DELETE or METH_TRACE$/,
+  /^ {4}option httpchk$/,
+  /^ {4}http-check send meth GET uri '\/[A-Za-z0-9._~/?=&-]*'$/,
+  /^ {4}http-check expect status 200-399$/,
+  /^ {4}server [A-Za-z0-9._-]+ [0-9.]+:\d+ weight \d+( disabled)?( [a-z0-9][a-z0-9.-]*)*$/,
+];
+
+describe('rendered policies from hostile meta and KV', () => {
+  it('write only the lines the backend template makes, and haproxy -c accepts them without warnings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipx-policy-check-'));
+    // As the manager does before every check: the rendered config loads this file.
+    mkdirSync(GOLDEN_RUN_DIR, { recursive: true });
+    writeFileSync(join(GOLDEN_RUN_DIR, 'server-state'), EMPTY_SERVER_STATE);
+    let runs = 0;
+    try {
+      fc.assert(
+        fc.property(policyServices, policyKv(['web', 'api']), policyDocument, (services, kv, fileDoc) => {
+          const model = buildModel({ snapshot: { services, kv }, config: config({ policies: { defaults: {}, services: { api: fileDoc } } }) });
+          const { files } = render({ model, templates, assets });
+          const text = files[CONFIG_FILE] ?? '';
+          const backends = text.slice(text.indexOf('\nbackend ') + 1).split('\n').filter((line) => line !== '');
+          for (const line of backends) expect(BACKEND_LINES.some((re) => re.test(line)), line).toBe(true);
+          // haproxy -c on a sample of the runs: each starts a process.
+          if (runs++ % 10 !== 0) return;
+          const run = mkdtempSync(join(dir, 'run-'));
+          for (const [file, content] of Object.entries(files)) writeFileSync(join(run, file), content);
+          const check = spawnSync(process.env.HAPROXY_BIN ?? 'haproxy', ['-c', '-f', join(run, CONFIG_FILE)], { encoding: 'utf8' });
+          expect(check.status, check.stderr).toBe(0);
+          expect(`${check.stdout}${check.stderr}`).not.toMatch(/\[(WARNING|ALERT)\]/);
+        }),
+        { numRuns: 200 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -16,17 +16,17 @@ export function explainCommand(program: Command, io: CliIo): void {
       const { config } = await loadFromFlags(flags, io);
       const snapshot = await readConsulOnce(config);
       const { model } = renderSnapshot(snapshot, config, await loadRenderKit());
-      io.stdout.write(formatExplanation(explain(model, snapshot, query), model.global.balance, config.consul.kvPrefix));
+      io.stdout.write(formatExplanation(explain(model, snapshot, query), config.consul.kvPrefix));
     });
 }
 
-export function formatExplanation(e: Explanation, balance: string, kvPrefix = 'ipx/'): string {
+export function formatExplanation(e: Explanation, kvPrefix = 'ipx/'): string {
   const lines: string[] = [];
   if (!e.service) {
     lines.push(`Host ${e.host}: no such service in Consul; requests get 404 {"error":"unknown_service"}`);
   } else {
     const ready = e.service.servers.filter((s) => s.state === 'ready');
-    lines.push(`Host ${e.service.host} → service "${e.service.name}" → backend ${e.service.backend} (balance ${e.service.policy.balance ?? balance})`);
+    lines.push(`Host ${e.service.host} → service "${e.service.name}" → backend ${e.service.backend} (balance ${e.service.policy.balance})`);
     lines.push(ready.length > 0 ? `  ${ready.length} of ${e.service.servers.length} servers take traffic` : '  no server takes traffic: requests get 503 {"error":"service_unavailable"}');
     for (const server of e.service.servers) {
       const instance = e.instances.get(server.name);

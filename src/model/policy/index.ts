@@ -4,3 +4,4 @@ export { META_KEYS, META_KEY_TARGETS, chooseValue, metaDocument } from './meta.t
 export { builtInPolicy, prepareSharedLayers, resolveServicePolicy, type PolicyConfig, type PolicyInput, type ResolvedPolicy, type SharedLayers } from './resolve.ts';
 export { policySchema, type PolicyDocument, type PolicyDocumentInput } from './schema.ts';
 export { layerSource, policyRows, type PolicyRow } from './explain-policy.ts';
+export { backendSettings, type BackendSettings } from './backend-settings.ts';

@@ -20,6 +20,8 @@ export interface ParsedLayer {
 }
 
 const WHOLE = '(document)';
+/** A key written as it is in reports; any other is quoted (it may hold line breaks). */
+const PLAIN_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * Parses one layer's document with the policy schema, dropping each invalid
@@ -51,7 +53,7 @@ function dropFaultyKey(input: Record<string, unknown>, issue: z.core.$ZodIssue):
     for (const key of present) delete parent[key];
     if (present.length === 0) return undefined;
     const where = path.length === 0 ? '' : `${path[0]}.`;
-    return { key: present.map((k) => `${where}${k}`).join(', '), reason: `unknown key${present.length > 1 ? 's' : ''} ${present.map(quoteForLog).join(', ')}; see POLICIES.md for the keys` };
+    return { key: present.map((k) => `${where}${PLAIN_KEY.test(k) ? k : quoteForLog(k)}`).join(', '), reason: `unknown key${present.length > 1 ? 's' : ''} ${present.map(quoteForLog).join(', ')}; see POLICIES.md for the keys` };
   }
   const top = path[0];
   if (top === undefined) return undefined;

@@ -74,7 +74,7 @@ export function resolveServicePolicy(shared: SharedLayers, name: string, instanc
   const subject = `policy of service ${quoteForLog(name)}`;
   const rejections: Rejection[] = [];
   const meta = metaDocument(instances);
-  for (const d of meta.disagreements) rejections.push({ subject, reason: `instance meta ${d.key}: ${d.reason}`, layer: 'meta' });
+  for (const d of meta.disagreements) rejections.push({ subject, reason: `instance meta: ${d.reason}`, layer: 'meta' });
   const metaLayer = parseLayer('meta', meta.document);
   const fileService = Object.hasOwn(shared.input.policies.services, name) ? shared.input.policies.services[name] : undefined;
   const kvEntry = shared.kvServices.get(name);
@@ -100,7 +100,7 @@ function parseKvLayer(layer: 'kv-defaults' | 'kv-service', entry: KvEntry): Pars
     raw = parseYaml(entry.value, { maxAliasCount: 16, prettyErrors: false });
   } catch (err) {
     const first = errorMessage(err).split('\n')[0] ?? '';
-    return { document: {}, issues: [{ layer, key: '(document)', reason: `is neither JSON nor YAML (${first.slice(0, 120)}); fix the value in Consul KV` }] };
+    return { document: {}, issues: [{ layer, key: '(document)', reason: `is neither JSON nor YAML (${quoteForLog(first)}); fix the value in Consul KV` }] };
   }
   return parseLayer(layer, raw);
 }
