@@ -1,3 +1,4 @@
+import { modelBackends } from '../model/backends.ts';
 import { ipKey } from '../model/ip-literal.ts';
 import { isDraining, isMaint, type LiveServer } from './servers-state.ts';
 import type { Model, ServerModel } from '../model/types.ts';
@@ -10,8 +11,8 @@ export function serverKey(backend: string, server: string): string {
 /** Every server of the model by `backend/server`. */
 export function modelServers(model: Model): Map<string, ServerModel> {
   const servers = new Map<string, ServerModel>();
-  for (const service of model.services) {
-    for (const server of service.servers) servers.set(serverKey(service.backend, server.name), server);
+  for (const { backend, servers: list } of modelBackends(model)) {
+    for (const server of list) servers.set(serverKey(backend, server.name), server);
   }
   return servers;
 }
@@ -40,7 +41,7 @@ export function serverDisagreement(live: LiveServer, wanted: ServerModel): strin
  */
 export function liveMismatches(live: readonly LiveServer[], model: Model, draining: ReadonlySet<string> = new Set()): string[] {
   const wanted = modelServers(model);
-  const backends = new Set(model.services.map((service) => service.backend));
+  const backends = new Set(modelBackends(model).map((b) => b.backend));
   const seen = new Set<string>();
   const problems: string[] = [];
   for (const server of live) {

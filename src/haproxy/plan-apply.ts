@@ -1,5 +1,7 @@
 import { compareStrings } from '../compare.ts';
+import { serviceBackends } from '../model/backends.ts';
 import { changedGlobalKeys, changedPolicyKeys } from '../model/diff-model.ts';
+import { SPLIT_MAP, splitKey } from '../render/split-map.ts';
 import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
 
 /**
@@ -12,7 +14,8 @@ export type RuntimeOp =
   | { readonly kind: 'remove'; readonly backend: string; readonly server: ServerModel }
   | { readonly kind: 'addr'; readonly backend: string; readonly server: string; readonly address: string; readonly port: number }
   | { readonly kind: 'weight'; readonly backend: string; readonly server: string; readonly weight: number }
-  | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState };
+  | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState }
+  | { readonly kind: 'map'; readonly map: string; readonly key: string; readonly value: string };
 
 export type RuntimeOpKind = RuntimeOp['kind'];
 
@@ -48,9 +51,17 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
       reasons.push(`service ${JSON.stringify(name)}: ${structural}`);
       continue;
     }
-    const ops = serverOps(service.backend, old.servers, service.servers, service.settings.serverKeywords);
-    changes.push(...ops.changes);
-    removals.push(...ops.removals);
+    const oldBackends = new Map(serviceBackends(old).map((b) => [b.backend, b]));
+    const slots = slotOps(old, service);
+    // Slots move first when they move to versions already serving (away from one going down), last when a version just came up.
+    const targetsServed = slots.every((op) => op.kind === 'map' && oldBackends.get(op.value)?.servers.some((s) => s.state === 'ready'));
+    if (targetsServed) changes.push(...slots);
+    for (const { backend, servers, keywords } of serviceBackends(service)) {
+      const ops = serverOps(backend, oldBackends.get(backend)?.servers ?? [], servers, keywords);
+      changes.push(...ops.changes);
+      removals.push(...ops.removals);
+    }
+    if (!targetsServed) changes.push(...slots);
   }
   if (reasons.length > 0) return { kind: 'reload', reasons: reasons.sort(compareStrings) };
   const ops = [...changes, ...removals];
@@ -61,7 +72,13 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
 function serviceChange(a: ServiceModel, b: ServiceModel): string | undefined {
   if (a.host !== b.host) return `host ${a.host} became ${b.host}`;
   if (a.backend !== b.backend) return `backend ${a.backend} became ${b.backend}`;
-  const policy = changedPolicyKeys(a, b);
+  const versionsBefore = a.versions.backends.map((v) => v.backend).join(' ');
+  const versionsAfter = b.versions.backends.map((v) => v.backend).join(' ');
+  if (versionsBefore !== versionsAfter) return `version backends [${versionsBefore}] became [${versionsAfter}]`;
+  if ((a.versions.slots.length === 0) !== (b.versions.slots.length === 0)) return `versions.split ${b.versions.slots.length === 0 ? 'removed' : 'added'}`;
+  if (a.versions.pinHeader !== b.versions.pinHeader) return `versions.pinHeader ${a.versions.pinHeader ?? 'none'} became ${b.versions.pinHeader ?? 'none'}`;
+  // A new share is a map change (slotOps): no reload.
+  const policy = changedPolicyKeys(a, b).filter((key) => !RUNTIME_POLICY_KEYS.has(key));
   if (policy.length > 0) return `policy ${policy.join(', ')} changed`;
   return undefined;
 }
@@ -97,6 +114,18 @@ function serverOps(
   }
   const removals: RuntimeOp[] = before.filter((server) => !current.has(server.name)).map((server) => ({ kind: 'remove', backend, server }));
   return { changes, removals };
+}
+
+/** Policy keys whose change the runtime API applies (the rendered rules read them from a map). */
+const RUNTIME_POLICY_KEYS = new Set(['versions.split']);
+
+/** `set map` for each slot of the split map that now names another backend. */
+function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
+  const ops: RuntimeOp[] = [];
+  after.versions.slots.forEach((backend, slot) => {
+    if (before.versions.slots[slot] !== backend) ops.push({ kind: 'map', map: SPLIT_MAP, key: splitKey(after.backend, slot), value: backend });
+  });
+  return ops;
 }
 
 /** How many ops of each kind, for logs and metrics. */

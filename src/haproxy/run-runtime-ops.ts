@@ -44,6 +44,9 @@ export async function runRuntimeOps(ops: readonly RuntimeOp[], { admin, drainer 
       case 'state':
         await admin.run(adminCommands.state(op.backend, op.server, op.state));
         break;
+      case 'map':
+        await admin.run(adminCommands.setMap(op.map, op.key, op.value));
+        break;
     }
   }
 }

@@ -23,6 +23,8 @@ export const DYNAMIC_SERVER_KEYWORDS = 'pool-max-conn -1 pool-purge-delay 5s';
 
 export type AdminState = 'ready' | 'maint' | 'drain';
 
+const MAP_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*\.map$/;
+const MAP_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 const silent = (answer: string) => answer.trim() === '';
 const target = (backend: string, server: string) => `${helpers.ident(backend)}/${helpers.ident(server)}`;
 
@@ -54,6 +56,12 @@ export const adminCommands = {
   /** A runtime-added server's checks start disabled (HAProxy's rule). */
   enableHealth(backend: string, server: string): AdminCommand {
     return { text: `enable health ${target(backend, server)}`, ok: silent };
+  },
+  /** One entry of a map file the config loaded (the version split): key and value are plain words. */
+  setMap(map: string, key: string, value: string): AdminCommand {
+    if (!MAP_FILE.test(map)) throw new Error(`setMap: ${JSON.stringify(map)} is not a map file name`);
+    if (!MAP_KEY.test(key)) throw new Error(`setMap: key ${JSON.stringify(key)} is not a plain word`);
+    return { text: `set map ${map} ${key} ${helpers.ident(value)}`, ok: silent };
   },
   shutdownSessions(backend: string, server: string): AdminCommand {
     return { text: `shutdown sessions server ${target(backend, server)}`, ok: silent };

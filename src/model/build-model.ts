@@ -4,6 +4,7 @@ import { limitKv, limitServices } from './limits.ts';
 import { backendSettings } from './policy/backend-settings.ts';
 import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
+import { buildVersions } from './versions.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
 import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
@@ -30,7 +31,9 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
     const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
     const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
     rejections.push(...built.rejections, ...policyRejections);
-    return { ...built.service, policy, policyOrigins: origins, settings: backendSettings(policy) };
+    const settings = backendSettings(policy);
+    const versions = buildVersions(built.service.backend, built.service.servers, policy, settings);
+    return { ...built.service, policy, policyOrigins: origins, settings, versions };
   });
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
   return { global: buildGlobal(config), services, rejections };
@@ -65,6 +68,6 @@ function compareServices(a: ServiceEntry, b: ServiceEntry): number {
 }
 
 function instancesKey(service: ServiceEntry): string {
-  const keys = service.instances.map((i) => JSON.stringify([i.node, i.id, i.address, String(i.port), i.status, String(i.weight)]));
+  const keys = service.instances.map((i) => JSON.stringify([i.node, i.id, i.address, String(i.port), i.status, String(i.weight), i.meta, i.tags]));
   return JSON.stringify(keys.sort(compareStrings));
 }

@@ -1,6 +1,7 @@
 import type { BackendSettings } from './policy/backend-settings.ts';
 import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
 import type { PolicyLayer } from './policy/parse-layer.ts';
+import type { VersionsModel } from './versions.ts';
 
 /**
  * The model: everything the templates need, and only values that are safe to
@@ -62,6 +63,8 @@ export interface ServiceModel {
   readonly policyOrigins: PolicyOrigins;
   /** The policy as HAProxy settings, shared by the templates and the runtime API. */
   readonly settings: BackendSettings;
+  /** Per-version backends, shares and pinning (`versions`); NO_VERSIONS without them. */
+  readonly versions: VersionsModel;
 }
 
 export interface ServerModel {
@@ -75,6 +78,8 @@ export interface ServerModel {
   /** HAProxy weight, 1 to 256 (Consul's Weights.Passing, or Weights.Warning while in warning; clamped). */
   readonly weight: number;
   readonly state: ServerState;
+  /** `ipx-version` meta (a valid label), or null. */
+  readonly version: string | null;
 }
 
 /** `ready` takes traffic; `maint` is kept in the backend but gets none (HAProxy's maintenance). */

@@ -45,6 +45,11 @@ export const helpers = {
     if (typeof value !== 'string' || !KEYWORDS.test(value)) throw new Error(`keywords: ${describe(value)} is not a list of plain keywords`);
     return ` ${value}`;
   },
+  /** A lower-case HTTP header name, as a sample-fetch argument and a map-key part. */
+  header(value: unknown): string {
+    if (typeof value !== 'string' || !/^[a-z][a-z0-9-]{0,63}$/.test(value)) throw new Error(`header: ${describe(value)} is not a lower-case header name`);
+    return value;
+  },
   /**
    * A server's admin state as the end of its `server` line: ` disabled` for
    * maintenance, nothing for ready (the leading space keeps the line tidy).

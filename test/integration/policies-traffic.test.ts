@@ -2,39 +2,29 @@
  * Policies as a caller sees them, through the whole pipeline: Consul (meta
  * and KV) → ipx → real HAProxy → programmable upstreams.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deregisterService, registerService } from '../../src/consul/index.ts';
-import { createMasterCli } from '../../src/haproxy/index.ts';
-import { putKv, startTestConsul, type TestConsul } from '../helpers/consul.ts';
+import { deregisterService } from '../../src/consul/index.ts';
+import { putKv } from '../helpers/consul.ts';
 import { eventually } from '../helpers/http.ts';
-import { makeRunDir, removeRunDir, startTestDaemon, type TestDaemon } from '../helpers/ipx-daemon.ts';
-import { startPolicyBackend, type Echo, type PolicyBackend } from '../helpers/policy-backend.ts';
 import { request } from '../helpers/policy-http.ts';
+import { startPolicyStack, type PolicyStack } from '../helpers/policy-stack.ts';
+import type { Echo, PolicyBackend } from '../helpers/policy-backend.ts';
 
-let consul: TestConsul;
-let ipx: TestDaemon;
-let runDir: string;
+let stack: PolicyStack;
 const backends: PolicyBackend[] = [];
 
-async function backend(name: string, behaviour: Parameters<typeof startPolicyBackend>[1] = {}): Promise<PolicyBackend> {
-  const b = await startPolicyBackend(name, behaviour);
+async function register(service: string, id: string, behaviour: Parameters<PolicyStack['instance']>[3] = {}, meta: Record<string, string> = {}): Promise<PolicyBackend> {
+  const b = await stack.instance(service, id, meta, behaviour);
   backends.push(b);
   return b;
 }
 
-async function register(service: string, b: PolicyBackend, meta: Record<string, string> = {}): Promise<void> {
-  await registerService(consul.client, { name: service, id: b.name, address: '127.0.0.1', port: b.port, meta, check: { ttl: '1h', status: 'passing' } });
-}
-
 const call = (service: string, init: Parameters<typeof request>[1] = {}) =>
-  request(ipx.http, { ...init, headers: { host: `${service}.service.internal`, ...init.headers } });
+  request(stack.ipx.http, { ...init, headers: { host: `${service}.service.internal`, ...init.headers } });
 
 const answeredBy = (body: string): string => (JSON.parse(body) as Echo).name;
 
-async function reloads(): Promise<number> {
-  return (await createMasterCli({ socketPath: join(runDir, 'master.sock') }).showProc()).master.reloads;
-}
+const reloads = () => stack.reloads();
 
 /** Until `count` instances of `service` take traffic. */
 async function routable(service: string, count: number): Promise<void> {
@@ -53,9 +43,7 @@ async function routable(service: string, count: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  consul = await startTestConsul();
-  runDir = await makeRunDir('policies');
-  ipx = await startTestDaemon(consul.agent.address, runDir, {
+  stack = await startPolicyStack('policies', {
     policies: {
       defaults: { timeouts: { connect: '1s' } },
       services: {
@@ -66,25 +54,21 @@ beforeAll(async () => {
       },
     },
   });
-  const slow = await backend('slow-1', { delayMs: 1500 });
-  await register('slow', slow);
-  await register('flaky', await backend('flaky-good'));
-  await register('flaky', await backend('flaky-bad', { status: 503 }));
-  await register('broken', await backend('broken-1', { hangUp: true }));
-  await register('eject', await backend('eject-good'));
-  await register('eject', await backend('eject-bad'));
-  await register('full', await backend('full-1', { delayMs: 1500 }));
-  for (const name of ['u1', 'u2', 'u3']) await register('sticky', await backend(`sticky-${name}`), { 'ipx-balance': 'hash-header:X-User' });
-  for (const name of ['f1', 'f2']) await register('firsts', await backend(`firsts-${name}`), { 'ipx-balance': 'first' });
+  await register('slow', 'slow-1', { delayMs: 1500 });
+  await register('flaky', 'flaky-good');
+  await register('flaky', 'flaky-bad', { status: 503 });
+  await register('broken', 'broken-1', { hangUp: true });
+  await register('eject', 'eject-good');
+  await register('eject', 'eject-bad');
+  await register('full', 'full-1', { delayMs: 1500 });
+  for (const name of ['u1', 'u2', 'u3']) await register('sticky', `sticky-${name}`, {}, { 'ipx-balance': 'hash-header:X-User' });
+  for (const name of ['f1', 'f2']) await register('firsts', `firsts-${name}`, {}, { 'ipx-balance': 'first' });
   await routable('flaky', 1);
   await routable('sticky', 3);
 }, 60_000);
 
 afterAll(async () => {
-  await ipx?.stop();
-  await consul?.stop();
-  await Promise.all(backends.map((b) => b.close()));
-  if (runDir) await removeRunDir(runDir);
+  await stack?.stop();
 });
 
 describe('timeouts and error bodies', () => {
@@ -109,9 +93,9 @@ describe('timeouts and error bodies', () => {
   });
 
   it('a KV change of timeouts.server reaches HAProxy without restarting ipx', async () => {
-    await putKv(consul.agent.address, 'ipx/services/slow', 'timeouts: { server: 3s }');
+    await putKv(stack.consul.agent.address, 'ipx/services/slow', 'timeouts: { server: 3s }');
     await eventually(async () => ((await call('slow')).status === 200 ? true : undefined), 15_000, 'the slow service to answer within the new timeout');
-    await putKv(consul.agent.address, 'ipx/services/slow', '{}');
+    await putKv(stack.consul.agent.address, 'ipx/services/slow', '{}');
     await eventually(async () => ((await call('slow')).status === 504 ? true : undefined), 15_000, 'the timeout to be back');
   });
 });
@@ -149,7 +133,7 @@ describe('load balancing', () => {
 
   it('hash-header keeps working with a server added at runtime, without a reload', async () => {
     const before = await reloads();
-    await register('sticky', await backend('sticky-u4'), { 'ipx-balance': 'hash-header:X-User' });
+    await register('sticky', 'sticky-u4', {}, { 'ipx-balance': 'hash-header:X-User' });
     await routable('sticky', 4);
     expect(await reloads()).toBe(before);
   });
@@ -207,8 +191,7 @@ describe('circuit breaking', () => {
 describe('runtime-added servers carry the policy', () => {
   it('a new instance of a service with checks and ejection is added at runtime and serves', async () => {
     const before = await reloads();
-    const b = await backend('eject-third');
-    await register('eject', b);
+    const b = await register('eject', 'eject-third');
     await eventually(
       async () => {
         for (let i = 0; i < 12; i++) if (answeredBy((await call('eject')).body) === 'eject-third') return true;
@@ -220,6 +203,6 @@ describe('runtime-added servers carry the policy', () => {
     expect(await reloads()).toBe(before);
     // Its active check runs too (a runtime-added server starts with checks off unless enabled).
     await eventually(async () => (b.healthHits() > 0 ? true : undefined), 5_000, 'the active check of the runtime-added server');
-    await deregisterService(consul.client, 'eject-third');
+    await deregisterService(stack.consul.client, 'eject-third');
   });
 });

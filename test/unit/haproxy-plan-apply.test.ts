@@ -16,6 +16,7 @@ const server = (id: string, address: string, fields: { weight?: number; state?: 
   port: 8080,
   weight: fields.weight ?? 1,
   state: fields.state ?? 'ready',
+  version: null,
 });
 
 describe('planApply', () => {

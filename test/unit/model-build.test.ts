@@ -117,7 +117,7 @@ describe('buildModel: instance addresses and ports', () => {
 
   it('keeps IPv6 addresses without brackets (the renderer adds them)', () => {
     const model = buildModel({ snapshot: snapshot(service('web', [instance({ id: 'a', address: '2001:db8::1', port: 443 })])), config: config() });
-    expect(model.services[0]?.servers).toEqual([{ name: 'a', instanceId: 'a', address: '2001:db8::1', port: 443, weight: 1, state: 'ready' }]);
+    expect(model.services[0]?.servers).toEqual([{ name: 'a', instanceId: 'a', address: '2001:db8::1', port: 443, weight: 1, state: 'ready', version: null }]);
   });
 
   it('rejects an unknown health status rather than routing to it', () => {
@@ -174,7 +174,7 @@ describe('buildModel: health and weight', () => {
         name: 'web',
         host: 'web.service.internal',
         backend: 'svc_web',
-        servers: [{ name: 'a', instanceId: 'a', address: '10.0.0.1', port: 8080, weight: 1, state: 'maint' }],
+        servers: [{ name: 'a', instanceId: 'a', address: '10.0.0.1', port: 8080, weight: 1, state: 'maint', version: null }],
         ...defaultPolicyFields(),
       },
     ]);

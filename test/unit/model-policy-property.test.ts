@@ -58,7 +58,7 @@ const { templates, assets } = await loadRenderKit();
 
 /** Every line a backend may hold once policies are rendered; anything else would be injected. */
 const BACKEND_LINES = [
-  /^backend svc_[a-z0-9-]+$/,
+  /^backend svc_[a-z0-9-]+(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$/,
   /^ {4}balance (roundrobin|leastconn|random|first|source|hdr\([A-Za-z][A-Za-z0-9-]*\))$/,
   /^ {4}hash-type consistent$/,
   /^ {4}timeout (connect|server|queue) \d+ms$/,

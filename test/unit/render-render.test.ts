@@ -81,7 +81,7 @@ describe('render', () => {
   it('refuses a hand-built model with an unsafe server name, naming the template', () => {
     const bad: Model = {
       ...model,
-      services: [{ ...defaultPolicy, name: 'web', host: 'web.service.internal', backend: 'svc_web', servers: [{ name: 'x\nbackend evil', instanceId: 'x', address: '10.0.0.1', port: 80, weight: 1, state: 'ready' }] }],
+      services: [{ ...defaultPolicy, name: 'web', host: 'web.service.internal', backend: 'svc_web', servers: [{ name: 'x\nbackend evil', instanceId: 'x', address: '10.0.0.1', port: 80, weight: 1, state: 'ready', version: null }] }],
     };
     const err = renderError(() => render({ model: bad, templates, assets }));
     expect(err.message).toMatch(/^render: partial "backend" failed: ident: "x\\nbackend evil" is not a safe HAProxy name/);

@@ -34,6 +34,16 @@ export function formatExplanation(e: Explanation, kvPrefix = 'ipx/'): string {
       lines.push(`  server ${server.name.padEnd(24)} ${`${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`.padEnd(22)} weight ${String(server.weight).padEnd(4)} ${server.state.padEnd(6)} (${origin})`);
     }
   }
+  if (e.service && e.service.versions.backends.length > 0) {
+    const { versions } = e.service;
+    const split = versions.slots.length > 0;
+    for (const v of versions.backends) {
+      const ready = v.servers.filter((s) => s.state === 'ready').length;
+      const share = split ? `${versions.shares[v.version] ?? 0}% of requests` : 'no split';
+      lines.push(`  version ${v.version.padEnd(12)} → backend ${v.backend} (${share}; ${ready} of ${v.servers.length} servers take traffic)`);
+    }
+    if (versions.pinHeader) lines.push(`  a request with header ${versions.pinHeader}: <version> goes to that version`);
+  }
   if (e.service) {
     lines.push('  policy (value, then the layer it came from; later layers win key by key):');
     for (const row of policyRows(e.service.name, e.service.policy, e.service.policyOrigins, kvPrefix)) {

@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { errorMessage } from '../../errors.ts';
 import { quoteForLog } from '../rejections.ts';
 import { mergeLayers, type MergedPolicy } from './merge.ts';
@@ -97,7 +97,10 @@ function parseKvLayer(layer: 'kv-defaults' | 'kv-service', entry: KvEntry): Pars
   if (entry.value.trim() === '') return { document: {}, issues: [] };
   let raw: unknown;
   try {
-    raw = parseYaml(entry.value, { maxAliasCount: 16, prettyErrors: false });
+    // parseDocument rather than parse: YAML warnings (an unknown tag) must not reach ipx's stderr; errors are read from the document.
+    const doc = parseDocument(entry.value, { prettyErrors: false, logLevel: 'silent' });
+    if (doc.errors.length > 0) throw doc.errors[0];
+    raw = doc.toJS({ maxAliasCount: 16 });
   } catch (err) {
     const first = errorMessage(err).split('\n')[0] ?? '';
     return { document: {}, issues: [{ layer, key: '(document)', reason: `is neither JSON nor YAML (${quoteForLog(first)}); fix the value in Consul KV` }] };
