@@ -4,6 +4,7 @@ import { limitKv, limitServices } from './limits.ts';
 import { backendSettings } from './policy/backend-settings.ts';
 import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
+import { buildRoutes, resolveFailover } from './routes.ts';
 import { buildVersions } from './versions.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
@@ -27,16 +28,23 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
   const kv = limitKv(snapshot.kv, limits);
   const shared = prepareSharedLayers({ policies: config.policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted });
   const rejections: Rejection[] = [...limited.rejections, ...nameRejections, ...kv.rejections, ...shared.rejections];
-  const services: ServiceModel[] = accepted.map((service) => {
+  const unlinked = accepted.map((service) => {
     const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
     const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
     rejections.push(...built.rejections, ...policyRejections);
     const settings = backendSettings(policy);
     const versions = buildVersions(built.service.backend, built.service.servers, policy, settings);
-    return { ...built.service, policy, policyOrigins: origins, settings, versions };
+    return { ...built.service, policy, policyOrigins: origins, settings, versions, failover: null };
   });
+  const services: ServiceModel[] = unlinked.map((service) => {
+    const { backend, rejection } = resolveFailover(service, unlinked);
+    if (rejection) rejections.push(rejection);
+    return { ...service, failover: backend };
+  });
+  const routes = buildRoutes(services);
+  rejections.push(...routes.rejections);
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
-  return { global: buildGlobal(config), services, rejections };
+  return { global: buildGlobal(config), services, routes: routes.routes, rejections };
 }
 
 function buildGlobal(config: BuildModelInput['config']): GlobalModel {

@@ -32,7 +32,7 @@ export interface BuildServiceInput {
 }
 
 export interface BuiltService {
-  readonly service: Omit<ServiceModel, 'policy' | 'policyOrigins' | 'settings' | 'versions'>;
+  readonly service: Omit<ServiceModel, 'policy' | 'policyOrigins' | 'settings' | 'versions' | 'failover'>;
   readonly rejections: readonly Rejection[];
 }
 

@@ -1,6 +1,7 @@
 import type { BackendSettings } from './policy/backend-settings.ts';
 import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
 import type { PolicyLayer } from './policy/parse-layer.ts';
+import type { RouteModel } from './routes.ts';
 import type { VersionsModel } from './versions.ts';
 
 /**
@@ -12,6 +13,8 @@ export interface Model {
   readonly global: GlobalModel;
   /** Sorted by lower-cased name (as their hosts sort), then by name. */
   readonly services: readonly ServiceModel[];
+  /** Path routes for hosts that are not service hosts, longest prefix first. */
+  readonly routes: readonly RouteModel[];
   /** What could not be expressed safely, and why; everything else still applies. */
   readonly rejections: readonly Rejection[];
 }
@@ -65,6 +68,8 @@ export interface ServiceModel {
   readonly settings: BackendSettings;
   /** Per-version backends, shares and pinning (`versions`); NO_VERSIONS without them. */
   readonly versions: VersionsModel;
+  /** Backend that takes this service's requests while none of its servers is up (`failover.service`), or null. */
+  readonly failover: string | null;
 }
 
 export interface ServerModel {

@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.ts';
 import { SAFE_NAME } from '../model/identifiers.ts';
 import { parseIpLiteral } from '../model/ip-literal.ts';
+import { PATH_PREFIX } from '../model/policy/schema.ts';
 import { quoteSingle } from './haproxy-quote.ts';
 
 /**
@@ -44,6 +45,11 @@ export const helpers = {
     if (value === '') return '';
     if (typeof value !== 'string' || !KEYWORDS.test(value)) throw new Error(`keywords: ${describe(value)} is not a list of plain keywords`);
     return ` ${value}`;
+  },
+  /** A path prefix of a route: `/segment[/segment…]` of unreserved characters only (nothing HAProxy or a regex would read specially but `.`). */
+  path(value: unknown): string {
+    if (typeof value !== 'string' || !PATH_PREFIX.test(value)) throw new Error(`path: ${describe(value)} is not a route prefix`);
+    return value;
   },
   /** A lower-case HTTP header name, as a sample-fetch argument and a map-key part. */
   header(value: unknown): string {

@@ -1,9 +1,7 @@
 import { errorMessage, RenderError } from '../errors.ts';
 import { quoteSingle } from './haproxy-quote.ts';
-import { createHash } from 'node:crypto';
-import { compareStrings } from '../compare.ts';
+import { frontendParts, type FrontendContext, type FrontendParts } from './frontend-context.ts';
 import { hashFiles } from './hash-files.ts';
-import { renderPinMap, renderSplitMap, SPLIT_MAP } from './split-map.ts';
 import { renderHostMap, type HostMap } from './host-map.ts';
 import type { CompiledTemplates } from './compile-templates.ts';
 import type { Model } from '../model/types.ts';
@@ -34,20 +32,20 @@ export interface TemplateContext {
   readonly global: Model['global'];
   readonly services: Model['services'];
   readonly mapFile: string;
-  /** Version routing in the frontend; `enabled` false renders none of it. */
-  readonly versioning: { readonly enabled: boolean; readonly split: boolean; readonly pinHeaders: readonly string[]; readonly splitMap: string; readonly pinMap: string };
+  /** Path routes, failover and version routing in the frontend. */
+  readonly frontend: FrontendContext;
   readonly errors: { readonly notFound: string; readonly upstreamError: string; readonly unavailable: string; readonly upstreamTimeout: string };
 }
 
 /** Pure: the same input renders byte-identical files. Throws RenderError. */
 export function render({ model, templates, assets }: RenderInput): RenderResult {
   const hostMap = hostMapOf(model);
-  const versioned = versionFiles(model);
+  const frontend = frontendOf(model);
   const context: TemplateContext = {
     global: model.global,
     services: model.services,
     mapFile: hostMap.fileName,
-    versioning: versioned.context,
+    frontend: frontend.context,
     errors: {
       notFound: errorBody(assets, '404'),
       upstreamError: errorBody(assets, '502'),
@@ -55,8 +53,16 @@ export function render({ model, templates, assets }: RenderInput): RenderResult 
       upstreamTimeout: errorBody(assets, '504'),
     },
   };
-  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, ...versioned.files };
+  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, ...frontend.files };
   return { files, hash: hashFiles(files) };
+}
+
+function frontendOf(model: Model): FrontendParts {
+  try {
+    return frontendParts(model);
+  } catch (err) {
+    throw new RenderError(`render: frontend maps: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
+  }
 }
 
 function hostMapOf(model: Model): HostMap {
@@ -64,21 +70,6 @@ function hostMapOf(model: Model): HostMap {
     return renderHostMap(model.services);
   } catch (err) {
     throw new RenderError(`render: host map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
-  }
-}
-
-/** The split and pin maps, only when some service declares `versions` (so other configs stay as they were). */
-function versionFiles(model: Model): { context: TemplateContext['versioning']; files: Record<string, string> } {
-  const services = model.services.filter((s) => s.versions.backends.length > 0 || s.versions.slots.length > 0);
-  const pinHeaders = [...new Set(services.map((s) => s.versions.pinHeader).filter((h): h is string => h !== null))].sort(compareStrings);
-  const split = services.some((s) => s.versions.slots.length > 0);
-  if (services.length === 0) return { context: { enabled: false, split: false, pinHeaders: [], splitMap: SPLIT_MAP, pinMap: SPLIT_MAP }, files: {} };
-  try {
-    const pin = renderPinMap(services);
-    const pinMap = `versions-pin-${createHash('sha256').update(pin, 'utf8').digest('hex').slice(0, 12)}.map`;
-    return { context: { enabled: true, split, pinHeaders, splitMap: SPLIT_MAP, pinMap }, files: { [SPLIT_MAP]: renderSplitMap(services), [pinMap]: pin } };
-  } catch (err) {
-    throw new RenderError(`render: version maps: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
   }
 }
 

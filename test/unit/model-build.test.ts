@@ -29,6 +29,7 @@ describe('buildModel: global settings', () => {
         statsAuth: null,
       },
       services: [],
+      routes: [],
       rejections: [],
     });
   });

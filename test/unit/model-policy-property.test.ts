@@ -71,6 +71,11 @@ const BACKEND_LINES = [
   /^ {4}server [A-Za-z0-9._-]+ [0-9.]+:\d+ weight \d+( disabled)?( [a-z0-9][a-z0-9.-]*)*$/,
 ];
 
+const PREFIX = '(/[A-Za-z0-9._~-]+)+';
+const STRIP_LINE = new RegExp(
+  `^ {4}http-request set-path %\\[path,regsub\\(\\^${PREFIX}/\\?,/\\)\\] if \\{ var\\(txn\\.ipx_route\\) -m str svc_[a-z0-9-]+ \\} \\{ path ${PREFIX} \\} \\|\\| \\{ var\\(txn\\.ipx_route\\) -m str svc_[a-z0-9-]+ \\} \\{ path_beg ${PREFIX}/ \\}$`,
+);
+
 describe('rendered policies from hostile meta and KV', () => {
   it('write only the lines the backend template makes, and haproxy -c accepts them without warnings', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipx-policy-check-'));
@@ -86,6 +91,10 @@ describe('rendered policies from hostile meta and KV', () => {
           const text = files[CONFIG_FILE] ?? '';
           const backends = text.slice(text.indexOf('\nbackend ') + 1).split('\n').filter((line) => line !== '');
           for (const line of backends) expect(BACKEND_LINES.some((re) => re.test(line)), line).toBe(true);
+          for (const line of text.split('\n').filter((l) => l.includes('set-path'))) expect(line).toMatch(STRIP_LINE);
+          for (const [name, content] of Object.entries(files).filter(([n]) => n.startsWith('routes-'))) {
+            for (const line of content.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) expect(line, name).toMatch(/^(\/[A-Za-z0-9._~-]+)+\/? svc_[a-z0-9-]+$/);
+          }
           // haproxy -c on a sample of the runs: each starts a process.
           if (runs++ % 10 !== 0) return;
           const run = mkdtempSync(join(dir, 'run-'));
