@@ -8,16 +8,18 @@ const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 const IPV6_BRACKETED = /^\[[0-9a-fA-F:.]+\]$/;
 
+function isIpPort(value: string): boolean {
+  const at = value.lastIndexOf(':');
+  if (at <= 0) return false;
+  const host = value.slice(0, at);
+  const port = Number(value.slice(at + 1));
+  return (IPV4.test(host) || IPV6_BRACKETED.test(host)) && Number.isInteger(port) && port > 0 && port < 65536;
+}
+
 const listenAddress = (description: string, fallback: string) =>
   z
     .string()
-    .refine((value) => {
-      const at = value.lastIndexOf(':');
-      if (at <= 0) return false;
-      const host = value.slice(0, at);
-      const port = Number(value.slice(at + 1));
-      return (IPV4.test(host) || IPV6_BRACKETED.test(host)) && Number.isInteger(port) && port > 0 && port < 65536;
-    }, 'must be <ip>:<port>, e.g. 127.0.0.1:8080 or [::1]:8080 (literal IPs only, so a bind never fails on lookup)')
+    .refine(isIpPort, 'must be <ip>:<port>, e.g. 127.0.0.1:8080 or [::1]:8080 (literal IPs only, so a bind never fails on lookup)')
     .default(fallback)
     .describe(description);
 
@@ -171,6 +173,20 @@ export const policiesSchema = z
   })
   .describe('Gateway policies from the config file; KV and instance meta add to them');
 
+export const staticSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'a static upstream name is a DNS label, as a service name'),
+    z.strictObject({
+      instances: z
+        .array(z.string().refine(isIpPort, 'must be <ip>:<port>, e.g. 10.0.5.1:8080 or [2001:db8::1]:8080 (literal IPs only)'))
+        .min(1, 'list at least one instance')
+        .describe('Instances as <ip>:<port>'),
+      policy: z.record(z.string(), z.unknown()).default({}).describe('Its policy document (as policies.services.<name>)'),
+    }),
+  )
+  .default({})
+  .describe('Upstreams outside Consul, routed like services: Host <name>.<domain>, with the same policy document');
+
 export const configSchema = z.strictObject({
   consul: consulSchema.prefault({}),
   haproxy: haproxySchema.prefault({}),
@@ -182,6 +198,7 @@ export const configSchema = z.strictObject({
   stats: statsSchema.prefault({}),
   log: logSchema.prefault({}),
   policies: policiesSchema.prefault({}),
+  static: staticSchema,
 });
 
 /** What a user writes (every key optional). */

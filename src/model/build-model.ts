@@ -5,6 +5,7 @@ import { backendSettings } from './policy/backend-settings.ts';
 import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
 import { buildRoutes, resolveFailover } from './routes.ts';
+import { staticServices } from './static-upstreams.ts';
 import { buildVersions } from './versions.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
@@ -12,7 +13,7 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'policies' | 'routing' | 'stats'>;
+  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'policies' | 'routing' | 'static' | 'stats'>;
 }
 
 /**
@@ -23,11 +24,14 @@ export interface BuildModelInput {
 export function buildModel({ snapshot, config }: BuildModelInput): Model {
   const { limits } = config;
   const limited = limitServices(snapshot.services, snapshot.unwatched ?? [], limits);
-  const ordered = [...limited.within].sort(compareServices);
+  const statics = staticServices(config.static, limited.within);
+  const ordered = [...limited.within, ...statics.services].sort(compareServices);
   const { accepted, rejections: nameRejections } = acceptServiceNames(ordered);
   const kv = limitKv(snapshot.kv, limits);
-  const shared = prepareSharedLayers({ policies: config.policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted });
-  const rejections: Rejection[] = [...limited.rejections, ...nameRejections, ...kv.rejections, ...shared.rejections];
+  // A static upstream's policy is its file-service layer; policies.services.<name>, when also set, replaces it.
+  const policies = { ...config.policies, services: { ...statics.policies, ...config.policies.services } };
+  const shared = prepareSharedLayers({ policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted });
+  const rejections: Rejection[] = [...limited.rejections, ...statics.rejections, ...nameRejections, ...kv.rejections, ...shared.rejections];
   const unlinked = accepted.map((service) => {
     const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
     const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);

@@ -8,9 +8,10 @@ import { serviceCheckId, updateCheck } from '../../src/consul/index.ts';
 import { eventually } from '../helpers/http.ts';
 import { request } from '../helpers/policy-http.ts';
 import { startPolicyStack, type PolicyStack } from '../helpers/policy-stack.ts';
-import type { Echo } from '../helpers/policy-backend.ts';
+import { startPolicyBackend, type Echo, type PolicyBackend } from '../helpers/policy-backend.ts';
 
 let stack: PolicyStack;
+let legacy: PolicyBackend;
 
 async function get(path: string, host = 'gateway.example'): Promise<{ status: number; echo?: Echo; body: string }> {
   const res = await request(stack.ipx.http, { path, headers: { host } });
@@ -18,7 +19,9 @@ async function get(path: string, host = 'gateway.example'): Promise<{ status: nu
 }
 
 beforeAll(async () => {
+  legacy = await startPolicyBackend('legacy-1', { delayMs: 600 });
   stack = await startPolicyStack('routes', {
+    static: { legacy: { instances: [`127.0.0.1:${legacy.port}`], policy: { timeouts: { server: '300ms' }, routes: [{ pathPrefix: '/legacy', stripPrefix: true }] } } },
     policies: {
       services: {
         archive: { routes: [{ pathPrefix: '/orders/archive', stripPrefix: true }] },
@@ -36,6 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await legacy?.close();
 });
 
 describe('path routes', () => {
@@ -75,5 +79,17 @@ describe('failover', () => {
     await updateCheck(stack.consul.client, serviceCheckId('orders-1'), 'passing');
     await eventually(async () => ((await get('/', 'orders.service.internal')).echo?.name === 'orders-1' ? true : undefined), 15_000, 'failback');
     expect(await stack.reloads()).toBe(before);
+  });
+});
+
+describe('static upstreams', () => {
+  it('routes a static upstream by Host and by route, with its policy', async () => {
+    legacy.behaviour.delayMs = 0;
+    expect((await get('/x', 'legacy.service.internal')).echo).toMatchObject({ name: 'legacy-1', url: '/x' });
+    expect((await get('/legacy/y')).echo).toMatchObject({ name: 'legacy-1', url: '/y' });
+    legacy.behaviour.delayMs = 600;
+    const slow = await get('/legacy/y');
+    expect(slow.status).toBe(504);
+    expect(JSON.parse(slow.body)).toMatchObject({ error: 'upstream_timeout' });
   });
 });

@@ -40,3 +40,28 @@ describe('failover in the model', () => {
     else expect(model.rejections).toEqual([]);
   });
 });
+
+describe('static upstreams', () => {
+  it('are routed like services, with their policy document, and lose a name to a Consul service', () => {
+    const model = build([service('billing', [instance({ id: 'b1' })])], {
+      static: {
+        legacy: { instances: ['10.0.5.1:8080', '[2001:db8::5]:9090'], policy: { timeouts: { server: '10s' }, routes: [{ pathPrefix: '/legacy' }] } },
+        billing: { instances: ['10.0.5.9:80'] },
+      },
+    });
+    const legacy = model.services.find((s) => s.name === 'legacy');
+    expect(legacy?.servers.map((s) => [s.name, s.address, s.port, s.state])).toEqual([
+      ['legacy-1', '10.0.5.1', 8080, 'ready'],
+      ['legacy-2', '2001:db8::5', 9090, 'ready'],
+    ]);
+    expect(legacy?.policy.timeouts.server).toBe(10_000);
+    expect(legacy?.policyOrigins['timeouts.server']).toBe('file-service');
+    expect(model.routes).toEqual([{ prefix: '/legacy', service: 'legacy', backend: 'svc_legacy', strip: false }]);
+    expect(model.services.find((s) => s.name === 'billing')?.servers.map((s) => s.address)).toEqual(['10.0.0.1']);
+    expect(model.rejections).toEqual([{ subject: 'service "billing"', reason: expect.stringMatching(/static upstream has the name of a Consul service/) }]);
+  });
+
+  it('refuses an instance that is not <ip>:<port> when the config is read', () => {
+    expect(() => config({ static: { legacy: { instances: ['legacy.internal:80'] } } })).toThrow(/static\.legacy\.instances\.0.*<ip>:<port>/s);
+  });
+});
