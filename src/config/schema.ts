@@ -80,6 +80,7 @@ export const listenSchema = z
     http: listenAddress('The frontend services call', '127.0.0.1:8080'),
     stats: listenAddress('HAProxy stats page and Prometheus metrics (/metrics)', '127.0.0.1:8404'),
     admin: listenAddress("ipx's own /healthz, /readyz and /metrics (watch and dev only)", '127.0.0.1:8405'),
+    accessLog: listenAddress('UDP address where ipx receives HAProxy\'s access log lines (log.access: stdout)', '127.0.0.1:8406'),
   })
   .describe('Addresses HAProxy listens on');
 
@@ -158,6 +159,10 @@ export const statsSchema = z
 export const logSchema = z
   .strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
+    access: z
+      .enum(['stdout', 'off'])
+      .default('stdout')
+      .describe('One JSON line per request on ipx\'s standard output (HAProxy sends them to listen.accessLog); off: none'),
   })
   .describe('Logging');
 

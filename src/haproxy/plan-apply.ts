@@ -2,6 +2,7 @@ import { compareStrings } from '../compare.ts';
 import { serviceBackends } from '../model/backends.ts';
 import { changedGlobalKeys, changedPolicyKeys } from '../model/diff-model.ts';
 import { SPLIT_MAP, splitKey } from '../render/split-map.ts';
+import { TIMEOUTS_MAP } from '../render/timeouts-map.ts';
 import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
 
 /**
@@ -15,7 +16,9 @@ export type RuntimeOp =
   | { readonly kind: 'addr'; readonly backend: string; readonly server: string; readonly address: string; readonly port: number }
   | { readonly kind: 'weight'; readonly backend: string; readonly server: string; readonly weight: number }
   | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState }
-  | { readonly kind: 'map'; readonly map: string; readonly key: string; readonly value: string };
+  | { readonly kind: 'map'; readonly map: string; readonly key: string; readonly value: string }
+  /** 0: no limit. */
+  | { readonly kind: 'maxconn'; readonly backend: string; readonly server: string; readonly maxconn: number };
 
 export type RuntimeOpKind = RuntimeOp['kind'];
 
@@ -62,6 +65,7 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
       removals.push(...ops.removals);
     }
     if (!targetsServed) changes.push(...slots);
+    changes.push(...policyValueOps(old, service));
   }
   if (reasons.length > 0) return { kind: 'reload', reasons: reasons.sort(compareStrings) };
   const ops = [...changes, ...removals];
@@ -117,7 +121,7 @@ function serverOps(
 }
 
 /** Policy keys whose change the runtime API applies (the rendered rules read them from a map). */
-const RUNTIME_POLICY_KEYS = new Set(['versions.split']);
+const RUNTIME_POLICY_KEYS = new Set(['versions.split', 'timeouts.server', 'circuitBreaker.maxConnsPerInstance']);
 
 /** `set map` for each slot of the split map that now names another backend. */
 function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
@@ -125,6 +129,20 @@ function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
   after.versions.slots.forEach((backend, slot) => {
     if (before.versions.slots[slot] !== backend) ops.push({ kind: 'map', map: SPLIT_MAP, key: splitKey(after.backend, slot), value: backend });
   });
+  return ops;
+}
+
+/** Policy values the runtime API changes in place: the server timeout map, and every server's maxconn. */
+function policyValueOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
+  const ops: RuntimeOp[] = [];
+  const backends = serviceBackends(after);
+  if (before.settings.timeouts.server !== after.settings.timeouts.server) {
+    for (const { backend } of backends) ops.push({ kind: 'map', map: TIMEOUTS_MAP, key: backend, value: String(after.settings.timeouts.server) });
+  }
+  const maxconn = after.policy.circuitBreaker?.maxConnsPerInstance ?? 0;
+  if ((before.policy.circuitBreaker?.maxConnsPerInstance ?? 0) !== maxconn) {
+    for (const { backend, servers } of backends) for (const server of servers) ops.push({ kind: 'maxconn', backend, server: server.name, maxconn });
+  }
   return ops;
 }
 

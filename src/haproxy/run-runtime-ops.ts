@@ -47,6 +47,9 @@ export async function runRuntimeOps(ops: readonly RuntimeOp[], { admin, drainer 
       case 'map':
         await admin.run(adminCommands.setMap(op.map, op.key, op.value));
         break;
+      case 'maxconn':
+        await admin.run(adminCommands.maxconn(op.backend, op.server, op.maxconn));
+        break;
     }
   }
 }

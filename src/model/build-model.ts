@@ -13,7 +13,7 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'policies' | 'routing' | 'static' | 'stats'>;
+  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'log' | 'policies' | 'routing' | 'static' | 'stats'>;
 }
 
 /**
@@ -62,6 +62,7 @@ function buildGlobal(config: BuildModelInput['config']): GlobalModel {
     httpBind: config.listen.http,
     statsBind: config.listen.stats,
     domain: config.routing.domain,
+    accessLog: config.log.access === 'stdout' ? config.listen.accessLog : null,
     statsAuth: config.stats.user ? { user: config.stats.user, passwordHash: config.stats.passwordHash } : null,
   };
 }

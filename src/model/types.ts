@@ -35,6 +35,8 @@ export interface GlobalModel {
   readonly httpBind: string;
   readonly statsBind: string;
   readonly domain: string;
+  /** `ip:port` HAProxy sends access-log lines to (UDP, read by ipx), or null for none. */
+  readonly accessLog: string | null;
   /** Basic auth on the stats frontend, or null for none. */
   readonly statsAuth: StatsAuth | null;
 }

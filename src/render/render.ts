@@ -2,6 +2,7 @@ import { errorMessage, RenderError } from '../errors.ts';
 import { quoteSingle } from './haproxy-quote.ts';
 import { frontendParts, type FrontendContext, type FrontendParts } from './frontend-context.ts';
 import { hashFiles } from './hash-files.ts';
+import { renderTimeoutsMap, TIMEOUTS_MAP } from './timeouts-map.ts';
 import { renderHostMap, type HostMap } from './host-map.ts';
 import type { CompiledTemplates } from './compile-templates.ts';
 import type { Model } from '../model/types.ts';
@@ -32,6 +33,8 @@ export interface TemplateContext {
   readonly global: Model['global'];
   readonly services: Model['services'];
   readonly mapFile: string;
+  /** The per-backend server timeout map (render/timeouts-map.ts). */
+  readonly timeoutsMap: string;
   /** Path routes, failover and version routing in the frontend. */
   readonly frontend: FrontendContext;
   readonly errors: { readonly notFound: string; readonly upstreamError: string; readonly unavailable: string; readonly upstreamTimeout: string };
@@ -45,6 +48,7 @@ export function render({ model, templates, assets }: RenderInput): RenderResult 
     global: model.global,
     services: model.services,
     mapFile: hostMap.fileName,
+    timeoutsMap: TIMEOUTS_MAP,
     frontend: frontend.context,
     errors: {
       notFound: errorBody(assets, '404'),
@@ -53,7 +57,7 @@ export function render({ model, templates, assets }: RenderInput): RenderResult 
       upstreamTimeout: errorBody(assets, '504'),
     },
   };
-  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, ...frontend.files };
+  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, [TIMEOUTS_MAP]: timeoutsOf(model), ...frontend.files };
   return { files, hash: hashFiles(files) };
 }
 
@@ -62,6 +66,14 @@ function frontendOf(model: Model): FrontendParts {
     return frontendParts(model);
   } catch (err) {
     throw new RenderError(`render: frontend maps: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
+  }
+}
+
+function timeoutsOf(model: Model): string {
+  try {
+    return renderTimeoutsMap(model.services);
+  } catch (err) {
+    throw new RenderError(`render: timeouts map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
   }
 }
 

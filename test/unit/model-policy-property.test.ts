@@ -60,8 +60,10 @@ const { templates, assets } = await loadRenderKit();
 const BACKEND_LINES = [
   /^backend svc_[a-z0-9-]+(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$/,
   /^ {4}balance (roundrobin|leastconn|random|first|source|hdr\([A-Za-z][A-Za-z0-9-]*\))$/,
+  /^ {4}http-request set-var\(txn\.ipx_(service|version)\) str\([A-Za-z0-9][A-Za-z0-9._-]*\)$/,
   /^ {4}hash-type consistent$/,
   /^ {4}timeout (connect|server|queue) \d+ms$/,
+  /^ {4}http-request set-timeout server be_name,map_str_int\(timeouts-server\.map\)$/,
   /^ {4}retries \d+$/,
   /^ {4}retry-on( [a-z0-9-]+)+$/,
   /^ {4}http-request disable-l7-retry unless METH_GET or METH_HEAD or METH_OPTIONS or METH_PUT or METH_DELETE or METH_TRACE$/,
