@@ -94,6 +94,14 @@ export const routingSchema = z
       .describe('Host: <service>.<domain> routes to Consul service <service>'),
     passingOnly: z.boolean().default(true).describe('Route only to instances whose checks all pass; false also routes to "warning" ones'),
     balance: z.enum(['roundrobin', 'leastconn', 'random']).default('roundrobin').describe('Load-balancing algorithm for every service'),
+    tcpPorts: z
+      .strictObject({
+        from: z.number().int().min(1).max(65535).default(9100),
+        to: z.number().int().min(1).max(65535).default(9199),
+      })
+      .refine((range) => range.to >= range.from, { message: 'to must be at least from' })
+      .prefault({})
+      .describe('Ports TCP services (protocol: tcp) may take with tcpPort, on the IP of listen.http'),
   })
   .describe('How requests find services');
 

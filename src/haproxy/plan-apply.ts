@@ -80,9 +80,11 @@ function serviceChange(a: ServiceModel, b: ServiceModel): string | undefined {
   const versionsAfter = b.versions.backends.map((v) => v.backend).join(' ');
   if (versionsBefore !== versionsAfter) return `version backends [${versionsBefore}] became [${versionsAfter}]`;
   if ((a.versions.slots.length === 0) !== (b.versions.slots.length === 0)) return `versions.split ${b.versions.slots.length === 0 ? 'removed' : 'added'}`;
+  if (a.tcp?.bind !== b.tcp?.bind) return `TCP listener ${a.tcp?.bind ?? 'none'} became ${b.tcp?.bind ?? 'none'}`;
   if (a.versions.pinHeader !== b.versions.pinHeader) return `versions.pinHeader ${a.versions.pinHeader ?? 'none'} became ${b.versions.pinHeader ?? 'none'}`;
   // A new share is a map change (slotOps): no reload.
-  const policy = changedPolicyKeys(a, b).filter((key) => !RUNTIME_POLICY_KEYS.has(key));
+  // A TCP backend has no set-timeout rule: its server timeout reloads.
+  const policy = changedPolicyKeys(a, b).filter((key) => !RUNTIME_POLICY_KEYS.has(key) || (key === 'timeouts.server' && b.tcp !== null));
   if (policy.length > 0) return `policy ${policy.join(', ')} changed`;
   return undefined;
 }
@@ -136,7 +138,7 @@ function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
 function policyValueOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
   const ops: RuntimeOp[] = [];
   const backends = serviceBackends(after);
-  if (before.settings.timeouts.server !== after.settings.timeouts.server) {
+  if (before.settings.timeouts.server !== after.settings.timeouts.server && after.tcp === null) {
     for (const { backend } of backends) ops.push({ kind: 'map', map: TIMEOUTS_MAP, key: backend, value: String(after.settings.timeouts.server) });
   }
   const maxconn = after.policy.circuitBreaker?.maxConnsPerInstance ?? 0;

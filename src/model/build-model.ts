@@ -6,7 +6,8 @@ import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
 import { buildRoutes, resolveFailover } from './routes.ts';
 import { staticServices } from './static-upstreams.ts';
-import { buildVersions } from './versions.ts';
+import { assignTcpPorts } from './tcp-services.ts';
+import { buildVersions, NO_VERSIONS } from './versions.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
 import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
@@ -37,13 +38,16 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
     const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
     rejections.push(...built.rejections, ...policyRejections);
     const settings = backendSettings(policy);
-    const versions = buildVersions(built.service.backend, built.service.servers, policy, settings);
-    return { ...built.service, policy, policyOrigins: origins, settings, versions, failover: null };
+    // Versions pick a backend per HTTP request: a TCP service has none.
+    const versions = policy.protocol === 'tcp' ? NO_VERSIONS : buildVersions(built.service.backend, built.service.servers, policy, settings);
+    return { ...built.service, policy, policyOrigins: origins, settings, versions, failover: null, tcp: null };
   });
+  const ports = assignTcpPorts(unlinked, config);
+  rejections.push(...ports.rejections);
   const services: ServiceModel[] = unlinked.map((service) => {
     const { backend, rejection } = resolveFailover(service, unlinked);
     if (rejection) rejections.push(rejection);
-    return { ...service, failover: backend };
+    return { ...service, failover: backend, tcp: ports.tcp.get(service.name) ?? null };
   });
   const routes = buildRoutes(services);
   rejections.push(...routes.rejections);

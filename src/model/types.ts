@@ -2,6 +2,7 @@ import type { BackendSettings } from './policy/backend-settings.ts';
 import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
 import type { PolicyLayer } from './policy/parse-layer.ts';
 import type { RouteModel } from './routes.ts';
+import type { TcpModel } from './tcp-services.ts';
 import type { VersionsModel } from './versions.ts';
 
 /**
@@ -72,6 +73,8 @@ export interface ServiceModel {
   readonly versions: VersionsModel;
   /** Backend that takes this service's requests while none of its servers is up (`failover.service`), or null. */
   readonly failover: string | null;
+  /** For `protocol: tcp`: its listener; null for HTTP services. */
+  readonly tcp: TcpModel | null;
 }
 
 export interface ServerModel {

@@ -71,7 +71,7 @@ function frontendOf(model: Model): FrontendParts {
 
 function timeoutsOf(model: Model): string {
   try {
-    return renderTimeoutsMap(model.services);
+    return renderTimeoutsMap(model.services.filter((s) => s.tcp === null));
   } catch (err) {
     throw new RenderError(`render: timeouts map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
   }
@@ -79,7 +79,8 @@ function timeoutsOf(model: Model): string {
 
 function hostMapOf(model: Model): HostMap {
   try {
-    return renderHostMap(model.services);
+    // A TCP service has its own listener; Host routing would send HTTP to it.
+    return renderHostMap(model.services.filter((s) => s.tcp === null));
   } catch (err) {
     throw new RenderError(`render: host map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
   }

@@ -59,6 +59,12 @@ const { templates, assets } = await loadRenderKit();
 /** Every line a backend may hold once policies are rendered; anything else would be injected. */
 const BACKEND_LINES = [
   /^backend svc_[a-z0-9-]+(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$/,
+  /^frontend tcp_[A-Za-z0-9-]+$/,
+  /^ {4}mode tcp$/,
+  /^ {4}no option idle-close-on-response$/,
+  /^ {4}bind 127\.0\.0\.1:91\d\d$/,
+  /^ {4}default_backend svc_[a-z0-9-]+$/,
+  /^ {4}log-format '\{"type":"access","protocol":"tcp","ts":%Ts\.%ms,"service":"[A-Za-z0-9-]+","backend":"%b","instance":"%s","termination":"%ts","retries":"%rc","ms":\{"queue":%Tw,"connect":%Tc,"total":%Tt\},"bytes":\{"in":%U,"out":%B\}\}'$/,
   /^ {4}balance (roundrobin|leastconn|random|first|source|hdr\([A-Za-z][A-Za-z0-9-]*\))$/,
   /^ {4}http-request set-var\(txn\.ipx_(service|version)\) str\([A-Za-z0-9][A-Za-z0-9._-]*\)$/,
   /^ {4}hash-type consistent$/,
