@@ -9,16 +9,18 @@ const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 const IPV6_BRACKETED = /^\[[0-9a-fA-F:.]+\]$/;
 
+function isIpPort(value: string): boolean {
+  const at = value.lastIndexOf(':');
+  if (at <= 0) return false;
+  const host = value.slice(0, at);
+  const port = Number(value.slice(at + 1));
+  return (IPV4.test(host) || IPV6_BRACKETED.test(host)) && Number.isInteger(port) && port > 0 && port < 65536;
+}
+
 const listenAddress = (description: string, fallback: string) =>
   z
     .string()
-    .refine((value) => {
-      const at = value.lastIndexOf(':');
-      if (at <= 0) return false;
-      const host = value.slice(0, at);
-      const port = Number(value.slice(at + 1));
-      return (IPV4.test(host) || IPV6_BRACKETED.test(host)) && Number.isInteger(port) && port > 0 && port < 65536;
-    }, 'must be <ip>:<port>, e.g. 127.0.0.1:8080 or [::1]:8080 (literal IPs only, so a bind never fails on lookup)')
+    .refine(isIpPort, 'must be <ip>:<port>, e.g. 127.0.0.1:8080 or [::1]:8080 (literal IPs only, so a bind never fails on lookup)')
     .default(fallback)
     .describe(description);
 
@@ -89,6 +91,7 @@ export const listenSchema = z
     http: listenAddress('The frontend services call', '127.0.0.1:8080'),
     stats: listenAddress('HAProxy stats page and Prometheus metrics (/metrics)', '127.0.0.1:8404'),
     admin: listenAddress("ipx's own /healthz, /readyz and /metrics (watch and dev only)", '127.0.0.1:8405'),
+    accessLog: listenAddress('UDP address where ipx receives HAProxy\'s access log lines (log.access: stdout)', '127.0.0.1:8406'),
   })
   .describe('Addresses HAProxy listens on');
 
@@ -102,6 +105,14 @@ export const routingSchema = z
       .describe('Host: <service>.<domain> routes to Consul service <service>'),
     passingOnly: z.boolean().default(true).describe('Route only to instances whose checks all pass; false also routes to "warning" ones'),
     balance: z.enum(['roundrobin', 'leastconn', 'random']).default('roundrobin').describe('Load-balancing algorithm for every service'),
+    tcpPorts: z
+      .strictObject({
+        from: z.number().int().min(1).max(65535).default(9100),
+        to: z.number().int().min(1).max(65535).default(9199),
+      })
+      .refine((range) => range.to >= range.from, { message: 'to must be at least from' })
+      .prefault({})
+      .describe('Ports TCP services (protocol: tcp) may take with tcpPort, on the IP of listen.http'),
   })
   .describe('How requests find services');
 
@@ -171,6 +182,10 @@ export const logSchema = z
       .enum(['auto', 'human', 'json'])
       .default('auto')
       .describe('human: one readable line per event; json: JSON lines; auto: human when stderr is a terminal, else json (env IPX_LOG_FORMAT, flag --log-format)'),
+    access: z
+      .enum(['stdout', 'off'])
+      .default('stdout')
+      .describe('One JSON line per request on ipx\'s standard output (HAProxy sends them to listen.accessLog); off: none'),
   })
   .describe('Logging');
 
@@ -182,6 +197,32 @@ export const templatesSchema = z
       .describe('Folder with haproxy.cfg.hbs and/or partials/*.hbs replacing the built-in templates of the same name (relative to the working directory); empty: built-ins only'),
   })
   .describe('Your own templates');
+
+// Policy documents are checked key by key by the model (src/model/policy/), like
+// the KV and meta layers, so that one bad key is rejected alone and reported.
+export const policiesSchema = z
+  .strictObject({
+    defaults: z.record(z.string(), z.unknown()).default({}).describe('Policy document for every service (layer 2 of POLICIES.md)'),
+    services: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .default({})
+      .describe('Policy document per service name (layer 5 of POLICIES.md); KV <kvPrefix>services/<name> overrides it'),
+  })
+  .describe('Gateway policies from the config file; KV and instance meta add to them');
+
+export const staticSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'a static upstream name is a DNS label, as a service name'),
+    z.strictObject({
+      instances: z
+        .array(z.string().refine(isIpPort, 'must be <ip>:<port>, e.g. 10.0.5.1:8080 or [2001:db8::1]:8080 (literal IPs only)'))
+        .min(1, 'list at least one instance')
+        .describe('Instances as <ip>:<port>'),
+      policy: z.record(z.string(), z.unknown()).default({}).describe('Its policy document (as policies.services.<name>)'),
+    }),
+  )
+  .default({})
+  .describe('Upstreams outside Consul, routed like services: Host <name>.<domain>, with the same policy document');
 
 export const configSchema = z.strictObject({
   consul: consulSchema.prefault({}),
@@ -196,6 +237,8 @@ export const configSchema = z.strictObject({
   log: logSchema.prefault({}),
   composites: compositesSchema,
   aggregator: aggregatorSchema,
+  policies: policiesSchema.prefault({}),
+  static: staticSchema,
 });
 
 /** What a user writes (every key optional). */

@@ -1,4 +1,4 @@
-import type { Model } from '../model/index.ts';
+import { POLICY_LAYERS, diffModel, type Model } from '../model/index.ts';
 import { Runner } from '../runner/runner.ts';
 import { renderSnapshot } from '../runner/pipeline.ts';
 import { MassDropGuard, type GuardStatus } from '../runner/mass-drop-guard.ts';
@@ -179,6 +179,7 @@ export class ApplyLoop {
     metrics.services.set(model.services.length);
     metrics.servers.set(model.services.reduce((sum, s) => sum + s.servers.filter((server) => server.state === 'ready').length, 0));
     metrics.rejections.set(model.rejections.length);
+    for (const layer of POLICY_LAYERS) metrics.policyRejections.set({ layer }, model.rejections.filter((r) => r.layer === layer).length);
     metrics.lastSuccess.setToCurrentTime();
     if (action !== 'noop') this.logApplied(result, durationMs);
     this.applied = { model, rendered, action, at: new Date().toISOString() };
@@ -218,7 +219,7 @@ export class ApplyLoop {
     this.rejectionKey = key;
     // A limit can reject thousands of items at once: name the first ones, count the rest.
     for (const rejection of model.rejections.slice(0, REJECTIONS_LOGGED)) {
-      this.options.logger.warn({ subject: rejection.subject, reason: rejection.reason }, `skipped ${rejection.subject}: ${rejection.reason}`);
+      this.options.logger.warn({ subject: rejection.subject, reason: rejection.reason, ...(rejection.layer ? { layer: rejection.layer } : {}) }, `skipped ${rejection.subject}: ${rejection.reason}`);
     }
     const more = model.rejections.length - REJECTIONS_LOGGED;
     if (more > 0) this.options.logger.warn({ more }, `skipped ${more} more items; GET /status lists them all`);

@@ -12,6 +12,8 @@ import { startAdminServer, type AdminServer, type Readiness } from './admin-serv
 import { ApplyLoop, type Applier, type ApplyInput } from './apply-loop.ts';
 import { createMetrics } from './metrics.ts';
 import { readiness } from './readiness.ts';
+import { startAccessLog } from '../haproxy/access-log.ts';
+import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 
@@ -28,6 +30,8 @@ export interface DaemonOptions {
   readonly progress?: NodeJS.WritableStream;
   /** `haproxy -c` on a trial render of new settings before reconfigure() takes them; none: no check. */
   readonly checkRendered?: (rendered: RenderResult, config: Config) => Promise<unknown>;
+  /** Where access-log lines go when log.access is stdout (default: process.stdout). */
+  readonly accessLogOut?: Writable;
 }
 
 export interface Daemon {
@@ -57,6 +61,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   let config = options.config;
   const applier = withComposites(options.applier, () => config, logger);
   const kit = options.kit ?? (await loadRenderKit(undefined, config.templates.dir));
+  const accessLog = config.log.access === 'stdout' ? await startAccessLog({ address: config.listen.accessLog, out: options.accessLogOut ?? process.stdout, logger }) : undefined;
   const metrics = createMetrics();
   const loop = new ApplyLoop({ config, logger, applier, kit, metrics });
 
@@ -170,6 +175,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await loop.close();
         await applier.stop();
         await admin.close();
+        await accessLog?.close();
         logger.info('ipx stopped');
       })()),
   };

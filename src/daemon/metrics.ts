@@ -14,7 +14,7 @@ export function createMetrics() {
     applies: new Counter({ name: 'ipx_haproxy_applies_total', help: 'Applies by action (noop, start, runtime, reload)', labelNames: ['action'] as const, registers: [registry] }),
     runtimeOps: new Counter({
       name: 'ipx_haproxy_runtime_ops_total',
-      help: 'Server changes made through the runtime API without a reload, by op (add, remove, addr, weight, state)',
+      help: 'Server changes made through the runtime API without a reload, by op (add, remove, addr, weight, state, map, maxconn)',
       labelNames: ['op'] as const,
       registers: [registry],
     }),
@@ -27,6 +27,12 @@ export function createMetrics() {
     services: new Gauge({ name: 'ipx_services', help: 'Services in the applied model', registers: [registry] }),
     servers: new Gauge({ name: 'ipx_servers', help: 'Servers taking traffic (ready) in the applied model', registers: [registry] }),
     rejections: new Gauge({ name: 'ipx_rejections', help: 'Consul items skipped because they cannot be expressed safely', registers: [registry] }),
+    policyRejections: new Gauge({
+      name: 'ipx_policy_rejections',
+      help: 'Policy values not used (invalid, or instances disagreeing on a meta key), by layer: file-defaults, kv-defaults, meta, file-service, kv-service',
+      labelNames: ['layer'] as const,
+      registers: [registry],
+    }),
     guardHeld: new Gauge({ name: 'ipx_guard_held', help: '1 while the mass-deregistration guard holds back a change', registers: [registry] }),
     haproxyRestarts: new Counter({ name: 'ipx_haproxy_restarts_total', help: 'Managed HAProxy masters found dead and started again', registers: [registry] }),
     lastSuccess: new Gauge({ name: 'ipx_last_apply_success_timestamp_seconds', help: 'When the last run succeeded', registers: [registry] }),

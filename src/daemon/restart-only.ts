@@ -13,6 +13,8 @@ const LIVE_KEYS: ReadonlyArray<readonly [keyof Config, string?]> = [
   ['stats'],
   ['templates'],
   ['composites'],
+  ['policies'],
+  ['static'],
   ['listen', 'http'],
   ['listen', 'stats'],
   ['haproxy', 'maxconn'],

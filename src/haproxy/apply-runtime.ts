@@ -45,7 +45,8 @@ const PER_BACKEND_READS = 32;
  * thousands of backends the full `show servers state` is most of a runtime apply.
  */
 async function touchedMismatches(ops: readonly RuntimeOp[], model: Model, deps: RuntimeApplyDeps): Promise<string[]> {
-  const touched = new Set(ops.map((op) => op.backend));
+  // Map ops change no server: only the backends of server ops are read back.
+  const touched = new Set(ops.flatMap((op) => ('backend' in op ? [op.backend] : [])));
   const draining = deps.drainer.draining();
   if (touched.size > PER_BACKEND_READS) return liveMismatches((await deps.admin.serversState()).state.servers, model, draining, touched);
   const servers = [];

@@ -1,3 +1,4 @@
+import { modelBackends } from '../model/backends.ts';
 import { ipKey } from '../model/ip-literal.ts';
 import { isDraining, isMaint, type LiveServer } from './servers-state.ts';
 import type { Model, ServerModel } from '../model/types.ts';
@@ -10,8 +11,8 @@ export function serverKey(backend: string, server: string): string {
 /** Every server of the model by `backend/server`. */
 export function modelServers(model: Model): Map<string, ServerModel> {
   const servers = new Map<string, ServerModel>();
-  for (const service of model.services) {
-    for (const server of service.servers) servers.set(serverKey(service.backend, server.name), server);
+  for (const { backend, servers: list } of modelBackends(model)) {
+    for (const server of list) servers.set(serverKey(backend, server.name), server);
   }
   return servers;
 }
@@ -40,9 +41,10 @@ export function serverDisagreement(live: LiveServer, wanted: ServerModel): strin
  * those backends are compared (after runtime changes, the ones they touched).
  */
 export function liveMismatches(live: readonly LiveServer[], model: Model, draining: ReadonlySet<string> = new Set(), only?: ReadonlySet<string>): string[] {
-  const services = only ? model.services.filter((service) => only.has(service.backend)) : model.services;
-  const wanted = modelServers({ ...model, services });
-  const backends = new Set(services.map((service) => service.backend));
+  const compared = modelBackends(model).filter((b) => !only || only.has(b.backend));
+  const backends = new Set(compared.map((b) => b.backend));
+  const wanted = new Map<string, ServerModel>();
+  for (const { backend, servers } of compared) for (const server of servers) wanted.set(serverKey(backend, server.name), server);
   const seen = new Set<string>();
   const problems: string[] = [];
   for (const server of live) {

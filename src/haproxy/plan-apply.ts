@@ -1,5 +1,8 @@
 import { compareStrings } from '../compare.ts';
-import { changedGlobalKeys } from '../model/diff-model.ts';
+import { serviceBackends } from '../model/backends.ts';
+import { changedGlobalKeys, changedPolicyKeys } from '../model/diff-model.ts';
+import { SPLIT_MAP, splitKey } from '../render/split-map.ts';
+import { TIMEOUTS_MAP } from '../render/timeouts-map.ts';
 import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
 
 /**
@@ -8,11 +11,14 @@ import type { Model, ServerModel, ServerState, ServiceModel } from '../model/typ
  * requests to drain.
  */
 export type RuntimeOp =
-  | { readonly kind: 'add'; readonly backend: string; readonly server: ServerModel }
+  | { readonly kind: 'add'; readonly backend: string; readonly server: ServerModel; readonly keywords: string }
   | { readonly kind: 'remove'; readonly backend: string; readonly server: ServerModel }
   | { readonly kind: 'addr'; readonly backend: string; readonly server: string; readonly address: string; readonly port: number }
   | { readonly kind: 'weight'; readonly backend: string; readonly server: string; readonly weight: number }
-  | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState };
+  | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState }
+  | { readonly kind: 'map'; readonly map: string; readonly key: string; readonly value: string }
+  /** 0: no limit. */
+  | { readonly kind: 'maxconn'; readonly backend: string; readonly server: string; readonly maxconn: number };
 
 export type RuntimeOpKind = RuntimeOp['kind'];
 
@@ -48,9 +54,18 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
       reasons.push(`service ${JSON.stringify(name)}: ${structural}`);
       continue;
     }
-    const ops = serverOps(service.backend, old.servers, service.servers);
-    changes.push(...ops.changes);
-    removals.push(...ops.removals);
+    const oldBackends = new Map(serviceBackends(old).map((b) => [b.backend, b]));
+    const slots = slotOps(old, service);
+    // Slots move first when they move to versions already serving (away from one going down), last when a version just came up.
+    const targetsServed = slots.every((op) => op.kind === 'map' && oldBackends.get(op.value)?.servers.some((s) => s.state === 'ready'));
+    if (targetsServed) changes.push(...slots);
+    for (const { backend, servers, keywords } of serviceBackends(service)) {
+      const ops = serverOps(backend, oldBackends.get(backend)?.servers ?? [], servers, keywords);
+      changes.push(...ops.changes);
+      removals.push(...ops.removals);
+    }
+    if (!targetsServed) changes.push(...slots);
+    changes.push(...policyValueOps(old, service));
   }
   if (reasons.length > 0) return { kind: 'reload', reasons: reasons.sort(compareStrings) };
   const ops = [...changes, ...removals];
@@ -61,17 +76,32 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
 function serviceChange(a: ServiceModel, b: ServiceModel): string | undefined {
   if (a.host !== b.host) return `host ${a.host} became ${b.host}`;
   if (a.backend !== b.backend) return `backend ${a.backend} became ${b.backend}`;
+  const versionsBefore = a.versions.backends.map((v) => v.backend).join(' ');
+  const versionsAfter = b.versions.backends.map((v) => v.backend).join(' ');
+  if (versionsBefore !== versionsAfter) return `version backends [${versionsBefore}] became [${versionsAfter}]`;
+  if ((a.versions.slots.length === 0) !== (b.versions.slots.length === 0)) return `versions.split ${b.versions.slots.length === 0 ? 'removed' : 'added'}`;
+  if (a.tcp?.bind !== b.tcp?.bind) return `TCP listener ${a.tcp?.bind ?? 'none'} became ${b.tcp?.bind ?? 'none'}`;
+  if (a.versions.pinHeader !== b.versions.pinHeader) return `versions.pinHeader ${a.versions.pinHeader ?? 'none'} became ${b.versions.pinHeader ?? 'none'}`;
+  // A new share is a map change (slotOps): no reload.
+  // A TCP backend has no set-timeout rule: its server timeout reloads.
+  const policy = changedPolicyKeys(a, b).filter((key) => !RUNTIME_POLICY_KEYS.has(key) || (key === 'timeouts.server' && b.tcp !== null));
+  if (policy.length > 0) return `policy ${policy.join(', ')} changed`;
   return undefined;
 }
 
-function serverOps(backend: string, before: readonly ServerModel[], after: readonly ServerModel[]): { changes: RuntimeOp[]; removals: RuntimeOp[] } {
+function serverOps(
+  backend: string,
+  before: readonly ServerModel[],
+  after: readonly ServerModel[],
+  keywords: string,
+): { changes: RuntimeOp[]; removals: RuntimeOp[] } {
   const old = new Map(before.map((server) => [server.name, server]));
   const current = new Set(after.map((server) => server.name));
   const changes: RuntimeOp[] = [];
   for (const server of after) {
     const was = old.get(server.name);
     if (!was) {
-      changes.push({ kind: 'add', backend, server });
+      changes.push({ kind: 'add', backend, server, keywords });
       continue;
     }
     const attributes: RuntimeOp[] = [];
@@ -90,6 +120,32 @@ function serverOps(backend: string, before: readonly ServerModel[], after: reado
   }
   const removals: RuntimeOp[] = before.filter((server) => !current.has(server.name)).map((server) => ({ kind: 'remove', backend, server }));
   return { changes, removals };
+}
+
+/** Policy keys whose change the runtime API applies (the rendered rules read them from a map). */
+const RUNTIME_POLICY_KEYS = new Set(['versions.split', 'timeouts.server', 'circuitBreaker.maxConnsPerInstance']);
+
+/** `set map` for each slot of the split map that now names another backend. */
+function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
+  const ops: RuntimeOp[] = [];
+  after.versions.slots.forEach((backend, slot) => {
+    if (before.versions.slots[slot] !== backend) ops.push({ kind: 'map', map: SPLIT_MAP, key: splitKey(after.backend, slot), value: backend });
+  });
+  return ops;
+}
+
+/** Policy values the runtime API changes in place: the server timeout map, and every server's maxconn. */
+function policyValueOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
+  const ops: RuntimeOp[] = [];
+  const backends = serviceBackends(after);
+  if (before.settings.timeouts.server !== after.settings.timeouts.server && after.tcp === null) {
+    for (const { backend } of backends) ops.push({ kind: 'map', map: TIMEOUTS_MAP, key: backend, value: String(after.settings.timeouts.server) });
+  }
+  const maxconn = after.policy.circuitBreaker?.maxConnsPerInstance ?? 0;
+  if ((before.policy.circuitBreaker?.maxConnsPerInstance ?? 0) !== maxconn) {
+    for (const { backend, servers } of backends) for (const server of servers) ops.push({ kind: 'maxconn', backend, server: server.name, maxconn });
+  }
+  return ops;
 }
 
 /** How many ops of each kind, for logs and metrics. */

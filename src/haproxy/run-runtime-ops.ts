@@ -26,7 +26,8 @@ export async function runRuntimeOps(ops: readonly RuntimeOp[], { admin, drainer 
           await admin.run(adminCommands.weight(backend, server.name, server.weight));
           await admin.run(adminCommands.state(backend, server.name, server.state));
         } else {
-          await admin.run(adminCommands.add(backend, server));
+          await admin.run(adminCommands.add(backend, server, op.keywords));
+          if (/(^| )check( |$)/.test(op.keywords)) await admin.run(adminCommands.enableHealth(backend, server.name));
           if (server.state === 'ready') await admin.run(adminCommands.state(backend, server.name, 'ready'));
         }
         break;
@@ -42,6 +43,12 @@ export async function runRuntimeOps(ops: readonly RuntimeOp[], { admin, drainer 
         break;
       case 'state':
         await admin.run(adminCommands.state(op.backend, op.server, op.state));
+        break;
+      case 'map':
+        await admin.run(adminCommands.setMap(op.map, op.key, op.value));
+        break;
+      case 'maxconn':
+        await admin.run(adminCommands.maxconn(op.backend, op.server, op.maxconn));
         break;
     }
   }

@@ -23,13 +23,18 @@ export const DYNAMIC_SERVER_KEYWORDS = 'pool-max-conn -1 pool-purge-delay 5s';
 
 export type AdminState = 'ready' | 'maint' | 'drain';
 
+const MAP_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*\.map$/;
+const MAP_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 const silent = (answer: string) => answer.trim() === '';
 const target = (backend: string, server: string) => `${helpers.ident(backend)}/${helpers.ident(server)}`;
 
 export const adminCommands = {
-  /** Created in maintenance (HAProxy's rule); `state ready` puts it in service. */
-  add(backend: string, server: ServerModel): AdminCommand {
-    const text = `add server ${target(backend, server.name)} ${helpers.addr(server.address, server.port)} weight ${helpers.int(server.weight)} ${DYNAMIC_SERVER_KEYWORDS}`;
+  /**
+   * Created in maintenance (HAProxy's rule); `state ready` puts it in service.
+   * `keywords` are the service's policy (checks, limits, ejection), as on its config lines.
+   */
+  add(backend: string, server: ServerModel, keywords = ''): AdminCommand {
+    const text = `add server ${target(backend, server.name)} ${helpers.addr(server.address, server.port)} weight ${helpers.int(server.weight)} ${DYNAMIC_SERVER_KEYWORDS}${helpers.keywords(keywords)}`;
     return { text, ok: (answer) => /New server registered/.test(answer) };
   },
   state(backend: string, server: string, state: AdminState): AdminCommand {
@@ -47,6 +52,20 @@ export const adminCommands = {
   /** Refused unless the server is in maintenance with no connection and an empty queue. */
   del(backend: string, server: string): AdminCommand {
     return { text: `del server ${target(backend, server)}`, ok: (answer) => /Server deleted/.test(answer) };
+  },
+  /** A runtime-added server's checks start disabled (HAProxy's rule). */
+  enableHealth(backend: string, server: string): AdminCommand {
+    return { text: `enable health ${target(backend, server)}`, ok: silent };
+  },
+  /** One entry of a map file the config loaded (the version split): key and value are plain words. */
+  setMap(map: string, key: string, value: string): AdminCommand {
+    if (!MAP_FILE.test(map)) throw new Error(`setMap: ${JSON.stringify(map)} is not a map file name`);
+    if (!MAP_KEY.test(key)) throw new Error(`setMap: key ${JSON.stringify(key)} is not a plain word`);
+    return { text: `set map ${map} ${key} ${helpers.ident(value)}`, ok: silent };
+  },
+  /** A server's concurrency limit (circuitBreaker.maxConnsPerInstance); 0 lifts it. */
+  maxconn(backend: string, server: string, maxconn: number): AdminCommand {
+    return { text: `set maxconn server ${target(backend, server)} ${helpers.int(maxconn)}`, ok: silent };
   },
   shutdownSessions(backend: string, server: string): AdminCommand {
     return { text: `shutdown sessions server ${target(backend, server)}`, ok: silent };

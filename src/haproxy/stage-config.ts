@@ -1,4 +1,6 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.ts';
 import type { Logger } from 'pino';
 import { checkConfig } from './check-config.ts';
 import type { LastGood, LastGoodStore } from './last-good.ts';
@@ -61,6 +63,11 @@ export async function stageConfig(rendered: RenderedConfig, deps: StageDeps): Pr
   const discard = async () => {
     await removeStagingLeftovers(layout);
     await pruneFiles(layout, written, keep);
+    // A fixed-name file that is live (the version split map) goes back to what the last good config has.
+    for (const name of written) {
+      const good = lastGood?.rendered.files[name];
+      if (keep.has(name) && good !== undefined) await writeFileAtomic(join(layout.dir, name), good);
+    }
   };
 
   let checkWarnings: string[];

@@ -2,14 +2,20 @@ import { buildService } from './build-service.ts';
 import { buildComposites } from './composites/build.ts';
 import { compareStrings, compareTuples } from '../compare.ts';
 import { limitKv, limitServices } from './limits.ts';
+import { backendSettings } from './policy/backend-settings.ts';
+import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
+import { buildRoutes, resolveFailover } from './routes.ts';
+import { staticServices } from './static-upstreams.ts';
+import { assignTcpPorts } from './tcp-services.ts';
+import { buildVersions, NO_VERSIONS } from './versions.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
 import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'haproxy' | 'limits' | 'listen' | 'routing' | 'stats'> & Partial<Pick<Config, 'aggregator' | 'composites' | 'consul'>>;
+  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'log' | 'policies' | 'routing' | 'static' | 'stats'> & Partial<Pick<Config, 'aggregator' | 'composites'>>;
 }
 
 /**
@@ -20,20 +26,36 @@ export interface BuildModelInput {
 export function buildModel({ snapshot, config }: BuildModelInput): Model {
   const { limits } = config;
   const limited = limitServices(snapshot.services, snapshot.unwatched ?? [], limits);
-  const ordered = [...limited.within].sort(compareServices);
+  const statics = staticServices(config.static, limited.within);
+  const ordered = [...limited.within, ...statics.services].sort(compareServices);
   const { accepted, rejections: nameRejections } = acceptServiceNames(ordered);
-  // KV feeds no policy yet: its limits are applied now so that what a later layer may read is already bounded and reported.
   const kv = limitKv(snapshot.kv, limits);
-  const rejections: Rejection[] = [...limited.rejections, ...nameRejections, ...kv.rejections];
-  const services: ServiceModel[] = accepted.map((service) => {
+  // A static upstream's policy is its file-service layer; policies.services.<name>, when also set, replaces it.
+  const policies = { ...config.policies, services: { ...statics.policies, ...config.policies.services } };
+  const shared = prepareSharedLayers({ policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted });
+  const rejections: Rejection[] = [...limited.rejections, ...statics.rejections, ...nameRejections, ...kv.rejections, ...shared.rejections];
+  const unlinked = accepted.map((service) => {
     const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
-    rejections.push(...built.rejections);
-    return built.service;
+    const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
+    rejections.push(...built.rejections, ...policyRejections);
+    const settings = backendSettings(policy);
+    // Versions pick a backend per HTTP request: a TCP service has none.
+    const versions = policy.protocol === 'tcp' ? NO_VERSIONS : buildVersions(built.service.backend, built.service.servers, policy, settings);
+    return { ...built.service, policy, policyOrigins: origins, settings, versions, failover: null, tcp: null };
   });
+  const ports = assignTcpPorts(unlinked, config);
+  rejections.push(...ports.rejections);
+  const services: ServiceModel[] = unlinked.map((service) => {
+    const { backend, rejection } = resolveFailover(service, unlinked);
+    if (rejection) rejections.push(rejection);
+    return { ...service, failover: backend, tcp: ports.tcp.get(service.name) ?? null };
+  });
+  const routes = buildRoutes(services);
+  rejections.push(...routes.rejections);
   const composites = buildComposites(config, kv.accepted);
   rejections.push(...composites.rejections);
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
-  return { global: buildGlobal(config), services, rejections, ...(composites.model ? { composites: composites.model } : {}) };
+  return { global: buildGlobal(config), services, routes: routes.routes, rejections, ...(composites.model ? { composites: composites.model } : {}) };
 }
 
 function buildGlobal(config: BuildModelInput['config']): GlobalModel {
@@ -47,7 +69,7 @@ function buildGlobal(config: BuildModelInput['config']): GlobalModel {
     httpBind: config.listen.http,
     statsBind: config.listen.stats,
     domain: config.routing.domain,
-    balance: config.routing.balance,
+    accessLog: config.log.access === 'stdout' ? config.listen.accessLog : null,
     statsAuth: config.stats.user ? { user: config.stats.user, passwordHash: config.stats.passwordHash } : null,
   };
 }
@@ -66,6 +88,6 @@ function compareServices(a: ServiceEntry, b: ServiceEntry): number {
 }
 
 function instancesKey(service: ServiceEntry): string {
-  const keys = service.instances.map((i) => JSON.stringify([i.node, i.id, i.address, String(i.port), i.status, String(i.weight)]));
+  const keys = service.instances.map((i) => JSON.stringify([i.node, i.id, i.address, String(i.port), i.status, String(i.weight), i.meta, i.tags]));
   return JSON.stringify(keys.sort(compareStrings));
 }

@@ -2,7 +2,8 @@ import { compareStrings, compareTuples } from '../compare.ts';
 import { backendName, serverNames } from './identifiers.ts';
 import { parseIpLiteral } from './ip-literal.ts';
 import { fieldLengthProblem, instancesReason, type Limits } from './limits.ts';
-import { instanceRejection } from './rejections.ts';
+import { VERSION_LABEL } from './policy/schema.ts';
+import { instanceRejection, quoteForLog } from './rejections.ts';
 import type { Rejection, ServerModel, ServerState, ServiceModel } from './types.ts';
 import type { InstanceEntry, ServiceEntry } from '../consul/snapshot.ts';
 
@@ -19,6 +20,9 @@ export const WEIGHT_REASON = 'weight (Consul Weights.Passing, or Weights.Warning
  */
 export const MAX_WEIGHT = 256;
 
+/** Instance meta naming the version an instance runs (POLICIES.md `versions`). */
+export const VERSION_META = 'ipx-version';
+
 export interface BuildServiceInput {
   /** Its name has passed the DNS-label check. */
   readonly service: ServiceEntry;
@@ -28,7 +32,7 @@ export interface BuildServiceInput {
 }
 
 export interface BuiltService {
-  readonly service: ServiceModel;
+  readonly service: Omit<ServiceModel, 'policy' | 'policyOrigins' | 'settings' | 'versions' | 'failover' | 'tcp'>;
   readonly rejections: readonly Rejection[];
 }
 
@@ -59,6 +63,7 @@ export function buildService({ service, domain, passingOnly, limits }: BuildServ
       port: instance.port,
       weight: Math.min(instance.weight, MAX_WEIGHT),
       state: serverState(instance.status, passingOnly),
+      version: instanceVersion(instance, reject),
     });
   });
   servers.sort((a, b) => compareStrings(a.name, b.name));
@@ -96,6 +101,15 @@ function instanceProblem(instance: InstanceEntry): string | undefined {
   return undefined;
 }
 
+/** `ipx-version` meta, or null; a label that could not name a backend is reported and the instance serves unversioned. */
+function instanceVersion(instance: InstanceEntry, reject: (instance: InstanceEntry, reason: string) => void): string | null {
+  const label = Object.hasOwn(instance.meta, VERSION_META) ? instance.meta[VERSION_META] : undefined;
+  if (label === undefined) return null;
+  if (VERSION_LABEL.test(label)) return label;
+  reject(instance, `meta ${VERSION_META} ${quoteForLog(label)} is not a version label (letters, digits, ".", "_" and "-", up to 32 characters); the instance serves without a version`);
+  return null;
+}
+
 /** Not routable is kept as `maint`: a later health flip is then one runtime state change. */
 function serverState(status: string, passingOnly: boolean): ServerState {
   return status === 'passing' || (status === 'warning' && !passingOnly) ? 'ready' : 'maint';
@@ -103,6 +117,6 @@ function serverState(status: string, passingOnly: boolean): ServerState {
 
 // Every field takes part, so that even duplicate entries sort the same whatever the input order.
 function compareInstances(a: InstanceEntry, b: InstanceEntry): number {
-  const key = (i: InstanceEntry) => [i.node, i.id, i.address, String(i.port), i.status, String(i.weight)];
+  const key = (i: InstanceEntry) => [i.node, i.id, i.address, String(i.port), i.status, String(i.weight), JSON.stringify(i.meta), JSON.stringify(i.tags)];
   return compareTuples(key(a), key(b));
 }

@@ -1,4 +1,5 @@
 import { compareStrings } from '../compare.ts';
+import { flattenPolicy } from './policy/merge.ts';
 import type { GlobalModel, Model, ServerModel, ServiceModel } from './types.ts';
 
 export interface ModelDiff {
@@ -39,6 +40,7 @@ function sameService(a: ServiceModel, b: ServiceModel): boolean {
   return (
     a.host === b.host &&
     a.backend === b.backend &&
+    changedPolicyKeys(a, b).length === 0 &&
     a.servers.length === b.servers.length &&
     a.servers.every((server, i) => sameServer(server, b.servers[i] as ServerModel))
   );
@@ -63,4 +65,12 @@ function sameGlobal(a: GlobalModel, b: GlobalModel): boolean {
 export function changedGlobalKeys(a: GlobalModel, b: GlobalModel): (keyof GlobalModel)[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(compareStrings) as (keyof GlobalModel)[];
   return keys.filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+}
+
+/** Dotted policy keys whose value differs (origins aside: a value moving between layers changes nothing HAProxy sees). */
+export function changedPolicyKeys(a: Pick<ServiceModel, 'policy'>, b: Pick<ServiceModel, 'policy'>): string[] {
+  const before = new Map(flattenPolicy(a.policy).map(([key, value]) => [key, JSON.stringify(value)]));
+  const after = new Map(flattenPolicy(b.policy).map(([key, value]) => [key, JSON.stringify(value)]));
+  const keys = [...new Set([...before.keys(), ...after.keys()])].sort(compareStrings);
+  return keys.filter((key) => before.get(key) !== after.get(key));
 }

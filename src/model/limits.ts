@@ -90,7 +90,8 @@ export interface LimitedKv {
 export function limitKv(kv: readonly KvEntry[], limits: Limits): LimitedKv {
   const rejections: Rejection[] = [];
   const accepted: KvEntry[] = [];
-  for (const entry of [...kv].sort((a, b) => compareStrings(a.key, b.key))) {
+  // By value too: Consul never lists a key twice, but a broken source could, and the choice must not depend on order.
+  for (const entry of [...kv].sort((a, b) => compareStrings(a.key, b.key) || compareStrings(a.value, b.value))) {
     const bytes = Buffer.byteLength(entry.value, 'utf8');
     if (bytes > limits.kvValueBytes) {
       rejections.push(kvRejection(entry.key, `value is ${bytes} bytes, beyond limits.kvValueBytes (${limits.kvValueBytes}); store less or raise limits.kvValueBytes`));

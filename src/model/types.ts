@@ -1,4 +1,10 @@
 import type { CompositesModel } from './composites/types.ts';
+import type { BackendSettings } from './policy/backend-settings.ts';
+import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
+import type { PolicyLayer } from './policy/parse-layer.ts';
+import type { RouteModel } from './routes.ts';
+import type { TcpModel } from './tcp-services.ts';
+import type { VersionsModel } from './versions.ts';
 
 /**
  * The model: everything the templates need, and only values that are safe to
@@ -9,6 +15,8 @@ export interface Model {
   readonly global: GlobalModel;
   /** Sorted by lower-cased name (as their hosts sort), then by name. */
   readonly services: readonly ServiceModel[];
+  /** Path routes for hosts that are not service hosts, longest prefix first. */
+  readonly routes: readonly RouteModel[];
   /** What could not be expressed safely, and why; everything else still applies. */
   readonly rejections: readonly Rejection[];
   /** Composite routes (request aggregation); absent when there are none, so models without them look as they always did. */
@@ -31,7 +39,8 @@ export interface GlobalModel {
   readonly httpBind: string;
   readonly statsBind: string;
   readonly domain: string;
-  readonly balance: 'roundrobin' | 'leastconn' | 'random';
+  /** `ip:port` HAProxy sends access-log lines to (UDP, read by ipx), or null for none. */
+  readonly accessLog: string | null;
   /** Basic auth on the stats frontend, or null for none. */
   readonly statsAuth: StatsAuth | null;
 }
@@ -57,6 +66,18 @@ export interface ServiceModel {
    * server (or none at all) → HAProxy answers the JSON 503.
    */
   readonly servers: readonly ServerModel[];
+  /** Every policy value the service runs with (src/model/policy/), validated. */
+  readonly policy: EffectivePolicy;
+  /** The layer each policy value came from, by dotted key. */
+  readonly policyOrigins: PolicyOrigins;
+  /** The policy as HAProxy settings, shared by the templates and the runtime API. */
+  readonly settings: BackendSettings;
+  /** Per-version backends, shares and pinning (`versions`); NO_VERSIONS without them. */
+  readonly versions: VersionsModel;
+  /** Backend that takes this service's requests while none of its servers is up (`failover.service`), or null. */
+  readonly failover: string | null;
+  /** For `protocol: tcp`: its listener; null for HTTP services. */
+  readonly tcp: TcpModel | null;
 }
 
 export interface ServerModel {
@@ -70,6 +91,8 @@ export interface ServerModel {
   /** HAProxy weight, 1 to 256 (Consul's Weights.Passing, or Weights.Warning while in warning; clamped). */
   readonly weight: number;
   readonly state: ServerState;
+  /** `ipx-version` meta (a valid label), or null. */
+  readonly version: string | null;
 }
 
 /** `ready` takes traffic; `maint` is kept in the backend but gets none (HAProxy's maintenance). */
@@ -79,4 +102,6 @@ export interface Rejection {
   /** e.g. `service "web"` or `instance "web-1" of service "web"`. */
   readonly subject: string;
   readonly reason: string;
+  /** For a policy value that was not used: the layer it came from (metrics count by it). */
+  readonly layer?: PolicyLayer;
 }

@@ -1,6 +1,7 @@
 import { errorMessage } from '../errors.ts';
 import { SAFE_NAME } from '../model/identifiers.ts';
 import { parseIpLiteral } from '../model/ip-literal.ts';
+import { PATH_PREFIX } from '../model/policy/schema.ts';
 import { quoteSingle } from './haproxy-quote.ts';
 
 /**
@@ -30,6 +31,31 @@ export const helpers = {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`int: ${describe(value)} is not a non-negative integer`);
     return String(value);
   },
+  /** A `balance` algorithm: a fixed name, or `hdr(<header>)` with a header-name token. */
+  balance(value: unknown): string {
+    if (typeof value !== 'string' || !BALANCE.test(value)) throw new Error(`balance: ${describe(value)} is not a balance algorithm ipx renders`);
+    return value;
+  },
+  /**
+   * Keywords from the model (`check inter 2000ms rise 2`, `conn-failure 503`):
+   * lower-case words of letters, digits, `.` and `-` only, so nothing can
+   * quote, comment or expand. Written after a leading space, or nothing when empty.
+   */
+  keywords(value: unknown): string {
+    if (value === '') return '';
+    if (typeof value !== 'string' || !KEYWORDS.test(value)) throw new Error(`keywords: ${describe(value)} is not a list of plain keywords`);
+    return ` ${value}`;
+  },
+  /** A path prefix of a route: `/segment[/segment…]` of unreserved characters only (nothing HAProxy or a regex would read specially but `.`). */
+  path(value: unknown): string {
+    if (typeof value !== 'string' || !PATH_PREFIX.test(value)) throw new Error(`path: ${describe(value)} is not a route prefix`);
+    return value;
+  },
+  /** A lower-case HTTP header name, as a sample-fetch argument and a map-key part. */
+  header(value: unknown): string {
+    if (typeof value !== 'string' || !/^[a-z][a-z0-9-]{0,63}$/.test(value)) throw new Error(`header: ${describe(value)} is not a lower-case header name`);
+    return value;
+  },
   /**
    * A server's admin state as the end of its `server` line: ` disabled` for
    * maintenance, nothing for ready (the leading space keeps the line tidy).
@@ -55,6 +81,9 @@ export const helpers = {
     return value as string;
   },
 };
+
+const BALANCE = /^(roundrobin|leastconn|random|first|source|hdr\([A-Za-z][A-Za-z0-9-]{0,63}\))$/;
+const KEYWORDS = /^[a-z0-9][a-z0-9.-]*( [a-z0-9][a-z0-9.-]*)*$/;
 
 export type HelperName = keyof typeof helpers;
 

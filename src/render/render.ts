@@ -1,6 +1,8 @@
 import { errorMessage, RenderError } from '../errors.ts';
 import { quoteSingle } from './haproxy-quote.ts';
+import { frontendParts, type FrontendContext, type FrontendParts } from './frontend-context.ts';
 import { hashFiles } from './hash-files.ts';
+import { renderTimeoutsMap, TIMEOUTS_MAP } from './timeouts-map.ts';
 import { renderHostMap, type HostMap } from './host-map.ts';
 import type { CompiledTemplates } from './compile-templates.ts';
 import type { CompositesModel, Model } from '../model/index.ts';
@@ -10,7 +12,7 @@ export const CONFIG_FILE = 'haproxy.cfg';
 
 /** Static response bodies, read from haproxy/errors/*.json by the caller. */
 export interface RenderAssets {
-  readonly errors: { readonly '404': string; readonly '503': string };
+  readonly errors: { readonly '404': string; readonly '502': string; readonly '503': string; readonly '504': string };
 }
 
 export interface RenderInput {
@@ -31,7 +33,11 @@ export interface TemplateContext {
   readonly global: Model['global'];
   readonly services: Model['services'];
   readonly mapFile: string;
-  readonly errors: { readonly notFound: string; readonly unavailable: string };
+  /** The per-backend server timeout map (render/timeouts-map.ts). */
+  readonly timeoutsMap: string;
+  /** Path routes, failover and version routing in the frontend. */
+  readonly frontend: FrontendContext;
+  readonly errors: { readonly notFound: string; readonly upstreamError: string; readonly unavailable: string; readonly upstreamTimeout: string };
   /** Null unless a composite is routed (templates/partials/composites-*.hbs). */
   readonly composites: CompositesContext | null;
 }
@@ -53,27 +59,52 @@ function compositesContext(composites: CompositesModel | undefined): CompositesC
 /** Pure: the same input renders byte-identical files. Throws RenderError. */
 export function render({ model, templates, assets }: RenderInput): RenderResult {
   const hostMap = hostMapOf(model);
+  const frontend = frontendOf(model);
   const context: TemplateContext = {
     global: model.global,
     services: model.services,
     mapFile: hostMap.fileName,
-    errors: { notFound: errorBody(assets, '404'), unavailable: errorBody(assets, '503') },
+    timeoutsMap: TIMEOUTS_MAP,
+    frontend: frontend.context,
+    errors: {
+      notFound: errorBody(assets, '404'),
+      upstreamError: errorBody(assets, '502'),
+      unavailable: errorBody(assets, '503'),
+      upstreamTimeout: errorBody(assets, '504'),
+    },
     composites: compositesContext(model.composites),
   };
-  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content };
+  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, [TIMEOUTS_MAP]: timeoutsOf(model), ...frontend.files };
   return { files, hash: hashFiles(files) };
+}
+
+function frontendOf(model: Model): FrontendParts {
+  try {
+    return frontendParts(model);
+  } catch (err) {
+    throw new RenderError(`render: frontend maps: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
+  }
+}
+
+function timeoutsOf(model: Model): string {
+  try {
+    return renderTimeoutsMap(model.services.filter((s) => s.tcp === null));
+  } catch (err) {
+    throw new RenderError(`render: timeouts map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
+  }
 }
 
 function hostMapOf(model: Model): HostMap {
   try {
-    return renderHostMap(model.services);
+    // A TCP service has its own listener; Host routing would send HTTP to it.
+    return renderHostMap(model.services.filter((s) => s.tcp === null));
   } catch (err) {
     throw new RenderError(`render: host map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
   }
 }
 
 /** Checked here so that a bad asset is named; the template's `quote` helper encodes it. */
-function errorBody(assets: RenderAssets, status: '404' | '503'): string {
+function errorBody(assets: RenderAssets, status: keyof RenderAssets['errors']): string {
   // A file's final newline is not part of the body (and could not be quoted).
   const body = assets.errors[status]?.trimEnd();
   const fail = (reason: string, cause?: unknown): never => {

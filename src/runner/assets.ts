@@ -45,7 +45,12 @@ export async function loadRenderKit(root: string = PACKAGE_ROOT, userDir = ''): 
   });
   const errorsDir = path.join(root, 'haproxy', 'errors');
   const assets: RenderAssets = {
-    errors: { '404': (await read(path.join(errorsDir, '404.json'))) as string, '503': (await read(path.join(errorsDir, '503.json'))) as string },
+    errors: {
+      '404': (await read(path.join(errorsDir, '404.json'))) as string,
+      '502': (await read(path.join(errorsDir, '502.json'))) as string,
+      '503': (await read(path.join(errorsDir, '503.json'))) as string,
+      '504': (await read(path.join(errorsDir, '504.json'))) as string,
+    },
   };
   return { templates, assets, overrides };
 }

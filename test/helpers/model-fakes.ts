@@ -1,5 +1,7 @@
 import { parseConfig } from '../../src/config/parse.ts';
 import type { ConfigInput, Config } from '../../src/config/schema.ts';
+import { buildModel } from '../../src/model/build-model.ts';
+import type { ServiceModel } from '../../src/model/types.ts';
 import type { InstanceEntry, ServiceEntry, Snapshot } from '../../src/consul/snapshot.ts';
 import { GOLDEN_RUN_DIR } from './render-inputs.ts';
 
@@ -36,4 +38,10 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;
+}
+
+/** The policy fields of a service with no policy anywhere, for hand-built models. */
+export function defaultPolicyFields(): Pick<ServiceModel, 'policy' | 'policyOrigins' | 'settings' | 'versions' | 'failover' | 'tcp'> {
+  const built = buildModel({ snapshot: snapshot(service('x')), config: config() }).services[0] as ServiceModel;
+  return { policy: built.policy, policyOrigins: built.policyOrigins, settings: built.settings, versions: built.versions, failover: built.failover, tcp: built.tcp };
 }

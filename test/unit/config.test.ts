@@ -9,7 +9,7 @@ describe('parseConfig', () => {
   it('gives every key a default', () => {
     const config = parseConfig({});
     expect(config.consul.address).toBe('http://127.0.0.1:8500');
-    expect(config.listen).toEqual({ http: '127.0.0.1:8080', stats: '127.0.0.1:8404', admin: '127.0.0.1:8405' });
+    expect(config.listen).toEqual({ http: '127.0.0.1:8080', stats: '127.0.0.1:8404', admin: '127.0.0.1:8405', accessLog: '127.0.0.1:8406' });
     expect(config.routing.domain).toBe('service.internal');
     expect(config.haproxy.runDir).toBe('./.ipx/run');
     expect(config.watch).toEqual({ waitMin: 250, waitMax: 2000 });
@@ -118,7 +118,7 @@ describe('the ipx dev discovery file', () => {
     const plain = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: {}, discover: true });
     expect(plain.discovery).toBe(path.join(dir, '.ipx', 'run', 'ipx-dev.json'));
     expect(plain.config.consul.address).toBe('http://127.0.0.1:18500');
-    expect(plain.config.listen).toEqual({ http: '127.0.0.1:18080', stats: '127.0.0.1:18404', admin: '127.0.0.1:9999' });
+    expect(plain.config.listen).toEqual({ http: '127.0.0.1:18080', stats: '127.0.0.1:18404', admin: '127.0.0.1:9999', accessLog: '127.0.0.1:8406' });
     const env = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: { CONSUL_HTTP_ADDR: '10.0.0.1:8500' }, discover: true });
     expect(env.config.consul.address).toBe('http://10.0.0.1:8500');
     const flags = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: {}, discover: true, flags: { consul: { address: 'http://10.0.0.2:8500' } } });

@@ -32,7 +32,7 @@ function fakeAdmin(script: { loads: Array<ServerLoad | 'gone'>; refuseDeletes?: 
   return { admin, commands };
 }
 
-const server = (state: 'ready' | 'maint'): ServerModel => ({ name: 's1', instanceId: 's1', address: '10.0.0.1', port: 80, weight: 1, state });
+const server = (state: 'ready' | 'maint'): ServerModel => ({ name: 's1', instanceId: 's1', address: '10.0.0.1', port: 80, weight: 1, state, version: null });
 const busy = { sessions: 1, queued: 0 };
 const empty = { sessions: 0, queued: 0 };
 const logger = pino({ level: 'silent' });

@@ -16,13 +16,14 @@ const server = (id: string, address: string, fields: { weight?: number; state?: 
   port: 8080,
   weight: fields.weight ?? 1,
   state: fields.state ?? 'ready',
+  version: null,
 });
 
 describe('planApply', () => {
   it.each<[string, ServiceEntry[], ServiceEntry[], ApplyPlan]>([
     ['nothing changed', [web(w1)], [web(w1)], { kind: 'noop' }],
     ['only a rejected instance changed', [web(w1)], [web(w1, instance({ id: 'x', address: 'db.internal' }))], { kind: 'noop' }],
-    ['an instance added', [web(w1)], [web(w1, w2)], { kind: 'runtime', ops: [{ kind: 'add', backend: 'svc_web', server: server('w2', '10.0.0.2') }] }],
+    ['an instance added', [web(w1)], [web(w1, w2)], { kind: 'runtime', ops: [{ kind: 'add', backend: 'svc_web', server: server('w2', '10.0.0.2'), keywords: '' }] }],
     ['an instance removed', [web(w1, w2)], [web(w1)], { kind: 'runtime', ops: [{ kind: 'remove', backend: 'svc_web', server: server('w2', '10.0.0.2') }] }],
     [
       'an address and port changed',
@@ -81,8 +82,8 @@ describe('planApply', () => {
       {
         kind: 'runtime',
         ops: [
-          { kind: 'add', backend: 'svc_api', server: server('a2', '10.0.0.1') },
-          { kind: 'add', backend: 'svc_web', server: server('w2', '10.0.0.2') },
+          { kind: 'add', backend: 'svc_api', server: server('a2', '10.0.0.1'), keywords: '' },
+          { kind: 'add', backend: 'svc_web', server: server('w2', '10.0.0.2'), keywords: '' },
           { kind: 'remove', backend: 'svc_api', server: server('a1', '10.0.0.1') },
           { kind: 'remove', backend: 'svc_web', server: server('w1', '10.0.0.1') },
         ],
@@ -114,7 +115,8 @@ describe('planApply', () => {
 
   it.each<[string, ConfigInput, string[]]>([
     ['maxconn', { haproxy: { maxconn: 200 } }, ['global setting maxconn changed']],
-    ['the balance algorithm', { routing: { balance: 'leastconn' } }, ['global setting balance changed']],
+    ['the balance algorithm', { routing: { balance: 'leastconn' } }, ['service "web": policy balance changed']],
+    ['a policy value HAProxy cannot change at runtime', { policies: { services: { web: { timeouts: { connect: '3s' } } } } }, ['service "web": policy timeouts.connect changed']],
     ['the domain (every host changes too)', { routing: { domain: 'svc.example' } }, ['global setting domain changed', 'service "web": host web.service.internal became web.svc.example']],
     ['a listen address', { listen: { http: '127.0.0.1:9999' } }, ['global setting httpBind changed']],
   ])('reloads when %s changes, saying why', (_label, input, reasons) => {

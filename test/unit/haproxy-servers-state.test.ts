@@ -164,7 +164,7 @@ describe('adminCommands', () => {
   });
 
   it.each([
-    ['add', adminCommands.add('b', { name: 's', instanceId: 's', address: '10.0.0.1', port: 80, weight: 1, state: 'ready' }), 'New server registered.\n', 'Already exists a server with the same name in backend.\n'],
+    ['add', adminCommands.add('b', { name: 's', instanceId: 's', address: '10.0.0.1', port: 80, weight: 1, state: 'ready', version: null }), 'New server registered.\n', 'Already exists a server with the same name in backend.\n'],
     ['state', adminCommands.state('b', 's', 'ready'), '\n', 'No such server.\n'],
     ['weight', adminCommands.weight('b', 's', 5), '\n', 'Absolute weight can only be between 0 and 256 inclusive.\n'],
     ['addr', adminCommands.addr('b', 's', '10.0.0.1', 80), "no need to change the addr, no need to change the port by 'stats socket command'\n", 'No such server.\n'],

@@ -3,7 +3,7 @@ import { buildModel } from '../../src/model/build-model.ts';
 import { HOSTNAME_REASON, PORT_REASON, UNSPECIFIED_REASON, WEIGHT_REASON } from '../../src/model/build-service.ts';
 import { SAFE_NAME } from '../../src/model/identifiers.ts';
 import { INVALID_NAME_REASON } from '../../src/model/service-names.ts';
-import { config, instance, service, shuffle, snapshot } from '../helpers/model-fakes.ts';
+import { config, defaultPolicyFields, instance, service, shuffle, snapshot } from '../helpers/model-fakes.ts';
 import type { HealthStatus } from '../../src/consul/snapshot.ts';
 
 describe('buildModel: global settings', () => {
@@ -26,10 +26,11 @@ describe('buildModel: global settings', () => {
         httpBind: '[::1]:8080',
         statsBind: '127.0.0.1:9000',
         domain: 'svc.example',
-        balance: 'leastconn',
+        accessLog: '127.0.0.1:8406',
         statsAuth: null,
       },
       services: [],
+      routes: [],
       rejections: [],
     });
   });
@@ -40,7 +41,7 @@ describe('buildModel: service names', () => {
     const model = buildModel({ snapshot: snapshot(service(name)), config: config() });
     expect(model.rejections).toEqual([]);
     expect(model.services).toEqual([
-      { name, host: `${name.toLowerCase()}.service.internal`, backend: `svc_${name.toLowerCase()}`, servers: [] },
+      { name, host: `${name.toLowerCase()}.service.internal`, backend: `svc_${name.toLowerCase()}`, servers: [], ...defaultPolicyFields() },
     ]);
   });
 
@@ -118,7 +119,7 @@ describe('buildModel: instance addresses and ports', () => {
 
   it('keeps IPv6 addresses without brackets (the renderer adds them)', () => {
     const model = buildModel({ snapshot: snapshot(service('web', [instance({ id: 'a', address: '2001:db8::1', port: 443 })])), config: config() });
-    expect(model.services[0]?.servers).toEqual([{ name: 'a', instanceId: 'a', address: '2001:db8::1', port: 443, weight: 1, state: 'ready' }]);
+    expect(model.services[0]?.servers).toEqual([{ name: 'a', instanceId: 'a', address: '2001:db8::1', port: 443, weight: 1, state: 'ready', version: null }]);
   });
 
   it('rejects an unknown health status rather than routing to it', () => {
@@ -175,7 +176,8 @@ describe('buildModel: health and weight', () => {
         name: 'web',
         host: 'web.service.internal',
         backend: 'svc_web',
-        servers: [{ name: 'a', instanceId: 'a', address: '10.0.0.1', port: 8080, weight: 1, state: 'maint' }],
+        servers: [{ name: 'a', instanceId: 'a', address: '10.0.0.1', port: 8080, weight: 1, state: 'maint', version: null }],
+        ...defaultPolicyFields(),
       },
     ]);
   });

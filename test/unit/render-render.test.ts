@@ -3,11 +3,12 @@ import { RenderError } from '../../src/errors.ts';
 import { buildModel } from '../../src/model/build-model.ts';
 import { compileTemplates, type TemplateSources } from '../../src/render/compile-templates.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
-import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
+import { config, defaultPolicyFields, instance, service, snapshot } from '../helpers/model-fakes.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';
 import type { Model } from '../../src/model/types.ts';
 
 const { templates, assets } = await loadRenderKit();
+const defaultPolicy = defaultPolicyFields();
 const model = buildModel({
   snapshot: snapshot(
     service('web', [instance({ id: 'w1' }), instance({ id: 'w2', address: '2001:db8::2', port: 443, weight: 5 }), instance({ id: 'w3', status: 'critical' })]),
@@ -28,10 +29,11 @@ function renderError(fn: () => unknown): RenderError {
 
 describe('render', () => {
   const result = render({ model, templates, assets });
-  const mapFile = Object.keys(result.files).find((name) => name !== CONFIG_FILE) ?? '';
+  const mapFile = Object.keys(result.files).find((name) => name.startsWith('hosts-')) ?? '';
 
-  it('writes haproxy.cfg and a host map named by its content hash', () => {
-    expect(Object.keys(result.files).sort()).toEqual([CONFIG_FILE, mapFile].sort());
+  it('writes haproxy.cfg, a host map named by its content hash and the server timeouts map', () => {
+    expect(Object.keys(result.files).sort()).toEqual([CONFIG_FILE, mapFile, 'timeouts-server.map'].sort());
+    expect(result.files['timeouts-server.map']?.split('\n').filter((line) => !line.startsWith('#'))).toEqual(['svc_api 30000', 'svc_web 30000', '']);
     expect(mapFile).toMatch(/^hosts-[0-9a-f]{12}\.map$/);
     expect(result.files[mapFile]?.split('\n').filter((line) => !line.startsWith('#'))).toEqual([
       'api.service.internal svc_api',
@@ -80,14 +82,14 @@ describe('render', () => {
   it('refuses a hand-built model with an unsafe server name, naming the template', () => {
     const bad: Model = {
       ...model,
-      services: [{ name: 'web', host: 'web.service.internal', backend: 'svc_web', servers: [{ name: 'x\nbackend evil', instanceId: 'x', address: '10.0.0.1', port: 80, weight: 1, state: 'ready' }] }],
+      services: [{ ...defaultPolicy, name: 'web', host: 'web.service.internal', backend: 'svc_web', servers: [{ name: 'x\nbackend evil', instanceId: 'x', address: '10.0.0.1', port: 80, weight: 1, state: 'ready', version: null }] }],
     };
     const err = renderError(() => render({ model: bad, templates, assets }));
     expect(err.message).toMatch(/^render: partial "backend" failed: ident: "x\\nbackend evil" is not a safe HAProxy name/);
   });
 
   it('refuses a hand-built model with an unsafe host, before any template runs', () => {
-    const bad: Model = { ...model, services: [{ name: 'web', host: 'web x', backend: 'svc_web', servers: [] }] };
+    const bad: Model = { ...model, services: [{ ...defaultPolicy, name: 'web', host: 'web x', backend: 'svc_web', servers: [] }] };
     expect(renderError(() => render({ model: bad, templates, assets })).message).toMatch(/host map: host "web x"/);
   });
 });
