@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deregisterService, registerService, type ServiceRegistration } from '../../src/consul/index.ts';
-import { startTestConsul, type TestConsul } from '../helpers/consul.ts';
+import { putKv, startTestConsul, type TestConsul } from '../helpers/consul.ts';
 import { isAlive } from '../helpers/haproxy.ts';
 import { eventually, get } from '../helpers/http.ts';
 import { startBackend, type TestBackend } from '../helpers/http-backend.ts';
@@ -335,36 +335,49 @@ describe('ipx register for CI', () => {
 });
 
 describe('ipx explain <url> [-H]', () => {
-  it('says which rule matches, the backend, versions, which servers are eligible and why', async () => {
-    await withApi2();
-    const api3 = await startBackend('api-3');
-    backends.push(api3);
-    await register({ name: 'api', id: 'api-3', port: api3.port, meta: { 'ipx-version': 'v2' } });
-    await eventually(async () => ((await ipx(['explain', 'api'], { cwd: dir })).stdout.includes('3 of 3 servers') ? true : undefined), 15_000, 'api-3 in service');
-    const run = await ipx(['explain', `http://127.0.0.1:${ports[0]}/orders/1?x=1`, '-H', 'Host: API.service.internal:8080', '-H', 'X-Version: v2'], { cwd: dir });
-    expect(run.code).toBe(0);
-    const lines = run.stdout.split('\n');
-    expect(lines[0]).toBe('request: GET /orders/1?x=1 Host: API.service.internal:8080');
-    expect(lines[1]).toBe('Host api.service.internal → service "api" → backend svc_api (balance roundrobin)');
-    expect(lines[2]).toBe('  rule: host route api.service.internal → svc_api (the Host header, port and case ignored, looked up in the host map); path /orders/1 is not read by any rule');
-    expect(lines[3]).toMatch(/^ {2}versions: v2 on api-3 \(ipx-version meta; /);
-    expect(run.stdout).toMatch(/^ {2}3 of 3 servers take traffic$/m);
-    expect(run.stdout).toMatch(/^ {2}server api-3 +127\.0\.0\.1:\d+ +weight 1 +ready +\(instance "api-3" on node "[^"]+", passing: eligible\)$/m);
-    expect(run.stdout).toMatch(/^ {2}headers not read by any rule: X-Version$/m);
+  it('says which rule matches, the backend, the version a pin header picks, each policy and its layer, which servers are eligible and why', async () => {
+    await register({ name: 'api', id: 'api-1', port: backends[0]!.port, meta: { 'ipx-version': 'v1' } });
+    await register({ name: 'api', id: 'api-2', port: backends[1]!.port, meta: { 'ipx-version': 'v2' } });
+    await putKv(consul.agent.address, 'ipx/services/api', 'versions:\n  split: { v1: 80, v2: 20 }\n  pinHeader: X-Version\nroutes:\n  - pathPrefix: /orders\n    stripPrefix: true\n');
+    try {
+      await eventually(async () => ((await ipx(['explain', 'api'], { cwd: dir })).stdout.includes('version v2') ? true : undefined), 15_000, 'version v2 in explain');
+      const run = await ipx(['explain', `http://127.0.0.1:${ports[0]}/orders/1?x=1`, '-H', 'Host: API.service.internal:8080', '-H', 'X-Version: v2', '-H', 'X-Other: 1'], { cwd: dir });
+      expect(run.code).toBe(0);
+      const lines = run.stdout.split('\n');
+      expect(lines[0]).toBe('request: GET /orders/1?x=1 Host: API.service.internal:8080');
+      expect(lines[1]).toBe('Host api.service.internal → service "api" → backend svc_api (balance roundrobin)');
+      expect(lines[2]).toBe('  rule: host route api.service.internal → svc_api (the Host header, port and case ignored, looked up in the host map); the path is not read by this rule');
+      expect(run.stdout).toMatch(/^ {2}version v1 +→ backend \S+ \(80% of requests; 1 of 1 servers take traffic\)$/m);
+      expect(run.stdout).toMatch(/^ {2}version v2 +→ backend (\S+) \(20% of requests; 1 of 1 servers take traffic\)$/m);
+      expect(run.stdout).toMatch(/^ {2}this request: X-Version: v2 pins it to version v2 \(backend \S+\)$/m);
+      expect(run.stdout).toMatch(/^ {2}server api-2 +127\.0\.0\.1:\d+ +weight 1 +ready +\(instance "api-2" on node "[^"]+", passing: eligible\)$/m);
+      expect(run.stdout).toMatch(/^ {4}versions\.pinHeader +X-Version +KV ipx\/services\/api$/m);
+      expect(run.stdout).toMatch(/^ {4}timeouts\.connect +5s +built-in$/m);
+      // X-Version is read by the pin rule; X-Other by none.
+      expect(run.stdout).toMatch(/^ {2}headers not read by any rule: X-Other$/m);
 
-    const maintenance = await fetch(`${consul.agent.address}/v1/agent/service/maintenance/api-3?enable=true`, { method: 'PUT' });
-    expect(maintenance.ok).toBe(true);
-    const down = await eventually(async () => {
-      const r = await ipx(['explain', 'api'], { cwd: dir });
-      return r.stdout.includes('2 of 3 servers') ? r : undefined;
-    }, 15_000, 'api-3 out of service');
-    expect(down.stdout).toMatch(/^ {2}server api-3 +127\.0\.0\.1:\d+ +weight 1 +maint +\(instance "api-3" on node "[^"]+", critical: not eligible: its checks do not pass\)$/m);
+      const routed = await ipx(['explain', 'http://gateway.internal/orders/1'], { cwd: dir });
+      expect(routed.stdout.split('\n').slice(1, 3)).toEqual([
+        'Path /orders/1 → service "api" → backend svc_api (balance roundrobin)',
+        '  rule: path route /orders → svc_api (the Host is not a service host; the longest prefix on whole segments wins), forwarded as /1',
+      ]);
+
+      const maintenance = await fetch(`${consul.agent.address}/v1/agent/service/maintenance/api-2?enable=true`, { method: 'PUT' });
+      expect(maintenance.ok).toBe(true);
+      const down = await eventually(async () => {
+        const r = await ipx(['explain', 'api'], { cwd: dir });
+        return r.stdout.includes('1 of 2 servers') ? r : undefined;
+      }, 15_000, 'api-2 out of service');
+      expect(down.stdout).toMatch(/^ {2}server api-2 +127\.0\.0\.1:\d+ +weight 1 +maint +\(instance "api-2" on node "[^"]+", critical: not eligible: its checks do not pass\)$/m);
+    } finally {
+      await fetch(`${consul.agent.address}/v1/kv/ipx/services/api`, { method: 'DELETE' });
+    }
   });
 
   it('an unknown Host gets the 404 and no rule; a malformed header is a usage error', async () => {
     const run = await ipx(['explain', 'http://nosuch.service.internal/'], { cwd: dir });
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe('request: GET / Host: nosuch.service.internal\nHost nosuch.service.internal: no such service in Consul; requests get 404 {"error":"unknown_service"}\n  rule: none matches: the host map has no entry for nosuch.service.internal\n');
+    expect(run.stdout).toBe('request: GET / Host: nosuch.service.internal\nHost nosuch.service.internal: no such service in Consul; requests get 404 {"error":"unknown_service"}\n  rule: none matches: the host map has no entry for nosuch.service.internal and no path route takes /\n');
     const bad = await ipx(['explain', 'api', '-H', 'no colon'], { cwd: dir });
     expect(bad.code).toBe(3);
     expect(bad.stderr).toMatch(/-H "no colon" must be 'Name: value'/);

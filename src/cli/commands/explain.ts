@@ -92,14 +92,14 @@ function versionLines(e: Explanation, request: ExplainRequest, read: Set<string>
   }
   if (versions.pinHeader) {
     read.add(versions.pinHeader.toLowerCase());
-    const pinned = [...request.headers].find(([name]) => name.toLowerCase() === versions.pinHeader?.toLowerCase())?.[1];
-    const target = pinned === undefined ? undefined : versions.backends.find((v) => v.version === pinned);
+    const given = [...request.headers].find(([name]) => name.toLowerCase() === versions.pinHeader?.toLowerCase());
+    const target = given && versions.backends.find((v) => v.version === given[1]);
     lines.push(
-      pinned === undefined
+      !given
         ? `  a request with header ${versions.pinHeader}: <version> goes to that version`
         : target
-          ? `  this request: ${versions.pinHeader}: ${pinned} pins it to version ${pinned} (backend ${target.backend})`
-          : `  this request: ${versions.pinHeader}: ${pinned} names no version; the split decides`,
+          ? `  this request: ${given[0]}: ${given[1]} pins it to version ${given[1]} (backend ${target.backend})`
+          : `  this request: ${given[0]}: ${given[1]} names no version; ${versions.slots.length > 0 ? 'the split decides' : 'any server of the service answers'}`,
     );
   }
   return lines;
