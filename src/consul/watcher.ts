@@ -274,14 +274,11 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function emitIfComplete(): void {
-    if (phase !== 'running' || !catalog?.data || !kv?.data || !dirty) return;
+    // A service never read and not failed yet has its first answer on the way; without it
+    // the service would show zero instances.
+    if (phase !== 'running' || !catalog?.data || !kv?.data || !dirty || reads.unread() > 0) return;
     const services: Array<readonly [string, ServiceRecord['data'] & object]> = [];
-    for (const [name, record] of reads.records) {
-      if (record.data) services.push([name, record.data]);
-      // Never read and not failed yet: its first answer is on the way; without it the
-      // service would show zero instances.
-      else if (record.failures === 0) return;
-    }
+    for (const [name, record] of reads.records) if (record.data) services.push([name, record.data]);
     const snapshot = assembleSnapshot({
       services: services.map(([name, data]) => [name, data.instances] as const),
       kv: kv.data.value,
@@ -312,10 +309,12 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       });
       checks = startView(checksNotPassingQuery(), refreshBehind);
       catalog = startView(catalogServicesQuery(), reconcile, (index) => {
-        // The list of names may stay the same while instances come and go: every new index scans.
+        // The list of names may stay the same while instances come and go: every new index
+        // scans. Not the first: every service is read after it anyway.
         if (index === catalogIndex) return;
+        const first = catalogIndex === '';
         catalogIndex = index;
-        scan.trigger();
+        if (!first) scan.trigger();
       });
     },
     stop() {
