@@ -26,71 +26,18 @@
 import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import pLimit from 'p-limit';
-import type { Config } from '../config/index.ts';
 import { errorMessage, type ConsulError } from '../errors.ts';
-import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS, type WatchLimits } from './assemble.ts';
+import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
 import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, runBlockingView, type ViewEffects, type ViewTiming } from './blocking-view.ts';
 import { isBehind, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
-import type { ConsulClient } from './client.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
 
-/** What the watcher logs through; a pino logger fits. */
-export interface WatcherLogger {
-  debug(fields: object, message: string): void;
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
+import type { ConsulWatcher, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
 
-export interface WatcherErrorInfo {
-  /** Query key of the failing view, e.g. health.service("web"). */
-  readonly key: string;
-  /** Position in this view's current failure streak (1 = first failure). */
-  readonly attempt: number;
-}
-
-/** For /readyz and `ipx status`. Times are epoch milliseconds. */
-export interface WatcherState {
-  /** Every view has read Consul at least once. */
-  readonly ready: boolean;
-  /** Some view is failing: snapshots may lag behind Consul. */
-  readonly stale: boolean;
-  readonly staleSince: number | undefined;
-  /** Last successful answer from any view. */
-  readonly lastSuccessAt: number | undefined;
-  readonly lastError: { readonly message: string; readonly key: string; readonly at: number } | undefined;
-  /** Keys of the views now failing, sorted. */
-  readonly failing: readonly string[];
-  readonly services: number;
-  /** Service reads waiting for a free connection (consul.maxConnections). */
-  readonly queuedReads: number;
-}
-
-export interface WatcherOptions {
-  readonly client: ConsulClient;
-  readonly config: Config['consul'];
-  /**
-   * limits.services and limits.fieldLength: no service is read beyond them;
-   * the names left out travel in the snapshot's `unwatched`. Absent: no limit.
-   */
-  readonly limits?: WatchLimits;
-  onSnapshot(snapshot: Snapshot): void;
-  onError?(error: ConsulError, info: WatcherErrorInfo): void;
-  readonly logger?: WatcherLogger;
-  readonly timing?: Partial<ViewTiming>;
-  readonly effects?: Partial<ViewEffects>;
-}
-
-export interface ConsulWatcher {
-  /** Starts the views; calling it again, or after stop(), does nothing. */
-  start(): void;
-  /** Cancels every request in flight and resolves when all views have ended. Idempotent. */
-  stop(): Promise<void>;
-  state(): WatcherState;
-}
+export type { ConsulWatcher, WatcherErrorInfo, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
 
 interface Slot<T> {
   readonly key: string;
@@ -336,10 +283,10 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         if (record.failingSince !== undefined) failing.push({ key: keyOf(record), since: record.failingSince });
         if (!record.data) allRead = false;
       }
-      const all = slots();
       const since = failing.map((entry) => entry.since);
       return {
-        ready: phase === 'running' && all.length > 0 && all.every((slot) => slot.data !== undefined) && allRead,
+        // What a snapshot is made of; the health signal is not (its failures show in `failing`).
+        ready: phase === 'running' && catalog?.data !== undefined && kv?.data !== undefined && allRead,
         stale: failing.length > 0,
         staleSince: since.length > 0 ? Math.min(...since) : undefined,
         lastSuccessAt,
