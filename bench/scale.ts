@@ -8,7 +8,7 @@
  * against one blocking query per service measured in the same run.
  *
  *   node --import tsx bench/scale.ts [--sizes 1000,5000] [--instances 10] [--changes 24]
- *        [--idle 10] [--old-sizes 1000] [--json]
+ *        [--idle 10] [--old-sizes 1000] [--json] [--keep]
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     idle: { type: 'string', default: '10' },
     'old-sizes': { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
   },
 });
 const numbers = (text: string | undefined) => (text ?? '').split(',').filter(Boolean).map(Number);
@@ -79,8 +80,7 @@ async function main(): Promise<void> {
   }
   const prov = provenance(REPO_ROOT);
   if (args.json) console.log(JSON.stringify({ rows, provenance: prov }, null, 2));
-  console.log(formatRows(rows));
-  console.log(`\n${describeProvenance(prov)}; ${new Date().toISOString()}`);
+  else console.log(`${formatRows(rows)}\n\n${describeProvenance(prov)}; ${new Date().toISOString()}`);
   console.log(`saved ${await saveResults(REPO_ROOT, 'scale', { rows, provenance: prov, args })}`);
 }
 
@@ -106,7 +106,8 @@ async function startWorld(services: number) {
       upstream.closeAllConnections();
       upstream.close();
       await agent.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (args.keep) console.error(`bench: kept ${dir} (ipx.log, consul.log, run/)`);
+      else await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -76,23 +76,35 @@ export function checkSignalOf(body: unknown, index: string): CheckSignal {
 
 /** Pure: the bodies of GET /v1/catalog/node/<node> for every node into per-service instance summaries. */
 export function instanceSignalOf(answers: ReadonlyArray<{ readonly body: unknown; readonly index: string }>): InstanceSignal {
+  const scan = createInstanceScan();
+  for (const answer of answers) scan.add(answer);
+  return scan.finish();
+}
+
+/**
+ * The same, one node answer at a time, so that a scan holds one node's body at
+ * once (megabytes each at thousands of services) and keeps only the summary.
+ */
+export function createInstanceScan(): { add(answer: { readonly body: unknown; readonly index: string }): void; finish(): InstanceSignal } {
   const services = new Collector();
   let lowest: bigint | undefined;
-  for (const { body, index } of answers) {
-    const at = indexOf(index);
-    lowest = lowest === undefined || at < lowest ? at : lowest;
-    // A node deregistered between the node list and its read answers null: it has no instances.
-    if (body === null || body === undefined) continue;
-    if (!isRecord(body) || !isRecord(body.Node) || typeof body.Node.Node !== 'string') {
-      throw shapeError('/v1/catalog/node/<node>', 'a node with its services');
-    }
-    const node = body.Node.Node;
-    for (const instance of Object.values(isRecord(body.Services) ? body.Services : {})) {
-      if (!isRecord(instance) || typeof instance.ID !== 'string' || typeof instance.Service !== 'string') continue;
-      services.add(instance.Service, pairKey(node, instance.ID), indexOf(instance.ModifyIndex));
-    }
-  }
-  return { index: lowest ?? 0n, services: services.seen() };
+  return {
+    add({ body, index }) {
+      const at = indexOf(index);
+      lowest = lowest === undefined || at < lowest ? at : lowest;
+      // A node deregistered between the node list and its read answers null: it has no instances.
+      if (body === null || body === undefined) return;
+      if (!isRecord(body) || !isRecord(body.Node) || typeof body.Node.Node !== 'string') {
+        throw shapeError('/v1/catalog/node/<node>', 'a node with its services');
+      }
+      const node = body.Node.Node;
+      for (const instance of Object.values(isRecord(body.Services) ? body.Services : {})) {
+        if (!isRecord(instance) || typeof instance.ID !== 'string' || typeof instance.Service !== 'string') continue;
+        services.add(instance.Service, pairKey(node, instance.ID), indexOf(instance.ModifyIndex));
+      }
+    },
+    finish: () => ({ index: lowest ?? 0n, services: services.seen() }),
+  };
 }
 
 /** Pure: node names out of GET /v1/catalog/nodes, sorted. */

@@ -194,7 +194,7 @@ async function exchange(
  * cap makes the bound hold for every other caller of this client too.
  */
 function plainAgent(maxConnections: number): http.Agent {
-  return new http.Agent({ keepAlive: true, maxSockets: maxConnections, maxFreeSockets: maxConnections });
+  return new http.Agent({ keepAlive: true, maxSockets: maxConnections, maxTotalSockets: maxConnections, maxFreeSockets: maxConnections });
 }
 
 /** Keep-alive HTTPS agent that verifies Consul's certificate (and presents ours for mutual TLS); capped like plainAgent. */
@@ -213,6 +213,7 @@ function tlsAgent(tls: Config['consul']['tls'], maxConnections: number): https.A
   return new https.Agent({
     keepAlive: true,
     maxSockets: maxConnections,
+    maxTotalSockets: maxConnections,
     maxFreeSockets: maxConnections,
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),

@@ -8,10 +8,16 @@
 import type { LimitFunction } from 'p-limit';
 import type { ConsulError } from '../errors.ts';
 import { asConsulError, backoffDelay, type ViewEffects, type ViewTiming } from './blocking-view.ts';
-import { instanceSignalOf, nodeNamesOf, type InstanceSignal } from './change-signals.ts';
+import { createInstanceScan, nodeNamesOf, type InstanceSignal } from './change-signals.ts';
 import type { ConsulClient } from './client.ts';
 
 export const NODE_SCAN_KEY = 'catalog.nodes';
+
+/**
+ * Node reads of one scan in flight at once. Each answer is megabytes at thousands of
+ * services; two keep the agent busy without holding many of them in memory.
+ */
+const NODES_AT_ONCE = 2;
 
 export interface NodeScanOptions {
   readonly client: ConsulClient;
@@ -39,8 +45,16 @@ export function createNodeScan(options: NodeScanOptions): NodeScan {
   async function scanOnce(): Promise<InstanceSignal> {
     const read = { index: '0', signal, timeout: options.timeoutMs } as const;
     const nodes = nodeNamesOf((await limit(() => client.catalogNodes(read))).body);
-    const answers = await Promise.all(nodes.map((node) => limit(() => client.catalogNode(node, read))));
-    return instanceSignalOf(answers);
+    const scan = createInstanceScan();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < nodes.length && !signal.aborted) {
+        const node = nodes[next++] as string;
+        scan.add(await limit(() => client.catalogNode(node, read)));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(NODES_AT_ONCE, nodes.length) }, worker));
+    return scan.finish();
   }
 
   async function loop(): Promise<void> {

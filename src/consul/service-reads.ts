@@ -52,6 +52,8 @@ export interface ServiceReads {
   refresh(name: string): void;
   /** Requests waiting for the pool. */
   pending(): number;
+  /** Services neither read nor failed yet: a snapshot without them would show them empty. */
+  unread(): number;
   /** Cancels the timers of scheduled retries. */
   stop(): void;
 }
@@ -59,6 +61,11 @@ export interface ServiceReads {
 export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
   const { client, limit, signal, timing, effects } = options;
   const records = new Map<string, ServiceRecord>();
+  // Kept as a count so that "is every service read?" costs nothing at thousands of services.
+  let unread = 0;
+  const settleFirst = (record: ServiceRecord): void => {
+    if (!record.data && record.failures === 0) unread -= 1;
+  };
 
   function refresh(name: string): void {
     const record = records.get(name);
@@ -89,6 +96,7 @@ export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
       fetched = fetchedServiceOf(result.body, result.index);
     } catch (err) {
       if (signal.aborted || records.get(record.name) !== record) return;
+      settleFirst(record);
       record.failures += 1;
       record.failingSince ??= effects.now();
       options.onError(record, asConsulError(err, `health.service(${JSON.stringify(record.name)})`));
@@ -96,6 +104,7 @@ export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
       return;
     }
     if (records.get(record.name) !== record) return;
+    settleFirst(record);
     record.failures = 0;
     record.failingSince = undefined;
     const changed = !record.data || !isDeepStrictEqual(record.data.instances, instances);
@@ -129,6 +138,7 @@ export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
       for (const [name, record] of records) {
         if (wanted.has(name)) continue;
         clearTimeout(record.retry);
+        settleFirst(record);
         records.delete(name);
         gone.push(name);
       }
@@ -144,12 +154,14 @@ export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
           retry: undefined,
           lagging: 0,
         });
+        unread += 1;
         refresh(name);
       }
       return gone;
     },
     refresh,
     pending: () => limit.pendingCount,
+    unread: () => unread,
     stop() {
       for (const record of records.values()) clearTimeout(record.retry);
     },

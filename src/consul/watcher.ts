@@ -26,76 +26,18 @@
 import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import pLimit from 'p-limit';
-import type { Config } from '../config/index.ts';
 import { errorMessage, type ConsulError } from '../errors.ts';
-import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS, type WatchLimits } from './assemble.ts';
+import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
 import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, runBlockingView, type ViewEffects, type ViewTiming } from './blocking-view.ts';
 import { isBehind, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
-import type { ConsulClient } from './client.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
 
-/** What the watcher logs through; a pino logger fits. */
-export interface WatcherLogger {
-  debug(fields: object, message: string): void;
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
+import type { ConsulWatcher, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
 
-export interface WatcherErrorInfo {
-  /** Query key of the failing view, e.g. health.service("web"). */
-  readonly key: string;
-  /** Position in this view's current failure streak (1 = first failure). */
-  readonly attempt: number;
-}
-
-/** For /readyz and `ipx status`. Times are epoch milliseconds. */
-export interface WatcherState {
-  /** Every view has read Consul at least once. */
-  readonly ready: boolean;
-  /** Some view is failing: snapshots may lag behind Consul. */
-  readonly stale: boolean;
-  readonly staleSince: number | undefined;
-  /** Last successful answer from any view. */
-  readonly lastSuccessAt: number | undefined;
-  readonly lastError: { readonly message: string; readonly key: string; readonly at: number } | undefined;
-  /** Keys of the views now failing, sorted. */
-  readonly failing: readonly string[];
-  readonly services: number;
-  /** Service reads waiting for a free connection (consul.maxConnections). */
-  readonly queuedReads: number;
-  /** Reads kept current (the change signals, one read per service), and how many have answered. */
-  readonly views: number;
-  readonly viewsRead: number;
-  /** Highest X-Consul-Index a change signal has seen: how far into Consul's history ipx has read. */
-  readonly lastIndex: string | undefined;
-}
-
-export interface WatcherOptions {
-  readonly client: ConsulClient;
-  readonly config: Config['consul'];
-  /**
-   * limits.services and limits.fieldLength: no service is read beyond them;
-   * the names left out travel in the snapshot's `unwatched`. Absent: no limit.
-   */
-  readonly limits?: WatchLimits;
-  onSnapshot(snapshot: Snapshot): void;
-  onError?(error: ConsulError, info: WatcherErrorInfo): void;
-  readonly logger?: WatcherLogger;
-  readonly timing?: Partial<ViewTiming>;
-  readonly effects?: Partial<ViewEffects>;
-}
-
-export interface ConsulWatcher {
-  /** Starts the views; calling it again, or after stop(), does nothing. */
-  start(): void;
-  /** Cancels every request in flight and resolves when all views have ended. Idempotent. */
-  stop(): Promise<void>;
-  state(): WatcherState;
-}
+export type { ConsulWatcher, WatcherErrorInfo, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
 
 interface Slot<T> {
   readonly key: string;
@@ -279,14 +221,11 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function emitIfComplete(): void {
-    if (phase !== 'running' || !catalog?.data || !kv?.data || !dirty) return;
+    // A service never read and not failed yet has its first answer on the way; without it
+    // the service would show zero instances.
+    if (phase !== 'running' || !catalog?.data || !kv?.data || !dirty || reads.unread() > 0) return;
     const services: Array<readonly [string, ServiceRecord['data'] & object]> = [];
-    for (const [name, record] of reads.records) {
-      if (record.data) services.push([name, record.data]);
-      // Never read and not failed yet: its first answer is on the way; without it the
-      // service would show zero instances.
-      else if (record.failures === 0) return;
-    }
+    for (const [name, record] of reads.records) if (record.data) services.push([name, record.data]);
     const snapshot = assembleSnapshot({
       services: services.map(([name, data]) => [name, data.instances] as const),
       kv: kv.data.value,
@@ -317,10 +256,12 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       });
       checks = startView(checksNotPassingQuery(), refreshBehind);
       catalog = startView(catalogServicesQuery(), reconcile, (index) => {
-        // The list of names may stay the same while instances come and go: every new index scans.
+        // The list of names may stay the same while instances come and go: every new index
+        // scans. Not the first: every service is read after it anyway.
         if (index === catalogIndex) return;
+        const first = catalogIndex === '';
         catalogIndex = index;
-        scan.trigger();
+        if (!first) scan.trigger();
       });
     },
     stop() {
@@ -337,15 +278,17 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       const failing: Array<{ key: string; since: number }> = [];
       for (const slot of slots()) if (slot.failingSince !== undefined) failing.push({ key: slot.key, since: slot.failingSince });
       if (scanFailure.failingSince !== undefined) failing.push({ key: NODE_SCAN_KEY, since: scanFailure.failingSince });
-      let allRead = true;
+      let read = 0;
       for (const record of reads.records.values()) {
         if (record.failingSince !== undefined) failing.push({ key: keyOf(record), since: record.failingSince });
-        if (!record.data) allRead = false;
+        if (record.data) read += 1;
       }
-      const all = slots();
+      const allRead = read === reads.records.size;
+      const signals = slots();
       const since = failing.map((entry) => entry.since);
       return {
-        ready: phase === 'running' && all.length > 0 && all.every((slot) => slot.data !== undefined) && allRead,
+        // What a snapshot is made of; the health signal is not (its failures show in `failing`).
+        ready: phase === 'running' && catalog?.data !== undefined && kv?.data !== undefined && allRead,
         stale: failing.length > 0,
         staleSince: since.length > 0 ? Math.min(...since) : undefined,
         lastSuccessAt,
@@ -353,8 +296,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         failing: failing.map((entry) => entry.key).sort(),
         services: reads.records.size,
         queuedReads: reads.pending(),
-        views: all.length + reads.records.size,
-        viewsRead: all.filter((slot) => slot.data !== undefined).length + [...reads.records.values()].filter((record) => record.data).length,
+        views: signals.length + reads.records.size,
+        viewsRead: signals.filter((slot) => slot.data !== undefined).length + read,
         lastIndex: highestIndex(lastIndex.values()),
       };
     },
