@@ -58,8 +58,8 @@ export const aggregatorSchema = z
   .strictObject({
     listen: z
       .string()
-      .regex(LISTEN, 'must be <ip>:<port> with a literal IP, e.g. 127.0.0.1:8407')
-      .default('127.0.0.1:8407')
+      .regex(LISTEN, 'must be <ip>:<port> with a literal IP, e.g. 127.0.0.1:8408')
+      .default('127.0.0.1:8408')
       .describe('Where the aggregator listens; only HAProxy calls it (composite paths are routed there)'),
     maxParts: z.number().int().min(1).max(64).default(8).describe('Most parts per composite; a composite with more is rejected'),
     maxPartBodyBytes: z.number().int().min(1024).default(1_048_576).describe('Largest part body read, in bytes; a bigger part fails with part_too_large'),

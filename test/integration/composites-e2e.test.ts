@@ -244,6 +244,8 @@ describe('composite routes through real HAProxy and Consul', () => {
       path: '/kv/{id}', deadline: '1s', parts: { order: { service: orders.name, path: '/orders/{id}', timeout: '500ms', required: true } },
     }));
     await served(ipx, '/kv/9');
+    // HAProxy answers before the start that launched it has returned: wait for the run to end.
+    await ipx.daemon.idle();
     const masterPid = ipx.haproxy.status().pid;
     expect(masterPid).toBeGreaterThan(0);
     expect((await json(ipx, '/kv/9')).body).toMatchObject({ order: { from: 'orders', url: '/orders/9' } });

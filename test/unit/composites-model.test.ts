@@ -152,7 +152,7 @@ describe('buildModel with composites', () => {
   it('adds composites from the file and KV, their rejections beside the others; none: no composites key', () => {
     const config = parseConfig({ composites: { 'order-view': { path: '/views/order/{id}', parts: { order: { service: 'orders', path: '/orders/{id}' } } } } });
     const model = buildModel({ snapshot: { services: [], kv: [{ key: 'ipx/composites/bad', value: '[' }] }, config });
-    expect(model.composites?.aggregator).toBe('127.0.0.1:8407');
+    expect(model.composites?.aggregator).toBe('127.0.0.1:8408');
     expect(model.composites?.routes.map((r) => r.name)).toEqual(['order-view']);
     expect(model.rejections.map((r) => r.subject)).toEqual(['composite "bad" (KV ipx/composites/bad)']);
     expect(buildModel({ snapshot: { services: [], kv: [] }, config: parseConfig({}) })).not.toHaveProperty('composites');
