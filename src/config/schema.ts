@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessSchema, gatewayRateLimitSchema, gatewaySchema, identitySchema } from './caller-schema.ts';
 import { duration } from './duration.ts';
 
 // Listen addresses are literal IPs so that a bind can never fail on name
@@ -199,6 +200,10 @@ export const configSchema = z.strictObject({
   log: logSchema.prefault({}),
   policies: policiesSchema.prefault({}),
   static: staticSchema,
+  identity: identitySchema,
+  access: accessSchema,
+  rateLimit: gatewayRateLimitSchema,
+  gateway: gatewaySchema,
 });
 
 /** What a user writes (every key optional). */

@@ -2,6 +2,7 @@ import { compareStrings } from '../compare.ts';
 import { serviceBackends } from '../model/backends.ts';
 import { changedGlobalKeys, changedPolicyKeys } from '../model/diff-model.ts';
 import { SPLIT_MAP, splitKey } from '../render/split-map.ts';
+import { CALLER_RUNTIME_KEYS, planCaller, type MapReplaceOp } from './plan-caller.ts';
 import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
 
 /**
@@ -15,7 +16,8 @@ export type RuntimeOp =
   | { readonly kind: 'addr'; readonly backend: string; readonly server: string; readonly address: string; readonly port: number }
   | { readonly kind: 'weight'; readonly backend: string; readonly server: string; readonly weight: number }
   | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState }
-  | { readonly kind: 'map'; readonly map: string; readonly key: string; readonly value: string };
+  | { readonly kind: 'map'; readonly map: string; readonly key: string; readonly value: string }
+  | MapReplaceOp;
 
 export type RuntimeOpKind = RuntimeOp['kind'];
 
@@ -63,8 +65,10 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
     }
     if (!targetsServed) changes.push(...slots);
   }
+  const caller = planCaller(applied, next);
+  reasons.push(...caller.reasons);
   if (reasons.length > 0) return { kind: 'reload', reasons: reasons.sort(compareStrings) };
-  const ops = [...changes, ...removals];
+  const ops = [...changes, ...removals, ...caller.ops];
   return ops.length === 0 ? { kind: 'noop' } : { kind: 'runtime', ops };
 }
 
@@ -117,7 +121,7 @@ function serverOps(
 }
 
 /** Policy keys whose change the runtime API applies (the rendered rules read them from a map). */
-const RUNTIME_POLICY_KEYS = new Set(['versions.split']);
+const RUNTIME_POLICY_KEYS = new Set<string>(['versions.split', ...CALLER_RUNTIME_KEYS]);
 
 /** `set map` for each slot of the split map that now names another backend. */
 function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {

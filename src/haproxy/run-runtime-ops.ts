@@ -1,3 +1,4 @@
+import { replaceMap } from './replace-map.ts';
 import { adminCommands } from './runtime-commands.ts';
 import type { AdminCli } from './admin-cli.ts';
 import type { Drainer } from './drainer.ts';
@@ -46,6 +47,9 @@ export async function runRuntimeOps(ops: readonly RuntimeOp[], { admin, drainer 
         break;
       case 'map':
         await admin.run(adminCommands.setMap(op.map, op.key, op.value));
+        break;
+      case 'replace-map':
+        await replaceMap(admin, op.map, op.entries);
         break;
     }
   }

@@ -1,5 +1,6 @@
 import { buildService } from './build-service.ts';
 import { compareStrings, compareTuples } from '../compare.ts';
+import { buildCallerModel } from './identity/caller-model.ts';
 import { limitKv, limitServices } from './limits.ts';
 import { backendSettings } from './policy/backend-settings.ts';
 import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
@@ -13,7 +14,7 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'policies' | 'routing' | 'static' | 'stats'>;
+  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'policies' | 'routing' | 'static' | 'stats' | 'identity' | 'access' | 'rateLimit'>;
 }
 
 /**
@@ -47,8 +48,10 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
   });
   const routes = buildRoutes(services);
   rejections.push(...routes.rejections);
+  const caller = buildCallerModel(config, services, kv.accepted);
+  rejections.push(...caller.rejections);
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
-  return { global: buildGlobal(config), services, routes: routes.routes, rejections };
+  return { global: buildGlobal(config), services, routes: routes.routes, rejections, caller: caller.caller };
 }
 
 function buildGlobal(config: BuildModelInput['config']): GlobalModel {

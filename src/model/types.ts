@@ -1,3 +1,4 @@
+import type { CallerModel } from './identity/types.ts';
 import type { BackendSettings } from './policy/backend-settings.ts';
 import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
 import type { PolicyLayer } from './policy/parse-layer.ts';
@@ -17,6 +18,8 @@ export interface Model {
   readonly routes: readonly RouteModel[];
   /** What could not be expressed safely, and why; everything else still applies. */
   readonly rejections: readonly Rejection[];
+  /** Identity, access and rate limits (src/model/identity/). */
+  readonly caller: CallerModel;
 }
 
 export interface GlobalModel {
