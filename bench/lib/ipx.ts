@@ -4,6 +4,7 @@
  * runDir is a temporary folder. Apply results are counted as the manager
  * reports them; reloads are counted separately, from the master.
  */
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { parseConfig, type Config } from '../../src/config/index.ts';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
@@ -41,11 +42,11 @@ export interface IpxUnderTest {
 }
 
 export async function startIpx(options: IpxOptions): Promise<IpxUnderTest> {
-  const [http, stats, admin] = (await findFreePorts(3)) as [number, number, number];
+  const [http, stats, admin, accessLog] = (await findFreePorts(4)) as [number, number, number, number];
   const config = parseConfig({
     consul: { address: options.consulAddress },
     haproxy: { runDir: options.runDir },
-    listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}` },
+    listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}`, accessLog: `127.0.0.1:${accessLog}` },
     watch: { waitMin: options.waitMin, waitMax: options.waitMax },
   });
   const logger = pino({ level: 'info' }, pino.destination({ dest: options.logFile, sync: false }));
@@ -54,6 +55,8 @@ export async function startIpx(options: IpxOptions): Promise<IpxUnderTest> {
   const daemon = await startDaemon({
     config,
     logger,
+    // HAProxy sends its access lines as in production; ipx receives them and this sink drops them (not the bench's stdout).
+    accessLogOut: new Writable({ write: (_chunk, _encoding, done) => done() }),
     applier: {
       apply: async (input) => {
         const result = await manager.apply(input);

@@ -125,6 +125,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 }
 
 /** Registers a passing instance on 127.0.0.1 with a TTL check the benchmark flips by hand. */
-export function registerInstance(client: ConsulClient, service: string, id: string, port: number): Promise<void> {
-  return registerService(client, { name: service, id, address: '127.0.0.1', port, check: { ttl: '30m', status: 'passing' } });
+export function registerInstance(client: ConsulClient, service: string, id: string, port: number, meta: Record<string, string> = {}): Promise<void> {
+  return registerService(client, { name: service, id, address: '127.0.0.1', port, meta, check: { ttl: '30m', status: 'passing' } });
 }

@@ -81,6 +81,7 @@ export const listenSchema = z
     http: listenAddress('The frontend services call', '127.0.0.1:8080'),
     stats: listenAddress('HAProxy stats page and Prometheus metrics (/metrics)', '127.0.0.1:8404'),
     admin: listenAddress("ipx's own /healthz, /readyz and /metrics (watch and dev only)", '127.0.0.1:8405'),
+    accessLog: listenAddress('UDP address where ipx receives HAProxy\'s access log lines (log.access: stdout)', '127.0.0.1:8406'),
   })
   .describe('Addresses HAProxy listens on');
 
@@ -94,6 +95,14 @@ export const routingSchema = z
       .describe('Host: <service>.<domain> routes to Consul service <service>'),
     passingOnly: z.boolean().default(true).describe('Route only to instances whose checks all pass; false also routes to "warning" ones'),
     balance: z.enum(['roundrobin', 'leastconn', 'random']).default('roundrobin').describe('Load-balancing algorithm for every service'),
+    tcpPorts: z
+      .strictObject({
+        from: z.number().int().min(1).max(65535).default(9100),
+        to: z.number().int().min(1).max(65535).default(9199),
+      })
+      .refine((range) => range.to >= range.from, { message: 'to must be at least from' })
+      .prefault({})
+      .describe('Ports TCP services (protocol: tcp) may take with tcpPort, on the IP of listen.http'),
   })
   .describe('How requests find services');
 
@@ -159,6 +168,10 @@ export const statsSchema = z
 export const logSchema = z
   .strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('Log level'),
+    access: z
+      .enum(['stdout', 'off'])
+      .default('stdout')
+      .describe('One JSON line per request on ipx\'s standard output (HAProxy sends them to listen.accessLog); off: none'),
   })
   .describe('Logging');
 

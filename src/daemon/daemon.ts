@@ -5,6 +5,8 @@ import { startAdminServer, type AdminServer, type Readiness } from './admin-serv
 import { ApplyLoop, type Applier, type ApplyInput } from './apply-loop.ts';
 import { createMetrics } from './metrics.ts';
 import { readiness } from './readiness.ts';
+import { startAccessLog } from '../haproxy/access-log.ts';
+import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 
@@ -17,6 +19,8 @@ export interface DaemonOptions {
   readonly kit?: RenderKit;
   /** How often a managed HAProxy is checked for life (ms). */
   readonly watchdogIntervalMs?: number;
+  /** Where access-log lines go when log.access is stdout (default: process.stdout). */
+  readonly accessLogOut?: Writable;
 }
 
 export interface Daemon {
@@ -38,6 +42,7 @@ export interface Daemon {
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const { config, logger, applier } = options;
   const kit = options.kit ?? (await loadRenderKit());
+  const accessLog = config.log.access === 'stdout' ? await startAccessLog({ address: config.listen.accessLog, out: options.accessLogOut ?? process.stdout, logger }) : undefined;
   const metrics = createMetrics();
   const loop = new ApplyLoop({ config, logger, applier, kit, metrics });
 
@@ -134,6 +139,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await loop.close();
         await applier.stop();
         await admin.close();
+        await accessLog?.close();
         logger.info('ipx stopped');
       })()),
   };

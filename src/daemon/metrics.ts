@@ -14,7 +14,7 @@ export function createMetrics() {
     applies: new Counter({ name: 'ipx_haproxy_applies_total', help: 'Applies by action (noop, start, runtime, reload)', labelNames: ['action'] as const, registers: [registry] }),
     runtimeOps: new Counter({
       name: 'ipx_haproxy_runtime_ops_total',
-      help: 'Server changes made through the runtime API without a reload, by op (add, remove, addr, weight, state, map)',
+      help: 'Server changes made through the runtime API without a reload, by op (add, remove, addr, weight, state, map, maxconn)',
       labelNames: ['op'] as const,
       registers: [registry],
     }),

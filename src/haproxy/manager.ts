@@ -115,6 +115,17 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     return { hash: good.rendered.hash, extraNames: extraFileNames(good.rendered) };
   }
 
+  /**
+   * A bind that fails at reload pauses every listener (HAPROXY-2.6.md): an
+   * address the live config does not hold yet (a new TCP service port) is
+   * tried first, and a busy one fails the apply while the live config serves on.
+   */
+  async function checkNewBinds(rendered: RenderedConfig): Promise<void> {
+    const live = new Set(bindAddressesOf((await readIfExists(layout.config)) ?? ''));
+    const added = bindAddressesOf(rendered.files[MAIN_CONFIG] ?? '').filter((address) => !live.has(address));
+    if (added.length > 0) await checkBindable(bindTargets(added, options.listen));
+  }
+
   async function startProcess(): Promise<HaproxyProcess> {
     if (!config.manage) throw new HaproxyRuntimeError(`haproxy: the master on ${layout.masterSocket} is gone and haproxy.manage is false; restart it where it is managed`);
     const text = (await readIfExists(layout.config)) ?? '';
@@ -159,6 +170,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         plan = { kind: 'reload', reasons: result.reasons };
       }
       const reasons = plan.kind === 'reload' ? plan.reasons : [];
+      if (running) await checkNewBinds(rendered);
       return done({ ...(await reloadApply(rendered, model, running, force)), durationMs: elapsed(), reasons });
     } catch (err) {
       lastApply = { at: new Date().toISOString(), ok: false, hash: rendered.hash, durationMs: elapsed(), error: errorMessage(err) };

@@ -2,6 +2,7 @@ import { compareStrings } from '../compare.ts';
 import { serviceBackends } from '../model/backends.ts';
 import { changedGlobalKeys, changedPolicyKeys } from '../model/diff-model.ts';
 import { SPLIT_MAP, splitKey } from '../render/split-map.ts';
+import { TIMEOUTS_MAP } from '../render/timeouts-map.ts';
 import { CALLER_RUNTIME_KEYS, planCaller, type MapReplaceOp } from './plan-caller.ts';
 import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
 
@@ -17,6 +18,8 @@ export type RuntimeOp =
   | { readonly kind: 'weight'; readonly backend: string; readonly server: string; readonly weight: number }
   | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState }
   | { readonly kind: 'map'; readonly map: string; readonly key: string; readonly value: string }
+  /** 0: no limit. */
+  | { readonly kind: 'maxconn'; readonly backend: string; readonly server: string; readonly maxconn: number }
   | MapReplaceOp;
 
 export type RuntimeOpKind = RuntimeOp['kind'];
@@ -64,6 +67,7 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
       removals.push(...ops.removals);
     }
     if (!targetsServed) changes.push(...slots);
+    changes.push(...policyValueOps(old, service));
   }
   const caller = planCaller(applied, next);
   reasons.push(...caller.reasons);
@@ -80,9 +84,11 @@ function serviceChange(a: ServiceModel, b: ServiceModel): string | undefined {
   const versionsAfter = b.versions.backends.map((v) => v.backend).join(' ');
   if (versionsBefore !== versionsAfter) return `version backends [${versionsBefore}] became [${versionsAfter}]`;
   if ((a.versions.slots.length === 0) !== (b.versions.slots.length === 0)) return `versions.split ${b.versions.slots.length === 0 ? 'removed' : 'added'}`;
+  if (a.tcp?.bind !== b.tcp?.bind) return `TCP listener ${a.tcp?.bind ?? 'none'} became ${b.tcp?.bind ?? 'none'}`;
   if (a.versions.pinHeader !== b.versions.pinHeader) return `versions.pinHeader ${a.versions.pinHeader ?? 'none'} became ${b.versions.pinHeader ?? 'none'}`;
   // A new share is a map change (slotOps): no reload.
-  const policy = changedPolicyKeys(a, b).filter((key) => !RUNTIME_POLICY_KEYS.has(key));
+  // A TCP backend has no set-timeout rule: its server timeout reloads.
+  const policy = changedPolicyKeys(a, b).filter((key) => !RUNTIME_POLICY_KEYS.has(key) || (key === 'timeouts.server' && b.tcp !== null));
   if (policy.length > 0) return `policy ${policy.join(', ')} changed`;
   return undefined;
 }
@@ -121,7 +127,7 @@ function serverOps(
 }
 
 /** Policy keys whose change the runtime API applies (the rendered rules read them from a map). */
-const RUNTIME_POLICY_KEYS = new Set<string>(['versions.split', ...CALLER_RUNTIME_KEYS]);
+const RUNTIME_POLICY_KEYS = new Set<string>(['versions.split', 'timeouts.server', 'circuitBreaker.maxConnsPerInstance', ...CALLER_RUNTIME_KEYS]);
 
 /** `set map` for each slot of the split map that now names another backend. */
 function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
@@ -129,6 +135,20 @@ function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
   after.versions.slots.forEach((backend, slot) => {
     if (before.versions.slots[slot] !== backend) ops.push({ kind: 'map', map: SPLIT_MAP, key: splitKey(after.backend, slot), value: backend });
   });
+  return ops;
+}
+
+/** Policy values the runtime API changes in place: the server timeout map, and every server's maxconn. */
+function policyValueOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {
+  const ops: RuntimeOp[] = [];
+  const backends = serviceBackends(after);
+  if (before.settings.timeouts.server !== after.settings.timeouts.server && after.tcp === null) {
+    for (const { backend } of backends) ops.push({ kind: 'map', map: TIMEOUTS_MAP, key: backend, value: String(after.settings.timeouts.server) });
+  }
+  const maxconn = after.policy.circuitBreaker?.maxConnsPerInstance ?? 0;
+  if ((before.policy.circuitBreaker?.maxConnsPerInstance ?? 0) !== maxconn) {
+    for (const { backend, servers } of backends) for (const server of servers) ops.push({ kind: 'maxconn', backend, server: server.name, maxconn });
+  }
   return ops;
 }
 

@@ -48,6 +48,9 @@ export async function runRuntimeOps(ops: readonly RuntimeOp[], { admin, drainer 
       case 'map':
         await admin.run(adminCommands.setMap(op.map, op.key, op.value));
         break;
+      case 'maxconn':
+        await admin.run(adminCommands.maxconn(op.backend, op.server, op.maxconn));
+        break;
       case 'replace-map':
         await replaceMap(admin, op.map, op.entries);
         break;

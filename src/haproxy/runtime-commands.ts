@@ -63,6 +63,10 @@ export const adminCommands = {
     if (!MAP_KEY.test(key)) throw new Error(`setMap: key ${JSON.stringify(key)} is not a plain word`);
     return { text: `set map ${map} ${key} ${helpers.ident(value)}`, ok: silent };
   },
+  /** A server's concurrency limit (circuitBreaker.maxConnsPerInstance); 0 lifts it. */
+  maxconn(backend: string, server: string, maxconn: number): AdminCommand {
+    return { text: `set maxconn server ${target(backend, server)} ${helpers.int(maxconn)}`, ok: silent };
+  },
   shutdownSessions(backend: string, server: string): AdminCommand {
     return { text: `shutdown sessions server ${target(backend, server)}`, ok: silent };
   },

@@ -7,14 +7,15 @@ import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
 import { buildRoutes, resolveFailover } from './routes.ts';
 import { staticServices } from './static-upstreams.ts';
-import { buildVersions } from './versions.ts';
+import { assignTcpPorts } from './tcp-services.ts';
+import { buildVersions, NO_VERSIONS } from './versions.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
 import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'policies' | 'routing' | 'static' | 'stats' | 'identity' | 'access' | 'rateLimit'>;
+  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'log' | 'policies' | 'routing' | 'static' | 'stats' | 'identity' | 'access' | 'rateLimit'>;
 }
 
 /**
@@ -38,13 +39,16 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
     const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
     rejections.push(...built.rejections, ...policyRejections);
     const settings = backendSettings(policy);
-    const versions = buildVersions(built.service.backend, built.service.servers, policy, settings);
-    return { ...built.service, policy, policyOrigins: origins, settings, versions, failover: null };
+    // Versions pick a backend per HTTP request: a TCP service has none.
+    const versions = policy.protocol === 'tcp' ? NO_VERSIONS : buildVersions(built.service.backend, built.service.servers, policy, settings);
+    return { ...built.service, policy, policyOrigins: origins, settings, versions, failover: null, tcp: null };
   });
+  const ports = assignTcpPorts(unlinked, config);
+  rejections.push(...ports.rejections);
   const services: ServiceModel[] = unlinked.map((service) => {
     const { backend, rejection } = resolveFailover(service, unlinked);
     if (rejection) rejections.push(rejection);
-    return { ...service, failover: backend };
+    return { ...service, failover: backend, tcp: ports.tcp.get(service.name) ?? null };
   });
   const routes = buildRoutes(services);
   rejections.push(...routes.rejections);
@@ -65,6 +69,7 @@ function buildGlobal(config: BuildModelInput['config']): GlobalModel {
     httpBind: config.listen.http,
     statsBind: config.listen.stats,
     domain: config.routing.domain,
+    accessLog: config.log.access === 'stdout' ? config.listen.accessLog : null,
     statsAuth: config.stats.user ? { user: config.stats.user, passwordHash: config.stats.passwordHash } : null,
   };
 }

@@ -32,7 +32,7 @@ export interface BuildServiceInput {
 }
 
 export interface BuiltService {
-  readonly service: Omit<ServiceModel, 'policy' | 'policyOrigins' | 'settings' | 'versions' | 'failover'>;
+  readonly service: Omit<ServiceModel, 'policy' | 'policyOrigins' | 'settings' | 'versions' | 'failover' | 'tcp'>;
   readonly rejections: readonly Rejection[];
 }
 

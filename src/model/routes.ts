@@ -29,6 +29,7 @@ export function buildRoutes(services: readonly ServiceModel[]): BuiltRoutes {
   const rejections: Rejection[] = [];
   const byName = [...services].sort((a, b) => compareStrings(a.name, b.name));
   for (const service of byName) {
+    if (service.policy.protocol === 'tcp') continue;
     for (const route of service.policy.routes ?? []) {
       const taken = owners.get(route.pathPrefix);
       if (taken && taken.service !== service.name) {
@@ -53,5 +54,6 @@ export function resolveFailover(service: ServiceModel, services: readonly Servic
   const found = services.find((s) => s.name === target);
   if (!found) return { backend: null, rejection: { subject, reason: `failover.service ${quoteForLog(target)} is not a routed service; no failover until it is` } };
   if (found.name === service.name) return { backend: null, rejection: { subject, reason: 'failover.service names the service itself; ignored' } };
+  if (service.policy.protocol === 'tcp' || found.policy.protocol === 'tcp') return { backend: null, rejection: { subject, reason: 'failover is for HTTP services; a TCP service neither has one nor is one' } };
   return { backend: found.backend };
 }

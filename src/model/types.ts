@@ -3,6 +3,7 @@ import type { BackendSettings } from './policy/backend-settings.ts';
 import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
 import type { PolicyLayer } from './policy/parse-layer.ts';
 import type { RouteModel } from './routes.ts';
+import type { TcpModel } from './tcp-services.ts';
 import type { VersionsModel } from './versions.ts';
 
 /**
@@ -38,6 +39,8 @@ export interface GlobalModel {
   readonly httpBind: string;
   readonly statsBind: string;
   readonly domain: string;
+  /** `ip:port` HAProxy sends access-log lines to (UDP, read by ipx), or null for none. */
+  readonly accessLog: string | null;
   /** Basic auth on the stats frontend, or null for none. */
   readonly statsAuth: StatsAuth | null;
 }
@@ -73,6 +76,8 @@ export interface ServiceModel {
   readonly versions: VersionsModel;
   /** Backend that takes this service's requests while none of its servers is up (`failover.service`), or null. */
   readonly failover: string | null;
+  /** For `protocol: tcp`: its listener; null for HTTP services. */
+  readonly tcp: TcpModel | null;
 }
 
 export interface ServerModel {

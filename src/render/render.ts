@@ -3,6 +3,7 @@ import { quoteSingle } from './haproxy-quote.ts';
 import { callerParts, type CallerContext } from './caller-context.ts';
 import { frontendParts, type FrontendContext, type FrontendParts } from './frontend-context.ts';
 import { hashFiles } from './hash-files.ts';
+import { renderTimeoutsMap, TIMEOUTS_MAP } from './timeouts-map.ts';
 import { renderHostMap, type HostMap } from './host-map.ts';
 import type { CompiledTemplates } from './compile-templates.ts';
 import type { Model } from '../model/types.ts';
@@ -33,6 +34,8 @@ export interface TemplateContext {
   readonly global: Model['global'];
   readonly services: Model['services'];
   readonly mapFile: string;
+  /** The per-backend server timeout map (render/timeouts-map.ts). */
+  readonly timeoutsMap: string;
   /** Path routes, failover and version routing in the frontend. */
   readonly frontend: FrontendContext;
   /** Identity, access and rate-limit rules (caller-*.hbs). */
@@ -49,6 +52,7 @@ export function render({ model, templates, assets }: RenderInput): RenderResult 
     global: model.global,
     services: model.services,
     mapFile: hostMap.fileName,
+    timeoutsMap: TIMEOUTS_MAP,
     frontend: frontend.context,
     caller: caller.context,
     errors: {
@@ -58,7 +62,7 @@ export function render({ model, templates, assets }: RenderInput): RenderResult 
       upstreamTimeout: errorBody(assets, '504'),
     },
   };
-  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, ...frontend.files, ...caller.files };
+  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, [TIMEOUTS_MAP]: timeoutsOf(model), ...frontend.files, ...caller.files };
   return { files, hash: hashFiles(files) };
 }
 
@@ -78,9 +82,18 @@ function callerOf(model: Model): ReturnType<typeof callerParts> {
   }
 }
 
+function timeoutsOf(model: Model): string {
+  try {
+    return renderTimeoutsMap(model.services.filter((s) => s.tcp === null));
+  } catch (err) {
+    throw new RenderError(`render: timeouts map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
+  }
+}
+
 function hostMapOf(model: Model): HostMap {
   try {
-    return renderHostMap(model.services);
+    // A TCP service has its own listener; Host routing would send HTTP to it.
+    return renderHostMap(model.services.filter((s) => s.tcp === null));
   } catch (err) {
     throw new RenderError(`render: host map: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
   }

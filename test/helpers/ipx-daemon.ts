@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { parseConfig, type Config, type ConfigInput } from '../../src/config/index.ts';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
@@ -17,6 +18,8 @@ export interface TestDaemon {
   readonly http: string;
   /** http://<listen.admin> */
   readonly admin: string;
+  /** Access-log lines ipx wrote so far (log.access: stdout, collected instead of printed). */
+  readonly accessLines: string[];
   /** Stops the daemon (and its HAProxy); kills what is left of it by PID. */
   stop(): Promise<void>;
 }
@@ -35,22 +38,31 @@ export async function removeRunDir(dir: string): Promise<void> {
 /** ipx watch in-process against `consulAddress`, HAProxy managed, on free loopback ports. */
 export async function startTestDaemon(consulAddress: string, runDir: string, extra: ConfigInput = {}, ports?: number[]): Promise<TestDaemon> {
   const [http, stats, admin] = (ports ?? (await findFreePorts(3))) as [number, number, number];
+  const [accessLog] = (await findFreePorts(1)) as [number];
   const config = parseConfig({
     ...extra,
     consul: { address: consulAddress, wait: '5s', ...extra.consul },
     haproxy: { runDir, hardStopAfter: '3s', reloadFloor: '0s', ...extra.haproxy },
-    listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}` },
+    listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}`, accessLog: `127.0.0.1:${accessLog}` },
     watch: { waitMin: '50ms', waitMax: '300ms', ...extra.watch },
   });
   const logger = pino({ level: process.env.IPX_TEST_LOG ? 'debug' : 'silent' }, pino.destination(process.env.IPX_TEST_LOG ?? '/dev/null'));
   const haproxy = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
-  const daemon = await startDaemon({ config, logger, applier: haproxy, watchdogIntervalMs: 200 });
+  const accessLines: string[] = [];
+  const accessLogOut = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      accessLines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''));
+      done();
+    },
+  });
+  const daemon = await startDaemon({ config, logger, applier: haproxy, watchdogIntervalMs: 200, accessLogOut });
   return {
     daemon,
     haproxy,
     config,
     http: `http://${config.listen.http}`,
     admin: `http://${config.listen.admin}`,
+    accessLines,
     stop: async () => {
       const pids = haproxyPids(haproxy.status());
       await daemon.stop();

@@ -40,7 +40,7 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
 }
 
 /** The policy fields of a service with no policy anywhere, for hand-built models. */
-export function defaultPolicyFields(): Pick<ServiceModel, 'policy' | 'policyOrigins' | 'settings' | 'versions' | 'failover'> {
+export function defaultPolicyFields(): Pick<ServiceModel, 'policy' | 'policyOrigins' | 'settings' | 'versions' | 'failover' | 'tcp'> {
   const built = buildModel({ snapshot: snapshot(service('x')), config: config() }).services[0] as ServiceModel;
-  return { policy: built.policy, policyOrigins: built.policyOrigins, settings: built.settings, versions: built.versions, failover: built.failover };
+  return { policy: built.policy, policyOrigins: built.policyOrigins, settings: built.settings, versions: built.versions, failover: built.failover, tcp: built.tcp };
 }

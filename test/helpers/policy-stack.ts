@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { registerService } from '../../src/consul/index.ts';
 import { createMasterCli } from '../../src/haproxy/index.ts';
 import { startTestConsul, type TestConsul } from './consul.ts';
+import { eventually } from './http.ts';
 import { makeRunDir, removeRunDir, startTestDaemon, type TestDaemon } from './ipx-daemon.ts';
 import { startPolicyBackend, type Behaviour, type PolicyBackend } from './policy-backend.ts';
 import type { ConfigInput } from '../../src/config/index.ts';
@@ -38,7 +39,8 @@ export async function startPolicyStack(name: string, config: ConfigInput = {}, b
       if (!b) throw new Error(`no backend ${id}`);
       return b;
     },
-    reloads: async () => (await createMasterCli({ socketPath: join(runDir, 'master.sock') }).showProc()).master.reloads,
+    // The master re-executes itself on a reload: its socket refuses connections for a moment.
+    reloads: () => eventually(async () => (await createMasterCli({ socketPath: join(runDir, 'master.sock') }).showProc()).master.reloads, 5_000, 'the master CLI'),
     stop: async () => {
       await ipx.stop();
       await consul.stop();

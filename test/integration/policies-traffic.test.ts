@@ -92,11 +92,13 @@ describe('timeouts and error bodies', () => {
     expect((backends.find((b) => b.name === 'broken-1')?.hits() ?? 0) - before).toBe(1);
   });
 
-  it('a KV change of timeouts.server reaches HAProxy without restarting ipx', async () => {
+  it('a KV change of timeouts.server reaches HAProxy without restarting ipx, and without a reload', async () => {
+    const before = await reloads();
     await putKv(stack.consul.agent.address, 'ipx/services/slow', 'timeouts: { server: 3s }');
     await eventually(async () => ((await call('slow')).status === 200 ? true : undefined), 15_000, 'the slow service to answer within the new timeout');
     await putKv(stack.consul.agent.address, 'ipx/services/slow', '{}');
     await eventually(async () => ((await call('slow')).status === 504 ? true : undefined), 15_000, 'the timeout to be back');
+    expect(await reloads()).toBe(before);
   });
 });
 
@@ -185,6 +187,22 @@ describe('circuit breaking', () => {
       expect(JSON.parse(r.body)).toMatchObject({ error: 'service_unavailable' });
       expect(r.ms).toBeLessThan(1200);
     }
+  });
+});
+
+describe('policy values at runtime', () => {
+  it('a KV change of maxConnsPerInstance lets more requests through at once, without a reload', async () => {
+    const before = await reloads();
+    await putKv(stack.consul.agent.address, 'ipx/services/full', 'circuitBreaker: { maxConnsPerInstance: 4 }');
+    await eventually(
+      async () => {
+        const statuses = await Promise.all([0, 1, 2, 3].map(async () => (await call('full')).status));
+        return statuses.every((status) => status === 200) ? true : undefined;
+      },
+      15_000,
+      'four requests at once to be served',
+    );
+    expect(await reloads()).toBe(before);
   });
 });
 

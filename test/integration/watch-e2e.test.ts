@@ -75,6 +75,8 @@ beforeAll(async () => {
     listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}` },
     watch: { waitMin: '50ms', waitMax: '300ms' },
     stats: { user: 'ops', passwordHash: STATS_HASH },
+    // Access lines would go to the test runner's stdout; policies-observability.test.ts covers them.
+    log: { access: 'off' },
   });
   const logger = pino({ level: process.env.E2E_LOG ? 'info' : 'silent' }, pino.destination(process.env.E2E_LOG ?? '/dev/null'));
   haproxy = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });

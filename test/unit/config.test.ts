@@ -9,7 +9,7 @@ describe('parseConfig', () => {
   it('gives every key a default', () => {
     const config = parseConfig({});
     expect(config.consul.address).toBe('http://127.0.0.1:8500');
-    expect(config.listen).toEqual({ http: '127.0.0.1:8080', stats: '127.0.0.1:8404', admin: '127.0.0.1:8405' });
+    expect(config.listen).toEqual({ http: '127.0.0.1:8080', stats: '127.0.0.1:8404', admin: '127.0.0.1:8405', accessLog: '127.0.0.1:8406' });
     expect(config.routing.domain).toBe('service.internal');
     expect(config.haproxy.runDir).toBe('./.ipx/run');
     expect(config.watch).toEqual({ waitMin: 250, waitMax: 2000 });

@@ -116,7 +116,7 @@ describe('planApply', () => {
   it.each<[string, ConfigInput, string[]]>([
     ['maxconn', { haproxy: { maxconn: 200 } }, ['global setting maxconn changed']],
     ['the balance algorithm', { routing: { balance: 'leastconn' } }, ['service "web": policy balance changed']],
-    ['a policy value', { policies: { services: { web: { timeouts: { server: '3s' } } } } }, ['service "web": policy timeouts.server changed']],
+    ['a policy value HAProxy cannot change at runtime', { policies: { services: { web: { timeouts: { connect: '3s' } } } } }, ['service "web": policy timeouts.connect changed']],
     ['the domain (every host changes too)', { routing: { domain: 'svc.example' } }, ['global setting domain changed', 'service "web": host web.service.internal became web.svc.example']],
     ['a listen address', { listen: { http: '127.0.0.1:9999' } }, ['global setting httpBind changed']],
   ])('reloads when %s changes, saying why', (_label, input, reasons) => {

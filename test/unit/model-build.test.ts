@@ -27,6 +27,7 @@ describe('buildModel: global settings', () => {
         httpBind: '[::1]:8080',
         statsBind: '127.0.0.1:9000',
         domain: 'svc.example',
+        accessLog: '127.0.0.1:8406',
         statsAuth: null,
       },
       services: [],

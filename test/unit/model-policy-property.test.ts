@@ -59,9 +59,17 @@ const { templates, assets } = await loadRenderKit();
 /** Every line a backend may hold once policies are rendered; anything else would be injected. */
 const BACKEND_LINES = [
   /^backend svc_[a-z0-9-]+(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$/,
+  /^frontend tcp_[A-Za-z0-9-]+$/,
+  /^ {4}mode tcp$/,
+  /^ {4}no option idle-close-on-response$/,
+  /^ {4}bind 127\.0\.0\.1:91\d\d$/,
+  /^ {4}default_backend svc_[a-z0-9-]+$/,
+  /^ {4}log-format '\{"type":"access","protocol":"tcp","ts":%Ts\.%ms,"service":"[A-Za-z0-9-]+","backend":"%b","instance":"%s","termination":"%ts","retries":"%rc","ms":\{"queue":%Tw,"connect":%Tc,"total":%Tt\},"bytes":\{"in":%U,"out":%B\}\}'$/,
   /^ {4}balance (roundrobin|leastconn|random|first|source|hdr\([A-Za-z][A-Za-z0-9-]*\))$/,
+  /^ {4}http-request set-var\(txn\.ipx_(service|version)\) str\([A-Za-z0-9][A-Za-z0-9._-]*\)$/,
   /^ {4}hash-type consistent$/,
   /^ {4}timeout (connect|server|queue) \d+ms$/,
+  /^ {4}http-request set-timeout server be_name,map_str_int\(timeouts-server\.map\)$/,
   /^ {4}retries \d+$/,
   /^ {4}retry-on( [a-z0-9-]+)+$/,
   /^ {4}http-request disable-l7-retry unless METH_GET or METH_HEAD or METH_OPTIONS or METH_PUT or METH_DELETE or METH_TRACE$/,

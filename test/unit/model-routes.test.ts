@@ -65,3 +65,31 @@ describe('static upstreams', () => {
     expect(() => config({ static: { legacy: { instances: ['legacy.internal:80'] } } })).toThrow(/static\.legacy\.instances\.0.*<ip>:<port>/s);
   });
 });
+
+describe('TCP services', () => {
+  const tcp = (name: string, port: string) => service(name, [instance({ id: `${name}-1`, meta: { 'ipx-protocol': 'tcp', 'ipx-tcp-port': port } })]);
+  it('binds each TCP service on the listen.http IP at its port; a clash goes to the lower name, the rest is reported', () => {
+    const model = build([tcp('redis', '9100'), tcp('apple', '9100'), tcp('far', '9300'), service('web'), service('nop', [instance({ id: 'n', meta: { 'ipx-protocol': 'tcp' } })])], {
+      listen: { http: '127.0.0.2:8080' },
+    });
+    const bind = (name: string) => model.services.find((s) => s.name === name)?.tcp;
+    expect([bind('apple'), bind('redis'), bind('far'), bind('nop'), bind('web')]).toEqual([{ bind: '127.0.0.2:9100' }, { bind: null }, { bind: null }, { bind: null }, null]);
+    expect(model.rejections.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/tcpPort 9300 is outside routing.tcpPorts \(9100-9199\)/),
+      expect.stringMatching(/protocol tcp needs tcpPort/),
+      expect.stringMatching(/tcpPort 9100 is taken by service "apple"/),
+    ]);
+  });
+
+  it('refuses one of ipx\'s own ports, and keeps TCP services out of routes, versions and failover', () => {
+    const model = build([tcp('self', '9150'), tcp('db', '9101'), service('web')], {
+      listen: { admin: '127.0.0.1:9150' },
+      policies: { services: { db: { routes: [{ pathPrefix: '/db' }], versions: { pinHeader: 'X-V' } }, web: { failover: { service: 'db' } } } },
+    });
+    expect(model.services.find((s) => s.name === 'self')?.tcp).toEqual({ bind: null });
+    expect(model.routes).toEqual([]);
+    expect(model.services.find((s) => s.name === 'db')?.versions.pinHeader).toBeNull();
+    expect(model.services.find((s) => s.name === 'web')?.failover).toBeNull();
+    expect(model.rejections.map((r) => r.reason).join('\n')).toMatch(/tcpPort 9150 is listen.admin[\s\S]*failover is for HTTP services/);
+  });
+});

@@ -87,3 +87,34 @@ describe('planning version changes', () => {
     expect(plan.kind === 'reload' && plan.reasons.join('; ')).toMatch(reason);
   });
 });
+
+describe('planning policy values at runtime', () => {
+  const instances = [at('a', 'v1'), at('bb', 'v2')];
+  const kv = (doc: object): KvEntry[] => [{ key: 'ipx/services/web', value: JSON.stringify(doc) }];
+
+  it('a server timeout change rewrites the timeouts map for every backend of the service, no reload', () => {
+    const plan = planApply(web(instances, kv({ versions: { split: { v1: 50, v2: 50 } } })).model, web(instances, kv({ versions: { split: { v1: 50, v2: 50 } }, timeouts: { server: '3s' } })).model);
+    expect(plan).toEqual({
+      kind: 'runtime',
+      ops: ['svc_web', 'svc_web.v1', 'svc_web.v2'].map((key) => ({ kind: 'map', map: 'timeouts-server.map', key, value: '3000' })),
+    });
+  });
+
+  it('a concurrency limit change sets maxconn on every server, 0 when lifted, no reload', () => {
+    const limited = web(instances, kv({ circuitBreaker: { maxConnsPerInstance: 7 } })).model;
+    const open = web(instances).model;
+    expect(planApply(open, limited)).toEqual({
+      kind: 'runtime',
+      ops: [
+        { kind: 'maxconn', backend: 'svc_web', server: 'a', maxconn: 7 },
+        { kind: 'maxconn', backend: 'svc_web', server: 'bb', maxconn: 7 },
+      ],
+    });
+    expect(planApply(limited, open).kind === 'runtime' && planApply(limited, open)).toMatchObject({ ops: [{ maxconn: 0 }, { maxconn: 0 }] });
+  });
+
+  it('a new kind of rule still reloads', () => {
+    const plan = planApply(web(instances).model, web(instances, kv({ healthCheck: { path: '/health' } })).model);
+    expect(plan.kind === 'reload' && plan.reasons).toEqual(['service "web": policy healthCheck.path changed']);
+  });
+});

@@ -41,7 +41,7 @@ const addrToken = (server: ServerModel) => `${server.address.includes(':') ? `[$
 
 function renderFiles(model: Model): { cfg: string; mapName: string; map: string } {
   const { files } = render({ model, templates, assets });
-  const mapName = Object.keys(files).find((name) => name !== CONFIG_FILE) ?? '';
+  const mapName = Object.keys(files).find((name) => name.startsWith('hosts-')) ?? '';
   return { cfg: files[CONFIG_FILE] ?? '', mapName, map: files[mapName] ?? '' };
 }
 
@@ -50,7 +50,9 @@ function renderFiles(model: Model): { cfg: string; mapName: string; map: string 
  * servers t000s000…, addresses 198.18.<service>.<server>:1. Weights and states
  * are kept: they are numbers and an enum the model has already checked. Returns
  * the placeholder → intended token map that turns the reference into the expectation.
- * Service names and instance IDs are left unmapped on purpose: they must never be written.
+ * Instance IDs are left unmapped on purpose: they must never be written. A
+ * service name (a DNS label once in the model) is written only as the access
+ * log's `str(<name>)`.
  */
 function reference(model: Model): { model: Model; tokens: Map<string, string> } {
   const tokens = new Map<string, string>();
@@ -59,6 +61,7 @@ function reference(model: Model): { model: Model; tokens: Map<string, string> } 
     const name = `t${pad(i)}`;
     tokens.set(`svc_${name}`, service.backend);
     tokens.set(`${name}.${model.global.domain}`, service.host);
+    tokens.set(`str(${name})`, `str(${service.name})`);
     const servers = service.servers.map((server, j): ServerModel => {
       // instanceId gets a placeholder no token maps back: a template that wrote it would differ from the expectation.
       const placeholder = { ...server, name: `${name}s${pad(j)}`, instanceId: `id-${name}s${pad(j)}`, address: `198.18.${i}.${j + 1}`, port: 1 };

@@ -65,7 +65,7 @@ describe('buildModel and render on arbitrary Consul data', () => {
         expect(lines.filter((line) => line.startsWith('backend '))).toEqual(backends.map((b) => `backend ${b}`));
         for (const line of lines.filter((l) => l.startsWith('backend '))) expect(line).toMatch(BACKEND_LINE);
 
-        const mapFile = Object.keys(files).find((name) => name !== CONFIG_FILE) ?? '';
+        const mapFile = Object.keys(files).find((name) => name.startsWith('hosts-')) ?? '';
         const mapLines = (files[mapFile] ?? '').split('\n').filter((line) => line !== '' && !line.startsWith('#'));
         expect(mapLines.sort()).toEqual(model.services.map((s) => `${s.host} ${s.backend}`).sort());
       }),

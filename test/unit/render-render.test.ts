@@ -29,10 +29,11 @@ function renderError(fn: () => unknown): RenderError {
 
 describe('render', () => {
   const result = render({ model, templates, assets });
-  const mapFile = Object.keys(result.files).find((name) => name !== CONFIG_FILE) ?? '';
+  const mapFile = Object.keys(result.files).find((name) => name.startsWith('hosts-')) ?? '';
 
-  it('writes haproxy.cfg and a host map named by its content hash', () => {
-    expect(Object.keys(result.files).sort()).toEqual([CONFIG_FILE, mapFile].sort());
+  it('writes haproxy.cfg, a host map named by its content hash and the server timeouts map', () => {
+    expect(Object.keys(result.files).sort()).toEqual([CONFIG_FILE, mapFile, 'timeouts-server.map'].sort());
+    expect(result.files['timeouts-server.map']?.split('\n').filter((line) => !line.startsWith('#'))).toEqual(['svc_api 30000', 'svc_web 30000', '']);
     expect(mapFile).toMatch(/^hosts-[0-9a-f]{12}\.map$/);
     expect(result.files[mapFile]?.split('\n').filter((line) => !line.startsWith('#'))).toEqual([
       'api.service.internal svc_api',

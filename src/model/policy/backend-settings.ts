@@ -22,8 +22,10 @@ export interface BackendSettings {
 }
 
 export function backendSettings(policy: EffectivePolicy): BackendSettings {
-  const header = BALANCE_HEADER.exec(policy.balance)?.[1];
-  const balance = header !== undefined ? `hdr(${header})` : policy.balance === 'hash-source' ? 'source' : policy.balance;
+  const tcp = policy.protocol === 'tcp';
+  // A TCP stream has no header: hash-header balances it round robin.
+  const header = tcp ? undefined : BALANCE_HEADER.exec(policy.balance)?.[1];
+  const balance = header !== undefined ? `hdr(${header})` : policy.balance === 'hash-source' ? 'source' : BALANCE_HEADER.test(policy.balance) ? 'roundrobin' : policy.balance;
   return {
     balance,
     hashConsistent: header !== undefined || policy.balance === 'hash-source',
@@ -43,7 +45,9 @@ function serverKeywords(policy: EffectivePolicy): string {
   if (healthCheck.path !== undefined || breaker.consecutiveErrors !== undefined) {
     words.push(`check inter ${healthCheck.interval}ms rise ${healthCheck.rise} fall ${healthCheck.fall}`);
   }
-  if (breaker.consecutiveErrors !== undefined) words.push(`observe layer7 error-limit ${breaker.consecutiveErrors} on-error mark-down`);
+  // A TCP service has no HTTP status: connection errors are what can be observed.
+  const layer = policy.protocol === 'tcp' ? 'layer4' : 'layer7';
+  if (breaker.consecutiveErrors !== undefined) words.push(`observe ${layer} error-limit ${breaker.consecutiveErrors} on-error mark-down`);
   if (breaker.slowStart !== undefined && breaker.slowStart > 0) words.push(`slowstart ${breaker.slowStart}ms`);
   if (breaker.maxConnsPerInstance !== undefined) words.push(`maxconn ${breaker.maxConnsPerInstance}`);
   if (breaker.maxQueuePerInstance !== undefined) words.push(`maxqueue ${breaker.maxQueuePerInstance}`);
