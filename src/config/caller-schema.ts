@@ -55,6 +55,7 @@ export const identitySchema = z
 export const accessSchema = z
   .strictObject({
     default: z.enum(['allow', 'deny']).default('allow').describe('For services without access.allow: allow every caller, or deny'),
+    consulIntentions: z.boolean().default(false).describe("Also enforce Consul's Connect intentions, read with a blocking query (a deny wins)"),
   })
   .prefault({})
   .describe('Access policy defaults');

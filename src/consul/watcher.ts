@@ -10,6 +10,7 @@ import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS, type WatchLimits } from './assemble.ts';
 import { runBlockingView, type ViewEffects, type ViewTiming } from './blocking-view.ts';
 import type { ConsulClient } from './client.ts';
+import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { catalogServicesQuery, healthServiceQuery, kvPrefixQuery, type Query } from './query.ts';
 import type { InstanceEntry, KvEntry, Snapshot } from './snapshot.ts';
 
@@ -52,6 +53,8 @@ export interface WatcherOptions {
    * names left out travel in the snapshot's `unwatched`. Absent: no limit.
    */
   readonly limits?: WatchLimits;
+  /** Also watch Connect intentions (access.consulIntentions); the snapshot waits for their first answer. */
+  readonly intentions?: boolean;
   onSnapshot(snapshot: Snapshot): void;
   onError?(error: ConsulError, info: WatcherErrorInfo): void;
   readonly logger?: WatcherLogger;
@@ -89,6 +92,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const ending = new Set<Promise<void>>();
   let catalog: Slot<readonly string[]> | undefined;
   let kv: Slot<readonly KvEntry[]> | undefined;
+  let intentions: Slot<readonly IntentionEntry[]> | undefined;
   let unwatched: readonly string[] = [];
   const limits = options.limits ?? NO_WATCH_LIMITS;
   let phase: 'new' | 'running' | 'stopped' = 'new';
@@ -170,6 +174,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
 
   function emitIfComplete(): void {
     if (phase !== 'running' || !catalog?.data || !kv?.data) return;
+    // Never answered and not failed: without it every intention deny would be missing.
+    if (intentions && !intentions.data && intentions.failures === 0) return;
     const services: Array<readonly [string, readonly InstanceEntry[]]> = [];
     for (const [name, slot] of health) {
       if (slot.data) services.push([name, slot.data.value]);
@@ -177,7 +183,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       // service would show zero instances.
       else if (slot.failures === 0) return;
     }
-    const snapshot = assembleSnapshot({ services, kv: kv.data.value, unwatched });
+    const snapshot = assembleSnapshot({ services, kv: kv.data.value, unwatched, ...(intentions ? { intentions: intentions.data?.value ?? [] } : {}) });
     if (lastEmitted && isDeepStrictEqual(lastEmitted, snapshot)) return;
     lastEmitted = snapshot;
     try {
@@ -188,7 +194,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function slots(): AnySlot[] {
-    const all: Array<AnySlot | undefined> = [catalog, kv, ...health.values()];
+    const all: Array<AnySlot | undefined> = [catalog, kv, intentions, ...health.values()];
     return all.filter((slot): slot is AnySlot => slot !== undefined);
   }
 
@@ -197,6 +203,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       if (phase !== 'new') return;
       phase = 'running';
       kv = startView(kvPrefixQuery(config.kvPrefix), () => {});
+      if (options.intentions) intentions = startView(intentionsQuery(), () => {});
       catalog = startView(catalogServicesQuery(), reconcile);
     },
     stop() {

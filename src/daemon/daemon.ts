@@ -65,6 +65,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     client: consul,
     config: config.consul,
     limits: config.limits,
+    intentions: config.access.consulIntentions,
     logger,
     onSnapshot: (snapshot) => {
       metrics.snapshots.inc();

@@ -12,6 +12,7 @@ export const API_KEY_MAP = 'caller-apikeys.map';
 export const CALLER_POLICY_MAP = 'caller-policy.map';
 export const ACCESS_MAP = 'caller-access.map';
 export const LIMITS_MAP = 'caller-limits.map';
+export const INTENTIONS_MAP = 'caller-intentions.map';
 
 const HASH = /^[0-9a-f]{64}$/;
 const POLICY_KEY = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]*)\/[a-z]+$/;
@@ -22,6 +23,11 @@ export function callerMapEntries(caller: CallerModel): Record<string, readonly (
   for (const [hash, name] of caller.apiKeys) if (!HASH.test(hash) || !CALLER_NAME.test(name)) throw new Error(`API key map line for ${JSON.stringify(name)} is not a hash and a caller name`);
   for (const [key, value] of caller.policy) if (!POLICY_KEY.test(key) || !POLICY_VALUE.test(value)) throw new Error(`policy map line ${JSON.stringify(key)} is not safe`);
   for (const [key, value] of caller.limits) if (!POLICY_KEY.test(key) || !/^[1-9]\d{0,9}$/.test(value)) throw new Error(`limits map line ${JSON.stringify(key)} is not safe`);
+  for (const [key, value] of caller.intentions) {
+    const [backend, name, extra] = key.split('/');
+    const sideOk = (side: string | undefined, grammar: RegExp) => side !== undefined && (side === '*' || grammar.test(side));
+    if (extra !== undefined || !sideOk(backend, SAFE_NAME) || !sideOk(name, CALLER_NAME) || (value !== 'allow' && value !== 'deny')) throw new Error(`intentions map line ${JSON.stringify(key)} is not safe`);
+  }
   for (const key of caller.access) {
     const [backend, name, extra] = key.split('/');
     if (extra !== undefined || backend === undefined || !SAFE_NAME.test(backend) || name === undefined || (name !== '*' && !CALLER_NAME.test(name))) throw new Error(`access map key ${JSON.stringify(key)} is not <backend>/<caller>`);
@@ -31,6 +37,7 @@ export function callerMapEntries(caller: CallerModel): Record<string, readonly (
     [CALLER_POLICY_MAP]: caller.policy,
     [ACCESS_MAP]: caller.access.map((key) => [key, '1'] as const),
     [LIMITS_MAP]: caller.limits,
+    [INTENTIONS_MAP]: caller.intentions,
   };
 }
 
@@ -38,6 +45,7 @@ const HEADERS: Record<string, string> = {
   [API_KEY_MAP]: 'sha256 hex of an API key -> caller (KV <kvPrefix>apikeys/<caller>)',
   [CALLER_POLICY_MAP]: '<backend>/<switch> -> value: auth and access on, tracker units',
   [LIMITS_MAP]: '<backend>/<limit> -> whole number: rate limits, quotas, Retry-After seconds',
+  [INTENTIONS_MAP]: '<backend or *>/<caller or *> -> allow or deny: Consul intentions',
   [ACCESS_MAP]: '<backend>/<caller> -> 1: callers allowed (access.allow)',
 };
 

@@ -12,11 +12,12 @@ import { untrustedText } from '../helpers/consul-arbitraries.ts';
 import { sha256Hex, rsaKeys } from '../helpers/jwt.ts';
 import { config } from '../helpers/model-fakes.ts';
 import { GOLDEN_RUN_DIR } from '../helpers/render-inputs.ts';
+import type { IntentionEntry } from '../../src/consul/intentions.ts';
 import type { InstanceEntry, KvEntry, ServiceEntry } from '../../src/consul/snapshot.ts';
 
 /**
- * Caller names, API-key hashes and allow lists come from KV and instance
- * meta; a JWT's claims arrive with each request and are checked by HAProxy.
+ * Caller names, API-key hashes, allow lists and intentions come from KV,
+ * instance meta and Consul; a JWT's claims arrive with each request and are checked by HAProxy.
  * Whatever they hold, the caller maps keep to two plain words a line and the
  * configuration's caller rules depend only on the rule kinds, never on a
  * name or a key.
@@ -31,6 +32,7 @@ const MAP_LINES: Record<string, RegExp> = {
   'caller-access.map': /^svc_[a-z0-9-]+\/(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63}) 1$/,
   'caller-policy.map': /^svc_[a-z0-9-]+\/(auth 1|access 1|pcu [smh]{2}|tu [smh])$/,
   'caller-limits.map': /^(svc_[a-z0-9-]+|\*)\/[a-z]+ [1-9]\d{0,9}$/,
+  'caller-intentions.map': /^(svc_[a-z0-9-]+|\*)\/(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63}) (allow|deny)$/,
 };
 
 const callerName = fc.oneof(untrustedText, fc.constantFrom('checkout', 'billing', 'a.b_c-d', '*', 'x'.repeat(65)));
@@ -57,10 +59,16 @@ const services: fc.Arbitrary<ServiceEntry[]> = fc.tuple(instance('w1'), instance
 ]);
 const serviceKv: fc.Arbitrary<KvEntry[]> = fc.array(fc.record({ key: fc.constantFrom('ipx/services/web', 'ipx/services/api', 'ipx/defaults'), value: serviceDoc.map((d) => JSON.stringify(d)) }), { maxLength: 2 });
 
+const intentions: fc.Arbitrary<IntentionEntry[]> = fc.array(
+  fc.record({ source: callerName, destination: fc.oneof(untrustedText, fc.constantFrom('web', 'api', '*')), action: fc.constantFrom('allow' as const, 'deny' as const) }),
+  { maxLength: 4 },
+);
+
 const { publicPem } = rsaKeys();
 const cfg = config({
   identity: { jwt: { algorithm: 'RS256', key: publicPem, issuer: 'https://idp', audience: 'ipx' }, apiKeys: {} },
   rateLimit: { perCaller: '100/s' },
+  access: { consulIntentions: true },
 });
 
 function callerLines(text: string): string[] {
@@ -77,8 +85,8 @@ describe('caller data from KV and meta', () => {
   it('reaches the maps only as two plain words a line, and the rules never', () => {
     const baseline = callerLines(render({ model: buildModel({ snapshot: { services: [], kv: [] }, config: cfg }), templates, assets }).files[CONFIG_FILE] ?? '');
     fc.assert(
-      fc.property(services, apiKeyKv, serviceKv, (list, keys, docs) => {
-        const model = buildModel({ snapshot: { services: list, kv: [...keys, ...docs] }, config: cfg });
+      fc.property(services, apiKeyKv, serviceKv, intentions, (list, keys, docs, consul) => {
+        const model = buildModel({ snapshot: { services: list, kv: [...keys, ...docs], intentions: consul }, config: cfg });
         const { files } = render({ model, templates, assets });
         for (const [name, pattern] of Object.entries(MAP_LINES)) {
           for (const line of (files[name] ?? '').split('\n')) if (line !== '' && !line.startsWith('#')) expect(line, name).toMatch(pattern);
@@ -87,7 +95,8 @@ describe('caller data from KV and meta', () => {
         const rules = callerLines(files[CONFIG_FILE] ?? '').filter((line) => !/track-sc[01]|table ipx_(pc|total)_/.test(line));
         expect(rules.filter((line) => !/ipx_lim|ipx_bytes|return status 429/.test(line))).toEqual(baseline.filter((line) => !/ipx_lim|ipx_bytes|return status 429/.test(line)));
         const all = Object.values(files).join('\n');
-        for (const value of untrustedStrings([...keys, ...docs], list)) expect(all.includes(value), JSON.stringify(value)).toBe(false);
+        const fromConsul = consul.flatMap((i) => [{ key: `/${i.source}`, value: i.destination }]);
+        for (const value of untrustedStrings([...keys, ...docs, ...fromConsul], list)) expect(all.includes(value), JSON.stringify(value)).toBe(false);
       }),
       { numRuns: 300 },
     );
@@ -96,8 +105,8 @@ describe('caller data from KV and meta', () => {
   it('renders configurations haproxy -c accepts', () => {
     let run = 0;
     fc.assert(
-      fc.property(services, apiKeyKv, serviceKv, (list, keys, docs) => {
-        const { files } = render({ model: buildModel({ snapshot: { services: list, kv: [...keys, ...docs] }, config: cfg }), templates, assets });
+      fc.property(services, apiKeyKv, serviceKv, intentions, (list, keys, docs, consul) => {
+        const { files } = render({ model: buildModel({ snapshot: { services: list, kv: [...keys, ...docs], intentions: consul }, config: cfg }), templates, assets });
         const out = join(scratch, String(run++));
         mkdirSync(out, { recursive: true });
         for (const [file, content] of Object.entries(files)) writeFileSync(join(out, file), content);

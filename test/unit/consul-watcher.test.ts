@@ -12,7 +12,7 @@ import { createWatcher, type ConsulWatcher } from '../../src/consul/watcher.ts';
 import { ConsulError } from '../../src/errors.ts';
 import { instancesOf, sleep, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
 
-type Endpoint = 'catalog' | 'kv' | `health:${string}`;
+type Endpoint = 'catalog' | 'kv' | 'intentions' | `health:${string}`;
 
 class FakeConsul implements ConsulClient {
   readonly address = 'http://fake:8500';
@@ -51,6 +51,12 @@ class FakeConsul implements ConsulClient {
 
   kvRecurse(_prefix: string, options: ReadOptions): Promise<ReadResult> {
     return this.read('kv', options, () => (this.kv.length ? this.kv : undefined));
+  }
+
+  intentionList: Array<{ SourceName: string; DestinationName: string; Action: string }> = [];
+
+  intentions(options: ReadOptions): Promise<ReadResult> {
+    return this.read('intentions', options, () => this.intentionList);
   }
 
   async registerService(): Promise<void> {}

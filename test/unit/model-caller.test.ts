@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { apiKeyEntries, parseByteRate, parseRate } from '../../src/model/identity/index.ts';
 import { planApply } from '../../src/haproxy/plan-apply.ts';
+import { normalizeIntentions } from '../../src/consul/intentions.ts';
+import { intentionLines } from '../../src/model/identity/intentions.ts';
 import { sha256Hex } from '../helpers/jwt.ts';
 import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
 import type { ConfigInput } from '../../src/config/index.ts';
@@ -98,5 +100,35 @@ describe('planning caller changes', () => {
     const before = model(base);
     const after = model({ ...base, policies: { services: { web: { rateLimit: { perCaller: '10/m' }, access: { allow: ['a'] } } } } });
     expect(planApply(before, after)).toEqual({ kind: 'reload', reasons: ['caller rules (identity, access or rate-limit kinds) changed'] });
+  });
+});
+
+describe('Consul intentions', () => {
+  it('keep L4 intentions only, sorted; map them to backends with wildcards; skip other gateways\' services and bad sources', () => {
+    const read = normalizeIntentions([
+      { SourceName: 'web', DestinationName: 'api', Action: 'deny' },
+      { SourceName: '*', DestinationName: 'web', Action: 'allow' },
+      { SourceName: 'a b', DestinationName: 'web', Action: 'deny' },
+      { SourceName: 'web', DestinationName: '*', Action: 'deny' },
+      { SourceName: 'x', DestinationName: 'web', Permissions: [] },
+      { SourceName: 'y', DestinationName: 'elsewhere', Action: 'deny' },
+      'junk',
+    ]);
+    expect(read).toHaveLength(5);
+    const { lines, rejections } = intentionLines(read, new Map([['web', 'svc_web'], ['api', 'svc_api']]));
+    expect(lines).toEqual([
+      ['*/web', 'deny'],
+      ['svc_api/web', 'deny'],
+      ['svc_web/*', 'allow'],
+    ]);
+    expect(rejections.map((r) => r.subject)).toEqual(['intention "a b" → "web"']);
+  });
+
+  it('turns on the intentions rule only with access.consulIntentions, and reloads for it', () => {
+    const off = model({ identity: { apiKeys: {} } });
+    const on = buildModel({ snapshot: { ...snapshot(web), kv: [], intentions: [{ source: 'a', destination: 'web', action: 'deny' }] }, config: config({ identity: { apiKeys: {} }, access: { consulIntentions: true } }) });
+    expect(off.caller.intentions).toEqual([]);
+    expect(on.caller.intentions).toEqual([['svc_web/a', 'deny']]);
+    expect(planApply(off, on).kind).toBe('reload');
   });
 });

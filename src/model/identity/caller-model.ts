@@ -1,8 +1,10 @@
 import { compareStrings } from '../../compare.ts';
 import { apiKeyEntries } from './api-keys.ts';
+import { intentionLines } from './intentions.ts';
 import { parseByteRate, parseRate, UNIT_SECONDS, type RateUnit } from './rates.ts';
 import type { CallerModel, CallerRules, JwtModel } from './types.ts';
 import type { Config } from '../../config/schema.ts';
+import type { IntentionEntry } from '../../consul/intentions.ts';
 import type { KvEntry } from '../../consul/snapshot.ts';
 import type { EffectivePolicy } from '../policy/merge.ts';
 import type { Rejection } from '../types.ts';
@@ -10,6 +12,7 @@ import type { Rejection } from '../types.ts';
 export type CallerConfig = Pick<Config, 'identity' | 'access' | 'rateLimit'> & { readonly consul: Pick<Config['consul'], 'kvPrefix'> };
 
 export interface CallerService {
+  readonly name: string;
   readonly backend: string;
   readonly policy: EffectivePolicy;
 }
@@ -50,7 +53,12 @@ function serviceLines(service: CallerService, accessDefault: 'allow' | 'deny', u
  * Untrusted inputs (KV API keys, meta allow lists) reach the maps only in the
  * caller grammar, checked by the policy schema and apiKeyEntries.
  */
-export function buildCallerModel(config: CallerConfig, services: readonly CallerService[], kv: readonly KvEntry[]): { caller: CallerModel; rejections: readonly Rejection[] } {
+export function buildCallerModel(
+  config: CallerConfig,
+  services: readonly CallerService[],
+  kv: readonly KvEntry[],
+  intentions: readonly IntentionEntry[] = [],
+): { caller: CallerModel; rejections: readonly Rejection[] } {
   const units = { perCaller: new Set<string>(), total: new Set<RateUnit>() };
   const policy: [string, string][] = [];
   const limits: [string, string][] = [];
@@ -66,21 +74,23 @@ export function buildCallerModel(config: CallerConfig, services: readonly Caller
   const global = parseRate(config.rateLimit.global);
   if (global) limits.push(['*/global', String(global.count)]);
   const keys = config.identity.apiKeys ? apiKeyEntries(kv, config.consul.kvPrefix) : { entries: [], rejections: [] };
+  const consul = config.access.consulIntentions ? intentionLines(intentions, new Map(services.map((s) => [s.name, s.backend]))) : { lines: [], rejections: [] };
   const tracked = units.perCaller.size > 0 || units.total.size > 0 || globalPerCaller !== undefined;
   const jwt = jwtModel(config.identity.jwt);
   const rules: CallerRules = {
-    enabled: jwt !== null || config.identity.apiKeys !== undefined || policy.length > 0 || limits.length > 0,
+    enabled: jwt !== null || config.identity.apiKeys !== undefined || policy.length > 0 || limits.length > 0 || config.access.consulIntentions,
     jwt,
     apiKeyHeader: config.identity.apiKeys?.header.toLowerCase() ?? null,
     perCallerTables: [...units.perCaller].sort(compareStrings),
     totalTables: [...units.total].sort(compareStrings),
+    intentions: config.access.consulIntentions,
     globalPerCaller: globalPerCaller?.unit ?? null,
     global: global !== undefined,
     syncBind: tracked ? config.rateLimit.syncBind : null,
   };
   const byKey = ([a]: readonly [string, string], [b]: readonly [string, string]) => compareStrings(a, b);
   access.sort(compareStrings);
-  return { caller: { rules, apiKeys: keys.entries, policy: policy.sort(byKey), limits: limits.sort(byKey), access: [...new Set(access)] }, rejections: keys.rejections };
+  return { caller: { rules, apiKeys: keys.entries, policy: policy.sort(byKey), limits: limits.sort(byKey), access: [...new Set(access)], intentions: consul.lines }, rejections: [...keys.rejections, ...consul.rejections] };
 }
 
 function jwtModel(jwt: CallerConfig['identity']['jwt']): JwtModel | null {
@@ -97,9 +107,10 @@ function jwtModel(jwt: CallerConfig['identity']['jwt']): JwtModel | null {
 
 /** The model for a config with no caller features: the client's X-Ipx-Caller is still removed. */
 export const NO_CALLER: CallerModel = {
-  rules: { enabled: false, jwt: null, apiKeyHeader: null, perCallerTables: [], totalTables: [], globalPerCaller: null, global: false, syncBind: null },
+  rules: { enabled: false, jwt: null, apiKeyHeader: null, perCallerTables: [], totalTables: [], intentions: false, globalPerCaller: null, global: false, syncBind: null },
   apiKeys: [],
   policy: [],
   limits: [],
   access: [],
+  intentions: [],
 };

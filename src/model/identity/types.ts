@@ -27,6 +27,8 @@ export interface CallerRules {
   readonly totalTables: readonly RateUnit[];
   /** Unit of rateLimit.perCaller across services, or null. */
   readonly globalPerCaller: RateUnit | null;
+  /** access.consulIntentions: Consul's intentions are looked up in their map. */
+  readonly intentions: boolean;
   /** rateLimit.global is set (its value is in the policy map). */
   readonly global: boolean;
   /** The local peer's address, when any limit is tracked (tables survive reloads). */
@@ -43,4 +45,6 @@ export interface CallerModel {
   readonly limits: readonly (readonly [string, string])[];
   /** Keys of the access map: `<backend>/<caller>` and `<backend>/*`. */
   readonly access: readonly string[];
+  /** [`<backend or *>/<caller or *>`, allow | deny] lines of the intentions map. */
+  readonly intentions: readonly (readonly [string, string])[];
 }
