@@ -88,9 +88,26 @@ describe('HAProxy manager against a real HAProxy', () => {
     expect(await get(port)).toEqual({ status: 200, body: 'beta' });
   });
 
+  it('refuses a new bind another process holds before reloading: nothing swapped, no reload, still serving', async () => {
+    const held = await holdPort();
+    try {
+      const live = await readFile(join(t.runDir, 'haproxy.cfg'), 'utf8');
+      const before = await reloadCounter(t);
+      const error = await t.manager.apply({ rendered: config('alpha', { frontendLines: [`bind 127.0.0.1:${held.port}`] }) }).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(HaproxyRuntimeError);
+      expect((error as Error).message).toMatch(new RegExp(`cannot listen: 127\\.0\\.0\\.1:${held.port} is in use by another process`));
+      expect(await readFile(join(t.runDir, 'haproxy.cfg'), 'utf8')).toBe(live);
+      expect(await reloadCounter(t)).toBe(before);
+      expect(await get(port)).toEqual({ status: 200, body: 'beta' });
+    } finally {
+      await held.release();
+    }
+  });
+
+  // A port range is not tried before the reload (bind-addresses.ts skips ranges), so these reach HAProxy's own bind and its rollback.
   it.each([
-    { name: 'a port held by another process', bind: (held: number) => `127.0.0.1:${held}`, reason: /cannot bind socket \(Address already in use\)/ },
-    { name: 'a non-local address', bind: () => '192.0.2.1:80', reason: /cannot bind socket \(Cannot assign requested address\) for \[192\.0\.2\.1:80\]/ },
+    { name: 'a port held by another process', bind: (held: number) => `127.0.0.1:${held}-${held}`, reason: /cannot bind socket \(Address already in use\)/ },
+    { name: 'a non-local address', bind: () => '192.0.2.1:80-80', reason: /cannot bind socket \(Cannot assign requested address\) for \[192\.0\.2\.1:80\]/ },
   ])('rolls back a config that passes -c but fails at reload ($name), then applies a good one', async ({ bind, reason }) => {
     const held = await holdPort();
     try {
