@@ -48,9 +48,13 @@ export const identitySchema = z
       })
       .optional()
       .describe('Callers identified by an API key; keys live in KV <kvPrefix>apikeys/<caller> as SHA-256 hex'),
+    sourceAddress: z
+      .boolean()
+      .default(false)
+      .describe('A caller without credentials is the Consul service registered at its IP, where that IP has exactly one service (weaker: an address is not a credential)'),
   })
   .prefault({})
-  .describe('Who is calling: JWT, then API key, else anonymous');
+  .describe('Who is calling: JWT, then API key, then source address, else anonymous');
 
 export const accessSchema = z
   .strictObject({

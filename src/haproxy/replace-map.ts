@@ -2,8 +2,8 @@ import { HaproxyRuntimeError } from '../errors.ts';
 import type { AdminCli } from './admin-cli.ts';
 
 const MAP_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*\.map$/;
-/** Map keys and values the caller maps hold: plain words (hashes, `<backend>/<caller>`, numbers, units). */
-const WORD = /^[A-Za-z0-9*][A-Za-z0-9._*/-]*$/;
+/** Map keys and values the caller maps hold: plain words (hashes, `<backend>/<caller>`, IPs, numbers, units). */
+const WORD = /^[A-Za-z0-9*][A-Za-z0-9._*/:-]*$/;
 
 /**
  * Replaces a whole map in the running HAProxy atomically: `prepare map`

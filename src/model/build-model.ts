@@ -54,7 +54,7 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
   });
   const routes = buildRoutes(services);
   rejections.push(...routes.rejections);
-  const caller = buildCallerModel(config, services, kv.accepted, snapshot.intentions);
+  const caller = buildCallerModel(config, services, kv.accepted, snapshot.intentions, limited.within);
   rejections.push(...caller.rejections);
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
   return { global: buildGlobal(config), services, routes: routes.routes, rejections, caller: caller.caller };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CALLER_NAME } from '../model/identity/caller-name.ts';
 import { SAFE_NAME } from '../model/identifiers.ts';
+import { parseIpLiteral } from '../model/ip-literal.ts';
 import type { CallerModel } from '../model/identity/types.ts';
 
 /**
@@ -13,6 +14,7 @@ export const CALLER_POLICY_MAP = 'caller-policy.map';
 export const ACCESS_MAP = 'caller-access.map';
 export const LIMITS_MAP = 'caller-limits.map';
 export const INTENTIONS_MAP = 'caller-intentions.map';
+export const SOURCES_MAP = 'caller-sources.map';
 
 const HASH = /^[0-9a-f]{64}$/;
 const POLICY_KEY = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]*)\/[a-z]+$/;
@@ -23,6 +25,7 @@ export function callerMapEntries(caller: CallerModel): Record<string, readonly (
   for (const [hash, name] of caller.apiKeys) if (!HASH.test(hash) || !CALLER_NAME.test(name)) throw new Error(`API key map line for ${JSON.stringify(name)} is not a hash and a caller name`);
   for (const [key, value] of caller.policy) if (!POLICY_KEY.test(key) || !POLICY_VALUE.test(value)) throw new Error(`policy map line ${JSON.stringify(key)} is not safe`);
   for (const [key, value] of caller.limits) if (!POLICY_KEY.test(key) || !/^[1-9]\d{0,9}$/.test(value)) throw new Error(`limits map line ${JSON.stringify(key)} is not safe`);
+  for (const [ip, name] of caller.sources) if (parseIpLiteral(ip) === undefined || !CALLER_NAME.test(name)) throw new Error(`source map line for ${JSON.stringify(name)} is not an IP and a caller name`);
   for (const [key, value] of caller.intentions) {
     const [backend, name, extra] = key.split('/');
     const sideOk = (side: string | undefined, grammar: RegExp) => side !== undefined && (side === '*' || grammar.test(side));
@@ -38,6 +41,7 @@ export function callerMapEntries(caller: CallerModel): Record<string, readonly (
     [ACCESS_MAP]: caller.access.map((key) => [key, '1'] as const),
     [LIMITS_MAP]: caller.limits,
     [INTENTIONS_MAP]: caller.intentions,
+    [SOURCES_MAP]: caller.sources,
   };
 }
 
@@ -46,6 +50,7 @@ const HEADERS: Record<string, string> = {
   [CALLER_POLICY_MAP]: '<backend>/<switch> -> value: auth and access on, tracker units',
   [LIMITS_MAP]: '<backend>/<limit> -> whole number: rate limits, quotas, Retry-After seconds',
   [INTENTIONS_MAP]: '<backend or *>/<caller or *> -> allow or deny: Consul intentions',
+  [SOURCES_MAP]: 'IP -> the one Consul service registered at it (identity.sourceAddress)',
   [ACCESS_MAP]: '<backend>/<caller> -> 1: callers allowed (access.allow)',
 };
 

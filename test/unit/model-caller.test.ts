@@ -4,6 +4,7 @@ import { apiKeyEntries, parseByteRate, parseRate } from '../../src/model/identit
 import { planApply } from '../../src/haproxy/plan-apply.ts';
 import { normalizeIntentions } from '../../src/consul/intentions.ts';
 import { intentionLines } from '../../src/model/identity/intentions.ts';
+import { sourceAddressLines } from '../../src/model/identity/source-addresses.ts';
 import { sha256Hex } from '../helpers/jwt.ts';
 import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
 import type { ConfigInput } from '../../src/config/index.ts';
@@ -130,5 +131,20 @@ describe('Consul intentions', () => {
     expect(off.caller.intentions).toEqual([]);
     expect(on.caller.intentions).toEqual([['svc_web/a', 'deny']]);
     expect(planApply(off, on).kind).toBe('reload');
+  });
+});
+
+describe('source addresses', () => {
+  it('name a caller only at an IP where one service is registered, IPv6 in one spelling', () => {
+    const lines = sourceAddressLines([
+      service('reporting', [instance({ id: 'r1', address: '10.0.0.5', port: 1 }), instance({ id: 'r2', address: '2001:DB8::1', port: 1 })]),
+      service('a', [instance({ id: 'a1', address: '10.0.0.6', port: 1 })]),
+      service('b', [instance({ id: 'b1', address: '10.0.0.6', port: 2 })]),
+      service('c', [instance({ id: 'c1', address: 'host.example', port: 1 }), instance({ id: 'c2', address: '0.0.0.0', port: 1 })]),
+    ]);
+    expect(lines).toEqual([
+      ['10.0.0.5', 'reporting'],
+      ['2001:db8:0:0:0:0:0:1', 'reporting'],
+    ]);
   });
 });

@@ -1,11 +1,12 @@
 import { compareStrings } from '../../compare.ts';
 import { apiKeyEntries } from './api-keys.ts';
 import { intentionLines } from './intentions.ts';
+import { sourceAddressLines } from './source-addresses.ts';
 import { parseByteRate, parseRate, UNIT_SECONDS, type RateUnit } from './rates.ts';
 import type { CallerModel, CallerRules, JwtModel } from './types.ts';
 import type { Config } from '../../config/schema.ts';
 import type { IntentionEntry } from '../../consul/intentions.ts';
-import type { KvEntry } from '../../consul/snapshot.ts';
+import type { KvEntry, ServiceEntry } from '../../consul/snapshot.ts';
 import type { EffectivePolicy } from '../policy/merge.ts';
 import type { Rejection } from '../types.ts';
 
@@ -58,6 +59,8 @@ export function buildCallerModel(
   services: readonly CallerService[],
   kv: readonly KvEntry[],
   intentions: readonly IntentionEntry[] = [],
+  /** Every service read from Consul, routed here or not: callers for identity.sourceAddress. */
+  registered: readonly ServiceEntry[] = [],
 ): { caller: CallerModel; rejections: readonly Rejection[] } {
   const units = { perCaller: new Set<string>(), total: new Set<RateUnit>() };
   const policy: [string, string][] = [];
@@ -78,9 +81,10 @@ export function buildCallerModel(
   const tracked = units.perCaller.size > 0 || units.total.size > 0 || globalPerCaller !== undefined;
   const jwt = jwtModel(config.identity.jwt);
   const rules: CallerRules = {
-    enabled: jwt !== null || config.identity.apiKeys !== undefined || policy.length > 0 || limits.length > 0 || config.access.consulIntentions,
+    enabled: jwt !== null || config.identity.apiKeys !== undefined || config.identity.sourceAddress || policy.length > 0 || limits.length > 0 || config.access.consulIntentions,
     jwt,
     apiKeyHeader: config.identity.apiKeys?.header.toLowerCase() ?? null,
+    sourceAddress: config.identity.sourceAddress,
     perCallerTables: [...units.perCaller].sort(compareStrings),
     totalTables: [...units.total].sort(compareStrings),
     intentions: config.access.consulIntentions,
@@ -90,7 +94,7 @@ export function buildCallerModel(
   };
   const byKey = ([a]: readonly [string, string], [b]: readonly [string, string]) => compareStrings(a, b);
   access.sort(compareStrings);
-  return { caller: { rules, apiKeys: keys.entries, policy: policy.sort(byKey), limits: limits.sort(byKey), access: [...new Set(access)], intentions: consul.lines }, rejections: [...keys.rejections, ...consul.rejections] };
+  return { caller: { rules, apiKeys: keys.entries, policy: policy.sort(byKey), limits: limits.sort(byKey), access: [...new Set(access)], sources: config.identity.sourceAddress ? sourceAddressLines(registered) : [], intentions: consul.lines }, rejections: [...keys.rejections, ...consul.rejections] };
 }
 
 function jwtModel(jwt: CallerConfig['identity']['jwt']): JwtModel | null {
@@ -107,10 +111,11 @@ function jwtModel(jwt: CallerConfig['identity']['jwt']): JwtModel | null {
 
 /** The model for a config with no caller features: the client's X-Ipx-Caller is still removed. */
 export const NO_CALLER: CallerModel = {
-  rules: { enabled: false, jwt: null, apiKeyHeader: null, perCallerTables: [], totalTables: [], intentions: false, globalPerCaller: null, global: false, syncBind: null },
+  rules: { enabled: false, jwt: null, apiKeyHeader: null, sourceAddress: false, perCallerTables: [], totalTables: [], intentions: false, globalPerCaller: null, global: false, syncBind: null },
   apiKeys: [],
   policy: [],
   limits: [],
   access: [],
+  sources: [],
   intentions: [],
 };

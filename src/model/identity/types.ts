@@ -21,6 +21,8 @@ export interface CallerRules {
   readonly jwt: JwtModel | null;
   /** Lower-case API-key header, or null without identity.apiKeys. */
   readonly apiKeyHeader: string | null;
+  /** identity.sourceAddress: a caller without credentials is looked up by its IP. */
+  readonly sourceAddress: boolean;
   /** Tables for per-caller-on-a-service limits, by `<request unit><byte unit>` (e.g. `sm`). */
   readonly perCallerTables: readonly string[];
   /** Tables for per-service totals, by unit. */
@@ -45,6 +47,8 @@ export interface CallerModel {
   readonly limits: readonly (readonly [string, string])[];
   /** Keys of the access map: `<backend>/<caller>` and `<backend>/*`. */
   readonly access: readonly string[];
+  /** [IP, caller] lines of the source-address map (identity.sourceAddress). */
+  readonly sources: readonly (readonly [string, string])[];
   /** [`<backend or *>/<caller or *>`, allow | deny] lines of the intentions map. */
   readonly intentions: readonly (readonly [string, string])[];
 }
