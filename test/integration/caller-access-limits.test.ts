@@ -38,6 +38,7 @@ beforeAll(async () => {
           open: { access: { allow: ['*'] } },
           quota: { access: { allow: ['*'] }, rateLimit: { perCaller: '5/m' } },
           pooled: { access: { allow: ['*'] }, rateLimit: { total: '4/m' } },
+          bulk: { access: { allow: ['*'] }, rateLimit: { bytesPerCaller: '1KB/m' } },
         },
       },
     },
@@ -45,7 +46,7 @@ beforeAll(async () => {
       for (const [caller, key] of Object.entries(KEYS)) await putKv(consul.agent.address, `ipx/apikeys/${caller}`, sha256Hex(key));
     },
   );
-  for (const name of ['ledger', 'quota', 'pooled', 'open', 'locked']) await stack.instance(name, `${name}-1`);
+  for (const name of ['ledger', 'quota', 'pooled', 'bulk', 'open', 'locked']) await stack.instance(name, `${name}-1`);
   await eventually(async () => ((await call('open', 'search')).status === 200 && (await call('locked', 'search')).status === 403 ? true : undefined), 20_000, 'the services to route');
   await eventually(async () => ((await stack.reloads()) >= 0 ? true : undefined), 10_000, 'the master to answer after the last reload');
 }, 60_000);
@@ -102,6 +103,17 @@ describe('rate limits', () => {
     await putKv(stack.consul.agent.address, 'ipx/services/quota', 'rateLimit: { perCaller: 1000/m }\naccess: { allow: ["*"] }');
     await eventually(async () => ((await call('quota', 'checkout')).status === 200 ? true : undefined), 5_000, 'the new budget to apply');
     expect(await stack.reloads()).toBe(before);
+  });
+
+  it('answers 429 once a caller has moved more bytes than its quota in the period', async () => {
+    const post = (caller: string) =>
+      request(stack.ipx.http, { method: 'POST', body: 'x'.repeat(1500), headers: { host: 'bulk.service.internal', 'x-api-key': KEYS[caller] as string, 'content-type': 'text/plain' } });
+    // Bytes are counted when a transfer ends: the first request is measured, the next one refused.
+    expect((await post('checkout')).status).toBe(200);
+    const over = await post('checkout');
+    expect(over.status).toBe(429);
+    expect(over.headers['retry-after']).toBe('60');
+    expect((await post('billing')).status).toBe(200);
   });
 
   it('limits a service in total, whoever calls', async () => {
