@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { redact } from '../../src/cli/commands/config.ts';
 import { ecKeys, rsaKeys } from '../helpers/jwt.ts';
 
 let dir: string;
@@ -72,5 +73,16 @@ describe('identity.jwt at load', () => {
     [{ rateLimit: { perCaller: 'lots' } }, /rateLimit\.perCaller/],
   ])('refuses %j', (input, message) => {
     expect(() => parseConfig(input)).toThrow(message);
+  });
+});
+
+describe('ipx config print', () => {
+  it('redacts an HS secret and leaves a public key out', () => {
+    const secret = 'S'.repeat(40);
+    const hs = redact(parseConfig({ identity: { jwt: { algorithm: 'HS256', key: secret, issuer: 'a', audience: 'b' } } }));
+    expect(hs.identity.jwt?.key).toBe('<redacted>');
+    expect(JSON.stringify(hs)).not.toContain(secret);
+    const rs = redact(parseConfig({ identity: { jwt: { algorithm: 'RS256', key: rsaKeys().publicPem, issuer: 'a', audience: 'b' } } }));
+    expect(rs.identity.jwt?.key).toBe('<read from publicKeyFile>');
   });
 });
