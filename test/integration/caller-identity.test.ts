@@ -115,6 +115,7 @@ describe('caller identity', () => {
     }, 5_000, 'the API key to work');
     expect(Date.now() - start).toBeLessThan(1_000);
     expect((JSON.parse(res.body) as Echo).headers['x-ipx-caller']).toBe('billing');
+    expect((JSON.parse(res.body) as Echo).headers['x-api-key']).toBeUndefined();
 
     // Rotation: a second key for the same caller works alongside the first, then the first is dropped.
     const next = `k-${sha256Hex(String(Math.random())).slice(0, 32)}`;
