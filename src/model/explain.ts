@@ -10,6 +10,8 @@ export interface Explanation {
   readonly instances: ReadonlyMap<string, InstanceEntry>;
   /** What was skipped of this service, and why. */
   readonly rejections: readonly Rejection[];
+  /** A routed service Consul does not list: a static upstream from the config file. */
+  readonly isStatic: boolean;
 }
 
 /**
@@ -29,5 +31,5 @@ export function explain(model: Model, snapshot: Snapshot, query: string): Explan
   }
   const quoted = [entry?.name ?? name, service?.name].filter((n): n is string => Boolean(n)).map(quoteForLog);
   const rejections = model.rejections.filter((r) => quoted.some((q) => r.subject === `service ${q}` || r.subject.endsWith(`of service ${q}`)));
-  return { host: `${name}.${domain}`, service, instances, rejections };
+  return { host: `${name}.${domain}`, service, instances, rejections, isStatic: service !== undefined && entry === undefined };
 }

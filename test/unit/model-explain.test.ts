@@ -35,4 +35,11 @@ describe('explain', () => {
   it('has nothing for an unknown service', () => {
     expect(explain(model, snap, 'nosuch')).toMatchObject({ host: 'nosuch.service.internal', service: undefined, rejections: [] });
   });
+
+  it('says a service Consul does not list is a static upstream, with its policy', () => {
+    const withStatic = buildModel({ snapshot: snap, config: config({ static: { legacy: { instances: ['10.0.5.1:80'], policy: { timeouts: { server: '9s' } } } } }) });
+    const e = explain(withStatic, snap, 'legacy');
+    expect(e).toMatchObject({ isStatic: true, service: { backend: 'svc_legacy', policy: { timeouts: { server: 9000 } } } });
+    expect(explain(withStatic, snap, 'orders').isStatic).toBe(false);
+  });
 });

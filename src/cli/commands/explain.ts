@@ -30,7 +30,7 @@ export function formatExplanation(e: Explanation, kvPrefix = 'ipx/'): string {
     lines.push(ready.length > 0 ? `  ${ready.length} of ${e.service.servers.length} servers take traffic` : '  no server takes traffic: requests get 503 {"error":"service_unavailable"}');
     for (const server of e.service.servers) {
       const instance = e.instances.get(server.name);
-      const origin = instance ? `instance ${JSON.stringify(instance.id)} on node ${JSON.stringify(instance.node)}, ${instance.status}` : 'instance unknown';
+      const origin = instance ? `instance ${JSON.stringify(instance.id)} on node ${JSON.stringify(instance.node)}, ${instance.status}` : e.isStatic ? 'static upstream' : 'instance unknown';
       lines.push(`  server ${server.name.padEnd(24)} ${`${server.address.includes(':') ? `[${server.address}]` : server.address}:${server.port}`.padEnd(22)} weight ${String(server.weight).padEnd(4)} ${server.state.padEnd(6)} (${origin})`);
     }
   }
