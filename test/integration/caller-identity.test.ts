@@ -130,6 +130,24 @@ describe('caller identity', () => {
     expect(await stack.reloads()).toBe(before);
   });
 
+  it('replaces a map of many keys in batches, every key working, with no reload', async () => {
+    const before = await stack.reloads();
+    const callers = Array.from({ length: 128 }, (_, i) => `bulk-${i}`);
+    for (let at = 0; at < callers.length; at += 64) {
+      const ops = callers.slice(at, at + 64).map((c) => ({ KV: { Verb: 'set', Key: `ipx/apikeys/${c}`, Value: Buffer.from(sha256Hex(`key-${c}`)).toString('base64') } }));
+      const res = await fetch(`${stack.consul.agent.address}/v1/txn`, { method: 'PUT', body: JSON.stringify(ops) });
+      expect(res.ok).toBe(true);
+    }
+    for (const c of ['bulk-0', 'bulk-49', 'bulk-50', 'bulk-127']) {
+      const res = await eventually(async () => {
+        const answer = await call('orders', { 'x-api-key': `key-${c}` });
+        return answer.status === 200 ? answer : undefined;
+      }, 5_000, `the key of ${c} to work`);
+      expect((JSON.parse(res.body) as Echo).headers['x-ipx-caller']).toBe(c);
+    }
+    expect(await stack.reloads()).toBe(before);
+  });
+
   it('ignores an API-key KV entry that is not a hash (a key stored in clear)', async () => {
     await putKv(stack.consul.agent.address, 'ipx/apikeys/clear', 'my-secret-key');
     const reported = await eventually(async () => {
