@@ -70,8 +70,8 @@ export const gatewayRateLimitSchema = z
     perCaller: z.string().regex(RATE, 'must be <count>/s, /m or /h, e.g. 1000/s').optional().describe("Each caller's budget across all services"),
     syncBind: z
       .string()
-      .regex(LOOPBACK_PORT, 'must be <ipv4>:<port>, e.g. 127.0.0.1:8406')
-      .default('127.0.0.1:8406')
+      .regex(LOOPBACK_PORT, 'must be <ipv4>:<port>, e.g. 127.0.0.1:8407')
+      .default('127.0.0.1:8407')
       .describe('Where the old and new HAProxy workers hand rate-limit counters over at a reload (peers)'),
   })
   .prefault({})

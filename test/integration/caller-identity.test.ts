@@ -62,6 +62,19 @@ describe('caller identity', () => {
     expect((JSON.parse(res.body) as Echo).headers['x-ipx-caller']).toBe('checkout');
   });
 
+  it('names the caller in the access log, and "-" for a refused request', async () => {
+    const ok = await call('orders', { ...bearer(rs256(claims())), 'x-request-id': 'caller-log-1' });
+    expect(ok.status).toBe(200);
+    expect((await call('orders', { 'x-request-id': 'caller-log-2' })).status).toBe(401);
+    const logged = await eventually(async () => {
+      const all = stack.ipx.accessLines.map((line) => JSON.parse(line) as { request_id: string; caller: string; status: number });
+      const pair = [all.find((l) => l.request_id === 'caller-log-1'), all.find((l) => l.request_id === 'caller-log-2')];
+      return pair[0] && pair[1] ? pair : undefined;
+    }, 5_000, 'both access lines');
+    expect(logged[0]).toMatchObject({ caller: 'checkout', status: 200 });
+    expect(logged[1]).toMatchObject({ caller: '-', status: 401 });
+  });
+
   it('accepts an audience listed in an array', async () => {
     const res = await call('orders', bearer(rs256(claims({ aud: ['other', AUDIENCE] }))));
     expect(res.status).toBe(200);

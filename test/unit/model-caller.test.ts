@@ -68,7 +68,7 @@ describe('caller model', () => {
       ['svc_web/tra', '3600'],
     ]);
     expect(m.caller.access).toEqual(['svc_web/*', 'svc_web/checkout']);
-    expect(m.caller.rules).toMatchObject({ enabled: true, perCallerTables: ['sm'], totalTables: ['h'], globalPerCaller: 'm', global: true, syncBind: '127.0.0.1:8406' });
+    expect(m.caller.rules).toMatchObject({ enabled: true, perCallerTables: ['sm'], totalTables: ['h'], globalPerCaller: 'm', global: true, syncBind: '127.0.0.1:8407' });
   });
 
   it('restricts a service without an allow list when access.default is deny', () => {
