@@ -18,6 +18,7 @@ import { describeProvenance, provenance, saveResults, table } from './lib/report
 import { DOMAIN, REPO_ROOT, registerInstance, runBenchmark, startStack } from './lib/stack.ts';
 import { putKv } from '../test/helpers/consul.ts';
 import { eventually } from '../test/helpers/http.ts';
+import { findFreePorts } from '../test/helpers/ports.ts';
 import { request } from '../test/helpers/policy-http.ts';
 import { nowSeconds, rsaKeys, sha256Hex, signers, token } from '../test/helpers/jwt.ts';
 import type { OpenLoopPlan, OpenLoopResult } from './lib/open-loop-worker.ts';
@@ -73,7 +74,8 @@ async function openLoop(plan: OpenLoopPlan): Promise<OpenLoopResult> {
 }
 
 await runBenchmark(async () => {
-  const stack = await startStack({ waitMin: '20ms', waitMax: '200ms', caller: CALLER_CONFIG });
+  const [sync] = (await findFreePorts(1)) as [number];
+  const stack = await startStack({ waitMin: '20ms', waitMax: '200ms', caller: { ...CALLER_CONFIG, rateLimit: { ...CALLER_CONFIG.rateLimit, syncBind: `127.0.0.1:${sync}` } } });
   try {
     const direct = await stack.backends.start('direct-1');
     await stack.addInstance('plain', 'plain-1');

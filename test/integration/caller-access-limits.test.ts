@@ -9,6 +9,7 @@ import { putKv } from '../helpers/consul.ts';
 import { eventually } from '../helpers/http.ts';
 import { sha256Hex } from '../helpers/jwt.ts';
 import { request, type Answer } from '../helpers/policy-http.ts';
+import { findFreePorts } from '../helpers/ports.ts';
 import { startPolicyStack, type PolicyStack } from '../helpers/policy-stack.ts';
 
 let stack: PolicyStack;
@@ -27,10 +28,12 @@ async function statuses(host: string, caller: string | undefined, count: number)
 }
 
 beforeAll(async () => {
+  const [sync] = (await findFreePorts(1)) as [number];
   stack = await startPolicyStack(
     'caller-access',
     {
       identity: { apiKeys: {} },
+      rateLimit: { syncBind: `127.0.0.1:${sync}` },
       access: { default: 'deny' },
       policies: {
         services: {
