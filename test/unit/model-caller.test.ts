@@ -60,6 +60,7 @@ describe('caller model', () => {
     expect(m.caller.limits).toEqual([
       ['*/global', '1000'],
       ['*/pc', '50'],
+      ['*/pcra', '60'],
       ['svc_web/pc', '10'],
       ['svc_web/pcb', '1024'],
       ['svc_web/pcbra', '60'],

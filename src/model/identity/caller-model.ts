@@ -73,7 +73,7 @@ export function buildCallerModel(
     access.push(...lines.allowed);
   }
   const globalPerCaller = parseRate(config.rateLimit.perCaller);
-  if (globalPerCaller) limits.push(['*/pc', String(globalPerCaller.count)]);
+  if (globalPerCaller) limits.push(['*/pc', String(globalPerCaller.count)], ['*/pcra', String(UNIT_SECONDS[globalPerCaller.unit])]);
   const global = parseRate(config.rateLimit.global);
   if (global) limits.push(['*/global', String(global.count)]);
   const keys = config.identity.apiKeys ? apiKeyEntries(kv, config.consul.kvPrefix) : { entries: [], rejections: [] };
