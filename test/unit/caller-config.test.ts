@@ -86,3 +86,11 @@ describe('ipx config print', () => {
     expect(rs.identity.jwt?.key).toBe('<read from publicKeyFile>');
   });
 });
+
+describe('identity.jwt.key inline', () => {
+  it('is checked as a key file would be', async () => {
+    const file = path.join(dir, 'inline.yaml');
+    await writeFile(file, JSON.stringify({ identity: { jwt: { algorithm: 'ES256', key: rsaKeys().publicPem, issuer: 'a', audience: 'b' } } }));
+    await expect(loadConfig({ file, required: true, cwd: dir, env: {} })).rejects.toThrow(/identity\.jwt\.key holds an rsa key, but ES256 needs an EC key/);
+  });
+});
