@@ -1,6 +1,5 @@
 /** A rate or quota as HAProxy tracks it: a count over one period. */
 export type RateUnit = 's' | 'm' | 'h';
-export const RATE_UNITS: readonly RateUnit[] = ['s', 'm', 'h'];
 export const UNIT_SECONDS: Readonly<Record<RateUnit, number>> = { s: 1, m: 60, h: 3600 };
 
 export interface Rate {
