@@ -4,7 +4,9 @@
  * from KV added and revoked with no reload, auth.required, and a client's own
  * X-Ipx-Caller never reaching an instance.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALLER_NAME } from '../../src/model/identity/index.ts';
 import { putKv } from '../helpers/consul.ts';
 import { eventually } from '../helpers/http.ts';
 import { nowSeconds, rsaKeys, sha256Hex, signers, token, type TestKeys } from '../helpers/jwt.ts';
@@ -101,6 +103,27 @@ describe('caller identity', () => {
       expect(res.status, host).toBe(401);
       expect(JSON.parse(res.body)).toMatchObject({ error: 'unauthenticated' });
     }
+  });
+
+  it('passes any caller claim in the caller grammar as it is, and refuses every other (property, through HAProxy)', async () => {
+    const claim = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+      fc.string({ maxLength: 80 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.constantFrom('a\r\nX-Ipx-Caller: admin', "a' b", 'a,b', '%[src]', '${HOME}', 'a#b', '-lead', 'x'.repeat(65), ''),
+    );
+    await fc.assert(
+      fc.asyncProperty(claim, async (sub) => {
+        const res = await call('orders', bearer(rs256(claims({ sub }))));
+        if (CALLER_NAME.test(sub)) {
+          expect(res.status).toBe(200);
+          expect((JSON.parse(res.body) as Echo).headers['x-ipx-caller']).toBe(sub);
+        } else {
+          expect(res.status).toBe(401);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('lets anonymous callers through where auth is not required, with no X-Ipx-Caller', async () => {
