@@ -42,7 +42,8 @@ beforeAll(async () => {
   });
   await stack.instance('orders', 'orders-1');
   await stack.instance('open', 'open-1');
-  await eventually(async () => ((await call('open')).status === 200 ? true : undefined), 20_000, 'the services to route');
+  await stack.instance('team', 'team-1', { 'ipx-auth': 'required', 'ipx-allow': 'checkout' });
+  await eventually(async () => ((await call('open')).status === 200 && (await call('team')).status === 401 ? true : undefined), 20_000, 'the services to route');
 }, 60_000);
 
 afterAll(async () => {
@@ -56,6 +57,12 @@ describe('caller identity', () => {
     expect(res.headers['www-authenticate']).toBe('Bearer');
     expect(res.headers['content-type']).toBe('application/json');
     expect(JSON.parse(res.body)).toMatchObject({ error: 'unauthenticated' });
+  });
+
+  it('takes auth and the allow list from a service team\'s ipx-auth and ipx-allow meta', async () => {
+    expect((await call('team')).status).toBe(401);
+    expect((await call('team', bearer(rs256(claims())))).status).toBe(200);
+    expect((await call('team', bearer(rs256(claims({ sub: 'intruder' }))))).status).toBe(403);
   });
 
   it('passes a valid JWT, and the instance sees the caller', async () => {
