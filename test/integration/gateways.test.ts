@@ -9,6 +9,7 @@ import { eventually } from '../helpers/http.ts';
 import { makeRunDir, removeRunDir, startTestDaemon, type TestDaemon } from '../helpers/ipx-daemon.ts';
 import { request } from '../helpers/policy-http.ts';
 import { startPolicyStack, type PolicyStack } from '../helpers/policy-stack.ts';
+import type { Echo } from '../helpers/policy-backend.ts';
 
 let stack: PolicyStack;
 let mobile: TestDaemon | undefined;
@@ -43,6 +44,12 @@ describe('several gateways on one Consul', () => {
     const internal = stack.ipx;
     expect(await Promise.all(['orders', 'profile', 'shared', 'plain'].map((s) => status(internal, s)))).toEqual([200, 404, 200, 200]);
     expect(await Promise.all(['orders', 'profile', 'plain'].map((s) => status(mobile as TestDaemon, s)))).toEqual([404, 200, 404]);
+  });
+
+  it('removes a spoofed X-Ipx-Caller even on a gateway with no caller features', async () => {
+    const res = await request(stack.ipx.http, { headers: { host: 'orders.service.internal', 'x-ipx-caller': 'admin' } });
+    expect(res.status).toBe(200);
+    expect((JSON.parse(res.body) as Echo).headers['x-ipx-caller']).toBeUndefined();
   });
 
   it('applies a gateway KV layer above the shared KV on that gateway only', async () => {
