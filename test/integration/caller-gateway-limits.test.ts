@@ -14,6 +14,9 @@ import type { ConfigInput } from '../../src/config/index.ts';
 
 const KEYS: Record<string, string> = { checkout: 'key-checkout-gw-0123', billing: 'key-billing-gw-0123' };
 
+const call = (stack: PolicyStack, host: string, caller?: string) =>
+  request(stack.ipx.http, { headers: { host: `${host}.service.internal`, ...(caller ? { 'x-api-key': KEYS[caller] as string } : {}) } });
+
 async function gateway(name: string, rateLimit: NonNullable<ConfigInput['rateLimit']>): Promise<PolicyStack> {
   const [sync] = (await findFreePorts(1)) as [number];
   const stack = await startPolicyStack(name, { identity: { apiKeys: {} }, rateLimit: { ...rateLimit, syncBind: `127.0.0.1:${sync}` } }, async (consul) => {
@@ -21,18 +24,15 @@ async function gateway(name: string, rateLimit: NonNullable<ConfigInput['rateLim
   });
   await stack.instance('alpha', 'alpha-1');
   await stack.instance('beta', 'beta-1');
+  // Waiting spends budget: the anonymous test client (counted by its address) is the one that waits.
+  await eventually(async () => ((await call(stack, 'alpha')).status === 200 && (await call(stack, 'beta')).status === 200 ? true : undefined), 20_000, 'both services');
   return stack;
 }
-
-const call = (stack: PolicyStack, host: string, caller?: string) =>
-  request(stack.ipx.http, { headers: { host: `${host}.service.internal`, ...(caller ? { 'x-api-key': KEYS[caller] as string } : {}) } });
 
 describe('rateLimit.perCaller across services', () => {
   let stack: PolicyStack;
   beforeAll(async () => {
     stack = await gateway('gateway-per-caller', { perCaller: '6/m' });
-    // Waiting spends budget: the anonymous test client (by its address) is the one that waits.
-    await eventually(async () => ((await call(stack, 'alpha')).status === 200 && (await call(stack, 'beta')).status === 200 ? true : undefined), 20_000, 'both services');
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();
@@ -54,7 +54,6 @@ describe('rateLimit.global', () => {
   let stack: PolicyStack;
   beforeAll(async () => {
     stack = await gateway('gateway-global', { global: '5/s' });
-    await eventually(async () => ((await call(stack, 'alpha')).status === 200 && (await call(stack, 'beta')).status === 200 ? true : undefined), 20_000, 'both services');
   }, 60_000);
   afterAll(async () => {
     await stack?.stop();

@@ -50,7 +50,7 @@ describe('rate limits across a reload', () => {
     // One call went out in beforeAll: the budget of 3 is spent after two more.
     expect(seen).toEqual([200, 200, 429, 429]);
     // HAProxy hands tables over only from a worker that has been up for more than about 5 s.
-    await sleep(5_500);
+    await sleep(6_000);
     const before = await stack.reloads();
     await stack.instance('other', 'other-1');
     await eventually(async () => ((await stack.reloads()) > before ? true : undefined), 15_000, 'the reload a new service brings');
