@@ -4,6 +4,8 @@
  * from KV added and revoked with no reload, auth.required, and a client's own
  * X-Ipx-Caller never reaching an instance.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLER_NAME } from '../../src/model/identity/index.ts';
@@ -161,6 +163,8 @@ describe('caller identity', () => {
     expect(elapsed).toBeLessThan(1_000);
     expect((JSON.parse(res.body) as Echo).headers['x-ipx-caller']).toBe('billing');
     expect((JSON.parse(res.body) as Echo).headers['x-api-key']).toBeUndefined();
+    // Also on disk, so that the next reload keeps it.
+    await eventually(async () => ((await readFile(join(stack.ipx.config.haproxy.runDir, 'caller-apikeys.map'), 'utf8')).includes(`${sha256Hex(apiKey)} billing`) ? true : undefined), 5_000, 'the map file to be rewritten');
 
     // Rotation: a second key for the same caller works alongside the first, then the first is dropped.
     const next = `k-${sha256Hex(String(Math.random())).slice(0, 32)}`;
