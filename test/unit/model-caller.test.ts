@@ -149,11 +149,3 @@ describe('source addresses', () => {
     ]);
   });
 });
-
-describe('a caller requirement without an identity method', () => {
-  it('is reported: every call would answer 401', () => {
-    const m = model({ policies: { services: { web: { auth: { required: true } } } } });
-    expect(m.rejections.map((r) => `${r.subject}: ${r.reason}`)).toEqual([expect.stringMatching(/^identity: backends svc_web need a caller .* every call answers 401; set identity\.jwt/)]);
-    expect(model({ identity: { apiKeys: {} }, policies: { services: { web: { auth: { required: true } } } } }).rejections).toEqual([]);
-  });
-});

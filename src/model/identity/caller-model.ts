@@ -93,15 +93,6 @@ export function buildCallerModel(
     syncBind: tracked ? config.rateLimit.syncBind : null,
   };
   const rejections: Rejection[] = [...keys.rejections, ...consul.rejections];
-  const noIdentity = jwt === null && config.identity.apiKeys === undefined && !config.identity.sourceAddress;
-  const needing = policy.filter(([key]) => key.endsWith('/auth') || key.endsWith('/access')).map(([key]) => key.slice(0, key.lastIndexOf('/')));
-  if (noIdentity && needing.length > 0) {
-    const named = [...new Set(needing)].sort(compareStrings);
-    rejections.push({
-      subject: 'identity',
-      reason: `backends ${named.slice(0, 5).join(', ')}${named.length > 5 ? ` and ${named.length - 5} more` : ''} need a caller (auth.required, access.allow or access.default deny) but no identity method is configured: every call answers 401; set identity.jwt, identity.apiKeys or identity.sourceAddress`,
-    });
-  }
   const byKey = ([a]: readonly [string, string], [b]: readonly [string, string]) => compareStrings(a, b);
   access.sort(compareStrings);
   return { caller: { rules, apiKeys: keys.entries, policy: policy.sort(byKey), limits: limits.sort(byKey), access: [...new Set(access)], sources: config.identity.sourceAddress ? sourceAddressLines(registered) : [], intentions: consul.lines }, rejections };
