@@ -17,6 +17,10 @@ import { startWorker } from './lib/rpc.ts';
 import { describeProvenance, provenance, saveResults, table } from './lib/report.ts';
 import { DOMAIN, REPO_ROOT, registerInstance, runBenchmark, startStack } from './lib/stack.ts';
 import { putKv } from '../test/helpers/consul.ts';
+import { eventually } from '../test/helpers/http.ts';
+import { findFreePorts } from '../test/helpers/ports.ts';
+import { request } from '../test/helpers/policy-http.ts';
+import { nowSeconds, rsaKeys, sha256Hex, signers, token } from '../test/helpers/jwt.ts';
 import type { OpenLoopPlan, OpenLoopResult } from './lib/open-loop-worker.ts';
 
 const { values: args } = parseArgs({
@@ -36,6 +40,18 @@ const RICH_POLICY = {
   circuitBreaker: { maxConnsPerInstance: 200, maxQueuePerInstance: 100, consecutiveErrors: 5, slowStart: '10s' },
   healthCheck: { path: '/', interval: '2s' },
 };
+
+// Auth plus rate limiting: a caller that must authenticate, on an allow list, under a per-caller
+// limit, a service total and a gateway-wide per-caller limit (all three trackers), set high enough
+// that nothing is refused: the bench measures their cost, not their answers.
+const JWT_KEYS = rsaKeys();
+const API_KEY = 'bench-api-key-0123456789abcdef';
+const CALLER_CONFIG = {
+  identity: { jwt: { algorithm: 'RS256' as const, key: JWT_KEYS.publicPem, issuer: 'https://idp.bench', audience: 'ipx' }, apiKeys: {} },
+  rateLimit: { perCaller: '100000000/m' },
+};
+const GUARDED_POLICY = { auth: { required: true }, access: { allow: ['bench'] }, rateLimit: { perCaller: '1000000/s', total: '1000000/s' } };
+const BENCH_JWT = token({ alg: 'RS256', typ: 'JWT' }, { sub: 'bench', iss: 'https://idp.bench', aud: 'ipx', exp: nowSeconds() + 3600 }, signers.rsa(JWT_KEYS.privateKey));
 
 async function cpuTicks(pids: readonly number[]): Promise<number> {
   let ticks = 0;
@@ -58,28 +74,36 @@ async function openLoop(plan: OpenLoopPlan): Promise<OpenLoopResult> {
 }
 
 await runBenchmark(async () => {
-  const stack = await startStack({ waitMin: '20ms', waitMax: '200ms' });
+  const [sync] = (await findFreePorts(1)) as [number];
+  const stack = await startStack({ waitMin: '20ms', waitMax: '200ms', caller: { ...CALLER_CONFIG, rateLimit: { ...CALLER_CONFIG.rateLimit, syncBind: `127.0.0.1:${sync}` } } });
   try {
     const direct = await stack.backends.start('direct-1');
     await stack.addInstance('plain', 'plain-1');
     await registerInstance(stack.client, 'rich', 'rich-v1', await stack.backends.start('rich-v1'), { 'ipx-version': 'v1' });
     await registerInstance(stack.client, 'rich', 'rich-v2', await stack.backends.start('rich-v2'), { 'ipx-version': 'v2' });
     await putKv(stack.consul.address, 'ipx/services/rich', JSON.stringify(RICH_POLICY));
-    await stack.waitRoutable(['plain', 'rich']);
+    await stack.addInstance('guarded', 'guarded-1');
+    await stack.waitRoutable(['plain', 'rich', 'guarded']);
+    await putKv(stack.consul.address, 'ipx/services/guarded', JSON.stringify(GUARDED_POLICY));
+    await putKv(stack.consul.address, 'ipx/apikeys/bench', sha256Hex(API_KEY));
+    const guarded = (headers: Record<string, string>) => request(`http://127.0.0.1:${stack.ipx.httpPort}`, { headers: { host: `guarded.${DOMAIN}`, ...headers } }).then((r) => r.status);
+    await eventually(async () => ((await guarded({})) === 401 && (await guarded({ 'x-api-key': API_KEY })) === 200 && (await guarded({ authorization: `Bearer ${BENCH_JWT}` })) === 200 ? true : undefined), 15_000, 'guarded to need credentials');
     // The split is a new kind of rule: let its reload finish before reading which processes to measure.
     await sleep(3000);
     const proc = await createMasterCli({ socketPath: path.join(stack.ipx.config.haproxy.runDir, 'master.sock') }).showProc({ waitMs: 5000 });
     const pids = [proc.master.pid, ...proc.workers.map((w) => w.pid)];
 
-    const phases: Array<{ name: string; port: number; host: string }> = [
+    const phases: Array<{ name: string; port: number; host: string; headers?: Record<string, string> }> = [
       { name: 'direct', port: direct, host: 'direct' },
       { name: 'ipx, default policies', port: stack.ipx.httpPort, host: `plain.${DOMAIN}` },
       { name: 'ipx, policy-rich', port: stack.ipx.httpPort, host: `rich.${DOMAIN}` },
+      { name: 'ipx, API key + access + 3 limits', port: stack.ipx.httpPort, host: `guarded.${DOMAIN}`, headers: { 'x-api-key': API_KEY } },
+      { name: 'ipx, RS256 JWT + access + 3 limits', port: stack.ipx.httpPort, host: `guarded.${DOMAIN}`, headers: { authorization: `Bearer ${BENCH_JWT}` } },
     ];
     const results: Array<{ name: string; result: OpenLoopResult; cpuMsPer10k: number | undefined }> = [];
     for (const phase of phases) {
       const before = await cpuTicks(pids);
-      const result = await openLoop({ port: phase.port, host: phase.host, rate: RATE, durationMs: DURATION_MS, warmup: Math.min(2000, RATE) });
+      const result = await openLoop({ port: phase.port, host: phase.host, headers: phase.headers, rate: RATE, durationMs: DURATION_MS, warmup: Math.min(2000, RATE) });
       const ticks = (await cpuTicks(pids)) - before;
       const cpuMsPer10k = phase.name === 'direct' ? undefined : Math.round(((ticks * 1000) / CLK_TCK / result.sent) * 10_000);
       results.push({ name: phase.name, result, cpuMsPer10k });
@@ -119,7 +143,7 @@ await runBenchmark(async () => {
         ]),
       ]),
     );
-    console.log(`\nTargets: added p50 ≤ 0.3 ms and p99 ≤ 2 ms with default policies; policy-rich at most 1.5× those.`);
+    console.log(`\nTargets: added p50 ≤ 0.3 ms and p99 ≤ 2 ms with default policies; policy-rich and auth + rate limiting at most 1.5× those.`);
     console.log(`${describeProvenance(data.provenance)}\nSaved ${path.relative(REPO_ROOT, file)}`);
   } finally {
     await stack.stop();

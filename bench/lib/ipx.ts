@@ -6,7 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { parseConfig, type Config } from '../../src/config/index.ts';
+import { parseConfig, type Config, type ConfigInput } from '../../src/config/index.ts';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.ts';
 import { findFreePorts } from '../../src/consul/free-ports.ts';
 import { createHaproxyManager, type HaproxyManager } from '../../src/haproxy/index.ts';
@@ -20,6 +20,8 @@ export interface IpxOptions {
   readonly waitMax: string;
   /** ipx's JSON log goes here. */
   readonly logFile: string;
+  /** Identity, access and gateway rate-limit config (the caller benches). */
+  readonly caller?: Pick<ConfigInput, 'identity' | 'access' | 'rateLimit'>;
 }
 
 export interface ApplyRecord {
@@ -48,6 +50,7 @@ export async function startIpx(options: IpxOptions): Promise<IpxUnderTest> {
     haproxy: { runDir: options.runDir },
     listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}`, accessLog: `127.0.0.1:${accessLog}` },
     watch: { waitMin: options.waitMin, waitMax: options.waitMax },
+    ...options.caller,
   });
   const logger = pino({ level: 'info' }, pino.destination({ dest: options.logFile, sync: false }));
   const manager = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });

@@ -14,6 +14,8 @@ export interface OpenLoopPlan {
   readonly durationMs: number;
   /** Requests sent but not measured, first, so connections and caches are warm. */
   readonly warmup: number;
+  /** Sent with every request besides Host (credentials). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface OpenLoopResult {
@@ -45,7 +47,7 @@ function run(plan: OpenLoopPlan): Promise<OpenLoopResult> {
       resolve({ sent, measured: sorted.length, statuses, errors, latencyUs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(sorted.at(-1) ?? 0) }, lateStarts });
     };
     const send = (index: number, due: bigint) => {
-      const req = http.request({ port: plan.port, host: '127.0.0.1', path: '/', headers: { host: plan.host }, agent }, (res) => {
+      const req = http.request({ port: plan.port, host: '127.0.0.1', path: '/', headers: { ...plan.headers, host: plan.host }, agent }, (res) => {
         res.resume();
         res.on('end', () => {
           statuses[res.statusCode ?? 0] = (statuses[res.statusCode ?? 0] ?? 0) + 1;

@@ -13,7 +13,7 @@ import { createConsulClient, registerService, startDevAgent, type ConsulClient, 
 import { get } from '../../test/helpers/http.ts';
 import { startBackends, VIA_HEADER, type Backends } from './backends.ts';
 import { startDnsPeer, type DnsPeer } from './dns-peer.ts';
-import { startIpx, type IpxUnderTest } from './ipx.ts';
+import { startIpx, type IpxOptions, type IpxUnderTest } from './ipx.ts';
 
 export const DOMAIN = 'service.internal';
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -34,6 +34,8 @@ export interface StackOptions {
   readonly waitMax: string;
   /** Start the DNS SRV peer routing these services (all it will ever route). */
   readonly peer?: { readonly services: readonly string[]; readonly slots: number };
+  /** Identity, access and gateway rate-limit config for ipx. */
+  readonly caller?: IpxOptions['caller'];
 }
 
 export interface Target {
@@ -81,7 +83,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stoppers.push(async () => client.close());
     const backends = startBackends();
     stoppers.push(() => backends.stop());
-    const ipx = await startIpx({ consulAddress: consul.address, runDir: path.join(dir, 'ipx'), waitMin: options.waitMin, waitMax: options.waitMax, logFile: path.join(dir, 'ipx.log') });
+    const ipx = await startIpx({ consulAddress: consul.address, runDir: path.join(dir, 'ipx'), waitMin: options.waitMin, waitMax: options.waitMax, logFile: path.join(dir, 'ipx.log'), caller: options.caller });
     stoppers.push(() => ipx.stop());
     let peer: DnsPeer | undefined;
     if (options.peer) {

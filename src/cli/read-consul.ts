@@ -14,5 +14,5 @@ export async function withConsul<T>(consul: Config['consul'], work: (client: Con
 /** One read of Consul for a command, or no services with --offline. */
 export async function readConsulOnce(config: Config, offline = false): Promise<Snapshot> {
   if (offline) return EMPTY_SNAPSHOT;
-  return withConsul(config.consul, (client) => readSnapshot(client, config.consul, { limits: config.limits }));
+  return withConsul(config.consul, (client) => readSnapshot(client, config.consul, { limits: config.limits, intentions: config.access.consulIntentions }));
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, errorMessage } from '../errors.ts';
 import { readDiscovery } from './discovery.ts';
+import { loadJwtKey } from './jwt-key.ts';
 import { parseConfig } from './parse.ts';
 import type { Config } from './schema.ts';
 
@@ -51,6 +52,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     config.consul.tokenFile = path.resolve(cwd, config.consul.tokenFile);
     config.consul.token = await readToken(config.consul.tokenFile);
   }
+  await loadJwtKey(config, cwd);
   return { config, file: fromFile === undefined ? undefined : file, ...(discovered ? { discovery: discovered.file } : {}) };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { accessSchema, gatewayRateLimitSchema, gatewaySchema, identitySchema } from './caller-schema.ts';
 import { duration } from './duration.ts';
 import { aggregatorSchema, compositesSchema } from './composites.ts';
 
@@ -239,6 +240,10 @@ export const configSchema = z.strictObject({
   aggregator: aggregatorSchema,
   policies: policiesSchema.prefault({}),
   static: staticSchema,
+  identity: identitySchema,
+  access: accessSchema,
+  rateLimit: gatewayRateLimitSchema,
+  gateway: gatewaySchema,
 });
 
 /** What a user writes (every key optional). */

@@ -1,5 +1,6 @@
 /** Pure: the pieces read from Consul into one immutable, sorted Snapshot. */
 import { compareStrings } from '../compare.ts';
+import type { IntentionEntry } from './intentions.ts';
 import type { InstanceEntry, KvEntry, ServiceEntry, Snapshot } from './snapshot.ts';
 
 /** Consul's own service (the servers' RPC port) is never something to route to. */
@@ -47,6 +48,8 @@ export interface SnapshotParts {
   readonly kv: readonly KvEntry[];
   /** Catalog names left out by chooseWatched. */
   readonly unwatched?: readonly string[];
+  /** Read only with access.consulIntentions. */
+  readonly intentions?: readonly IntentionEntry[];
 }
 
 export function assembleSnapshot(parts: SnapshotParts): Snapshot {
@@ -60,5 +63,6 @@ export function assembleSnapshot(parts: SnapshotParts): Snapshot {
     services: Object.freeze(services),
     kv: Object.freeze([...parts.kv]),
     ...(unwatched.length > 0 ? { unwatched: Object.freeze(unwatched) } : {}),
+    ...(parts.intentions ? { intentions: parts.intentions } : {}),
   });
 }

@@ -58,6 +58,8 @@ export interface ConsulClient {
   catalogNode(node: string, options: ReadOptions): Promise<ReadResult>;
   /** Recursive KV read; an empty prefix (HTTP 404) is an empty list, not an error. */
   kvRecurse(prefix: string, options: ReadOptions): Promise<ReadResult>;
+  /** Every Connect intention (access.consulIntentions). */
+  intentions(options: ReadOptions): Promise<ReadResult>;
   registerService(registration: AgentServiceRegistration): Promise<void>;
   deregisterService(id: string): Promise<void>;
   updateCheck(checkId: string, status: CheckStatus, note?: string): Promise<void>;
@@ -90,7 +92,21 @@ interface RawConsul {
     };
     check: Record<'pass' | 'warn' | 'fail', (options: CallOptions & { id: string; note?: string }) => Answer>;
   };
+  /** papi's request primitive, for the endpoints node-consul has no method for. */
+  _get(request: RawRequest, handler: (exchange: RawExchange, next: (stop: boolean, err?: unknown, result?: unknown) => void) => void): Answer;
   destroy(): void;
+}
+interface RawRequest {
+  name: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  ctx?: EventEmitter;
+  timeout?: number;
+}
+interface RawExchange {
+  err?: unknown;
+  res?: { body?: unknown };
 }
 
 const WRITE_TIMEOUT_MS = 10_000;
@@ -136,6 +152,7 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
       read(`/v1/catalog/node/${encodeURIComponent(node)}`, options, (opts) => raw.catalog.node.services({ ...opts, node })),
     kvRecurse: (prefix, options) =>
       read(`/v1/kv/${prefix}`, options, (opts) => raw.kv.get({ ...opts, key: prefix, recurse: true })),
+    intentions: (options) => read('/v1/connect/intentions', options, (opts) => raw._get(rawRequest('connect.intentions', '/connect/intentions', opts, consulConfig.token), withResponse)),
     registerService: (registration) =>
       write('/v1/agent/service/register', (opts) =>
         raw.agent.service.register({ ...opts, ...registration, tags: [...registration.tags] })),
@@ -146,6 +163,22 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
         raw.agent.check[CHECK_VERB[status]]({ ...opts, id: checkId, ...(note ? { note } : {}) })),
     close: () => raw.destroy(),
   };
+}
+
+/** A papi request as node-consul builds one from its options (token, dc, stale, blocking index and wait, cancel context, timeout). */
+function rawRequest(name: string, path: string, opts: CallOptions, token: string): RawRequest {
+  const query: Record<string, string> = {};
+  if (opts.dc) query.dc = opts.dc;
+  if (opts.stale) query.stale = '1';
+  if (opts.index !== undefined) query.index = opts.index;
+  if (opts.wait !== undefined) query.wait = opts.wait;
+  return { name, path, query, headers: token ? { 'x-consul-token': token } : {}, ...(opts.ctx ? { ctx: opts.ctx } : {}), ...(opts.timeout ? { timeout: opts.timeout } : {}) };
+}
+
+/** [response, body], as node-consul answers with `includeResponse`. */
+function withResponse(exchange: RawExchange, next: (stop: boolean, err?: unknown, result?: unknown) => void): void {
+  if (exchange.err !== undefined && exchange.err !== null) next(false, exchange.err);
+  else next(false, undefined, [exchange.res, exchange.res?.body]);
 }
 
 // Same as node-consul's parseQueryMeta().LastIndex, which its typings do not declare.

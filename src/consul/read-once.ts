@@ -6,6 +6,7 @@
 import type { Config } from '../config/index.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS, type WatchLimits } from './assemble.ts';
 import type { ConsulClient } from './client.ts';
+import { intentionsQuery } from './intentions.ts';
 import { catalogServicesQuery, healthServiceQuery, kvPrefixQuery, type FetchOptions } from './query.ts';
 import type { InstanceEntry, Snapshot } from './snapshot.ts';
 
@@ -17,6 +18,8 @@ export interface ReadSnapshotOptions {
   readonly signal?: AbortSignal;
   /** As the watcher's: no health read beyond them, the names left out in `unwatched`. Absent: no limit. */
   readonly limits?: WatchLimits;
+  /** Also read Connect intentions (access.consulIntentions). */
+  readonly intentions?: boolean;
 }
 
 export async function readSnapshot(
@@ -39,7 +42,8 @@ export async function readSnapshot(
     const { data } = await healthServiceQuery(name).fetch(client, fetchOptions);
     return [name, data] as const satisfies readonly [string, readonly InstanceEntry[]];
   });
-  return assembleSnapshot({ services, kv: kv.data, unwatched });
+  const intentions = options.intentions ? (await intentionsQuery().fetch(client, fetchOptions)).data : undefined;
+  return assembleSnapshot({ services, kv: kv.data, unwatched, ...(intentions ? { intentions } : {}) });
 }
 
 /** Like Promise.all over items.map(fn), with at most `limit` calls pending; rejects on the first failure. */

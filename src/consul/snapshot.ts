@@ -1,3 +1,5 @@
+import type { IntentionEntry } from './intentions.ts';
+
 /**
  * What ipx knows of Consul at one moment: immutable, normalized and sorted at
  * the boundary so that the same Consul state always yields the same snapshot.
@@ -48,6 +50,8 @@ export interface Snapshot {
    * snapshots under the limits look as they always did.
    */
   readonly unwatched?: readonly string[];
+  /** Connect intentions, only when access.consulIntentions reads them. */
+  readonly intentions?: readonly IntentionEntry[];
 }
 
 export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ services: [], kv: [] });

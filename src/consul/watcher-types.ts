@@ -51,6 +51,8 @@ export interface WatcherOptions {
    * the names left out travel in the snapshot's `unwatched`. Absent: no limit.
    */
   readonly limits?: WatchLimits;
+  /** Also watch Connect intentions (access.consulIntentions); the snapshot waits for their first answer. */
+  readonly intentions?: boolean;
   onSnapshot(snapshot: Snapshot): void;
   onError?(error: ConsulError, info: WatcherErrorInfo): void;
   readonly logger?: WatcherLogger;

@@ -10,8 +10,9 @@
  * read (change-signals.ts): a check turning unhealthy or healthy again shows
  * in the check signal; a registration wakes catalog/services, which starts a
  * scan of the nodes' instances. Those reads, and the scan's, go through a pool
- * of consul.maxConnections - 3 requests, so no more than consul.maxConnections
- * sockets are ever open.
+ * of consul.maxConnections - 3 requests (- 4 with access.consulIntentions,
+ * whose intentions are a fourth long-held query), so no more than
+ * consul.maxConnections sockets are ever open.
  *
  * Why not the alternatives (measured, README "Consul at scale"): one blocking
  * query per service needs one connection each under HTTP/1.1 and breaks at the
@@ -30,6 +31,7 @@ import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
 import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, runBlockingView, type ViewEffects, type ViewTiming } from './blocking-view.ts';
 import { isBehind, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
+import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
@@ -48,7 +50,7 @@ interface Slot<T> {
   failingSince: number | undefined;
 }
 
-/** Long-held blocking queries: catalog/services, the unhealthy checks and the KV prefix. */
+/** Long-held blocking queries: catalog/services, the unhealthy checks and the KV prefix (and the intentions, when watched). */
 export const BLOCKING_QUERIES = 3;
 
 const SILENT: WatcherLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -64,10 +66,11 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   // Every read in flight listens for the stop: up to consul.maxConnections of them, not a leak.
   setMaxListeners(config.maxConnections + 8, controller.signal);
   // The blocking queries hold BLOCKING_QUERIES sockets for good; every other read shares the rest.
-  const limit = pLimit(Math.max(1, config.maxConnections - BLOCKING_QUERIES));
+  const limit = pLimit(Math.max(1, config.maxConnections - BLOCKING_QUERIES - (options.intentions ? 1 : 0)));
   const readTimeout = requestTimeout('0', 0, timing);
   let catalog: Slot<readonly string[]> | undefined;
   let kv: Slot<readonly KvEntry[]> | undefined;
+  let intentions: Slot<readonly IntentionEntry[]> | undefined;
   let checks: Slot<CheckSignal> | undefined;
   let instances: InstanceSignal | undefined;
   let catalogIndex = '';
@@ -224,12 +227,15 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     // A service never read and not failed yet has its first answer on the way; without it
     // the service would show zero instances.
     if (phase !== 'running' || !catalog?.data || !kv?.data || !dirty || reads.unread() > 0) return;
+    // Never answered and not failed: without them every intention deny would be missing.
+    if (intentions && !intentions.data && intentions.failures === 0) return;
     const services: Array<readonly [string, ServiceRecord['data'] & object]> = [];
     for (const [name, record] of reads.records) if (record.data) services.push([name, record.data]);
     const snapshot = assembleSnapshot({
       services: services.map(([name, data]) => [name, data.instances] as const),
       kv: kv.data.value,
       unwatched,
+      ...(intentions ? { intentions: intentions.data?.value ?? [] } : {}),
     });
     dirty = false;
     if (lastEmitted && isDeepStrictEqual(lastEmitted, snapshot)) return;
@@ -242,7 +248,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function slots(): Array<Readonly<Slot<unknown>>> {
-    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, checks];
+    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, checks, intentions];
     return all.filter((slot): slot is Readonly<Slot<unknown>> => slot !== undefined);
   }
 
@@ -255,6 +261,12 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         scheduleEmit();
       });
       checks = startView(checksNotPassingQuery(), refreshBehind);
+      if (options.intentions) {
+        intentions = startView(intentionsQuery(), () => {
+          dirty = true;
+          scheduleEmit();
+        });
+      }
       catalog = startView(catalogServicesQuery(), reconcile, (index) => {
         // The list of names may stay the same while instances come and go: every new index
         // scans. Not the first: every service is read after it anyway.

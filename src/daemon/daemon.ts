@@ -84,6 +84,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     client: consul,
     config: config.consul,
     limits: config.limits,
+    intentions: config.access.consulIntentions,
     logger,
     onSnapshot: (snapshot) => {
       progress?.done();

@@ -10,14 +10,15 @@ export interface BindTarget {
 const TCP_PREFIX = /^(ipv4|ipv6|tcp|tcp4|tcp6)@/;
 
 /**
- * Pure: the TCP addresses of every `bind` line in a config. Unix sockets,
+ * Pure: the TCP addresses of every `bind` and `peer` line in a config. Unix sockets,
  * abstract namespaces, inherited fds and port ranges are skipped: they are
  * not ports another process can hold.
  */
 export function bindAddressesOf(configText: string): string[] {
   const addresses = new Set<string>();
   for (const line of configText.split(/\r?\n/)) {
-    const match = /^\s*bind\s+(\S+)/.exec(line);
+    // A `peer` line names the address of a peers section's listener: ipx renders only the local peer (rateLimit.syncBind).
+    const match = /^\s*(?:bind|peer\s+\S+)\s+(\S+)/.exec(line);
     if (!match?.[1]) continue;
     for (const raw of match[1].replace(/^["']|["']$/g, '').split(',')) {
       const address = raw.replace(TCP_PREFIX, '');

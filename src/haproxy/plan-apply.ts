@@ -3,6 +3,7 @@ import { serviceBackends } from '../model/backends.ts';
 import { changedGlobalKeys, changedPolicyKeys } from '../model/diff-model.ts';
 import { SPLIT_MAP, splitKey } from '../render/split-map.ts';
 import { TIMEOUTS_MAP } from '../render/timeouts-map.ts';
+import { CALLER_RUNTIME_KEYS, planCaller, type MapReplaceOp } from './plan-caller.ts';
 import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
 
 /**
@@ -18,7 +19,8 @@ export type RuntimeOp =
   | { readonly kind: 'state'; readonly backend: string; readonly server: string; readonly state: ServerState }
   | { readonly kind: 'map'; readonly map: string; readonly key: string; readonly value: string }
   /** 0: no limit. */
-  | { readonly kind: 'maxconn'; readonly backend: string; readonly server: string; readonly maxconn: number };
+  | { readonly kind: 'maxconn'; readonly backend: string; readonly server: string; readonly maxconn: number }
+  | MapReplaceOp;
 
 export type RuntimeOpKind = RuntimeOp['kind'];
 
@@ -67,8 +69,10 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
     if (!targetsServed) changes.push(...slots);
     changes.push(...policyValueOps(old, service));
   }
+  const caller = planCaller(applied, next);
+  reasons.push(...caller.reasons);
   if (reasons.length > 0) return { kind: 'reload', reasons: reasons.sort(compareStrings) };
-  const ops = [...changes, ...removals];
+  const ops = [...changes, ...removals, ...caller.ops];
   return ops.length === 0 ? { kind: 'noop' } : { kind: 'runtime', ops };
 }
 
@@ -123,7 +127,7 @@ function serverOps(
 }
 
 /** Policy keys whose change the runtime API applies (the rendered rules read them from a map). */
-const RUNTIME_POLICY_KEYS = new Set(['versions.split', 'timeouts.server', 'circuitBreaker.maxConnsPerInstance']);
+const RUNTIME_POLICY_KEYS = new Set<string>(['versions.split', 'timeouts.server', 'circuitBreaker.maxConnsPerInstance', ...CALLER_RUNTIME_KEYS]);
 
 /** `set map` for each slot of the split map that now names another backend. */
 function slotOps(before: ServiceModel, after: ServiceModel): RuntimeOp[] {

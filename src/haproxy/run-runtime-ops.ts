@@ -1,3 +1,4 @@
+import { replaceMap } from './replace-map.ts';
 import { adminCommands } from './runtime-commands.ts';
 import type { AdminCli } from './admin-cli.ts';
 import type { Drainer } from './drainer.ts';
@@ -49,6 +50,9 @@ export async function runRuntimeOps(ops: readonly RuntimeOp[], { admin, drainer 
         break;
       case 'maxconn':
         await admin.run(adminCommands.maxconn(op.backend, op.server, op.maxconn));
+        break;
+      case 'replace-map':
+        await replaceMap(admin, op.map, op.entries);
         break;
     }
   }

@@ -1,6 +1,8 @@
 import { buildService } from './build-service.ts';
 import { buildComposites } from './composites/build.ts';
 import { compareStrings, compareTuples } from '../compare.ts';
+import { exposedServices } from './gateway/exposure.ts';
+import { buildCallerModel } from './identity/caller-model.ts';
 import { limitKv, limitServices } from './limits.ts';
 import { backendSettings } from './policy/backend-settings.ts';
 import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
@@ -15,7 +17,7 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
-  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'log' | 'policies' | 'routing' | 'static' | 'stats'> & Partial<Pick<Config, 'aggregator' | 'composites'>>;
+  readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'log' | 'policies' | 'routing' | 'static' | 'stats' | 'identity' | 'access' | 'rateLimit' | 'gateway'> & Partial<Pick<Config, 'aggregator' | 'composites'>>;
 }
 
 /**
@@ -26,14 +28,15 @@ export interface BuildModelInput {
 export function buildModel({ snapshot, config }: BuildModelInput): Model {
   const { limits } = config;
   const limited = limitServices(snapshot.services, snapshot.unwatched ?? [], limits);
-  const statics = staticServices(config.static, limited.within);
-  const ordered = [...limited.within, ...statics.services].sort(compareServices);
+  const exposed = exposedServices(limited.within, config.gateway);
+  const statics = staticServices(config.static, exposed.services);
+  const ordered = [...exposed.services, ...statics.services].sort(compareServices);
   const { accepted, rejections: nameRejections } = acceptServiceNames(ordered);
   const kv = limitKv(snapshot.kv, limits);
   // A static upstream's policy is its file-service layer; policies.services.<name>, when also set, replaces it.
   const policies = { ...config.policies, services: { ...statics.policies, ...config.policies.services } };
-  const shared = prepareSharedLayers({ policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted });
-  const rejections: Rejection[] = [...limited.rejections, ...statics.rejections, ...nameRejections, ...kv.rejections, ...shared.rejections];
+  const shared = prepareSharedLayers({ policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted, gateway: config.gateway.name });
+  const rejections: Rejection[] = [...limited.rejections, ...exposed.rejections, ...statics.rejections, ...nameRejections, ...kv.rejections, ...shared.rejections];
   const unlinked = accepted.map((service) => {
     const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
     const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
@@ -52,10 +55,12 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
   });
   const routes = buildRoutes(services);
   rejections.push(...routes.rejections);
+  const caller = buildCallerModel(config, services, kv.accepted, snapshot.intentions, limited.within);
+  rejections.push(...caller.rejections);
   const composites = buildComposites(config, kv.accepted);
   rejections.push(...composites.rejections);
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
-  return { global: buildGlobal(config), services, routes: routes.routes, rejections, ...(composites.model ? { composites: composites.model } : {}) };
+  return { global: buildGlobal(config), services, routes: routes.routes, rejections, caller: caller.caller, ...(composites.model ? { composites: composites.model } : {}) };
 }
 
 function buildGlobal(config: BuildModelInput['config']): GlobalModel {

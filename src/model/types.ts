@@ -1,4 +1,5 @@
 import type { CompositesModel } from './composites/types.ts';
+import type { CallerModel } from './identity/types.ts';
 import type { BackendSettings } from './policy/backend-settings.ts';
 import type { EffectivePolicy, PolicyOrigins } from './policy/merge.ts';
 import type { PolicyLayer } from './policy/parse-layer.ts';
@@ -21,6 +22,8 @@ export interface Model {
   readonly rejections: readonly Rejection[];
   /** Composite routes (request aggregation); absent when there are none, so models without them look as they always did. */
   readonly composites?: CompositesModel;
+  /** Identity, access and rate limits (src/model/identity/). */
+  readonly caller: CallerModel;
 }
 
 export interface GlobalModel {

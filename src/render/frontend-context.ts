@@ -51,7 +51,8 @@ export function frontendParts(model: Model): FrontendParts {
     pinMap = named('versions-pin', renderPinMap(versioned));
   }
   const versioning = { enabled: versioned.length > 0, split, pinHeaders, splitMap: SPLIT_MAP, pinMap };
-  const dynamic = routesOn || failovers.length > 0 || versioning.enabled;
+  // Caller rules read the chosen backend from txn.ipx_be.
+  const dynamic = routesOn || failovers.length > 0 || versioning.enabled || model.caller.rules.enabled;
   return { context: { dynamic, routes: { enabled: routesOn, exactMap, prefixMap, strip }, failovers, versioning }, files };
 }
 

@@ -2,6 +2,7 @@ import { errorMessage } from '../errors.ts';
 import { SAFE_NAME } from '../model/identifiers.ts';
 import { parseIpLiteral } from '../model/ip-literal.ts';
 import { PATH_PREFIX } from '../model/policy/schema.ts';
+import { callerHelpers } from './caller-helpers.ts';
 import { quoteSingle } from './haproxy-quote.ts';
 
 /**
@@ -12,6 +13,7 @@ import { quoteSingle } from './haproxy-quote.ts';
  * Pure; a failure throws and the renderer names the template.
  */
 export const helpers = {
+  ...callerHelpers,
   /** A name from the allow-list, written as is: backends, servers, map files. */
   ident(value: unknown): string {
     if (typeof value !== 'string' || !SAFE_NAME.test(value)) throw new Error(`ident: ${describe(value)} is not a safe HAProxy name`);

@@ -1,5 +1,6 @@
 import { errorMessage, RenderError } from '../errors.ts';
 import { quoteSingle } from './haproxy-quote.ts';
+import { callerParts, type CallerContext } from './caller-context.ts';
 import { frontendParts, type FrontendContext, type FrontendParts } from './frontend-context.ts';
 import { hashFiles } from './hash-files.ts';
 import { renderTimeoutsMap, TIMEOUTS_MAP } from './timeouts-map.ts';
@@ -37,6 +38,8 @@ export interface TemplateContext {
   readonly timeoutsMap: string;
   /** Path routes, failover and version routing in the frontend. */
   readonly frontend: FrontendContext;
+  /** Identity, access and rate-limit rules (caller-*.hbs). */
+  readonly caller: CallerContext;
   readonly errors: { readonly notFound: string; readonly upstreamError: string; readonly unavailable: string; readonly upstreamTimeout: string };
   /** Null unless a composite is routed (templates/partials/composites-*.hbs). */
   readonly composites: CompositesContext | null;
@@ -60,12 +63,14 @@ function compositesContext(composites: CompositesModel | undefined): CompositesC
 export function render({ model, templates, assets }: RenderInput): RenderResult {
   const hostMap = hostMapOf(model);
   const frontend = frontendOf(model);
+  const caller = callerOf(model);
   const context: TemplateContext = {
     global: model.global,
     services: model.services,
     mapFile: hostMap.fileName,
     timeoutsMap: TIMEOUTS_MAP,
     frontend: frontend.context,
+    caller: caller.context,
     errors: {
       notFound: errorBody(assets, '404'),
       upstreamError: errorBody(assets, '502'),
@@ -74,7 +79,7 @@ export function render({ model, templates, assets }: RenderInput): RenderResult 
     },
     composites: compositesContext(model.composites),
   };
-  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, [TIMEOUTS_MAP]: timeoutsOf(model), ...frontend.files };
+  const files = { [CONFIG_FILE]: templates.main(context), [hostMap.fileName]: hostMap.content, [TIMEOUTS_MAP]: timeoutsOf(model), ...frontend.files, ...caller.files };
   return { files, hash: hashFiles(files) };
 }
 
@@ -83,6 +88,14 @@ function frontendOf(model: Model): FrontendParts {
     return frontendParts(model);
   } catch (err) {
     throw new RenderError(`render: frontend maps: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
+  }
+}
+
+function callerOf(model: Model): ReturnType<typeof callerParts> {
+  try {
+    return callerParts(model);
+  } catch (err) {
+    throw new RenderError(`render: caller maps: ${errorMessage(err)}; the model should only hold safe values`, { cause: err });
   }
 }
 

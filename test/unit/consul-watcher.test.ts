@@ -12,7 +12,7 @@ import { createWatcher, type ConsulWatcher } from '../../src/consul/watcher.ts';
 import { ConsulError } from '../../src/errors.ts';
 import { instancesOf, sleep, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
 
-type Endpoint = 'catalog' | 'kv' | 'checks' | 'nodes' | `health:${string}`;
+type Endpoint = 'catalog' | 'kv' | 'checks' | 'nodes' | 'intentions' | `health:${string}`;
 
 class FakeConsul implements ConsulClient {
   readonly address = 'http://fake:8500';
@@ -74,6 +74,12 @@ class FakeConsul implements ConsulClient {
     return this.read('kv', options, () => (this.kv.length ? this.kv : undefined));
   }
 
+  intentionList: Array<{ SourceName: string; DestinationName: string; Action: string }> = [];
+
+  intentions(options: ReadOptions): Promise<ReadResult> {
+    return this.read('intentions', options, () => this.intentionList);
+  }
+
   async registerService(): Promise<void> {}
   async deregisterService(): Promise<void> {}
   async updateCheck(): Promise<void> {}
@@ -116,13 +122,14 @@ const config = parseConfig({ consul: { wait: '1s' } }).consul;
 const timing = { minIntervalMs: 1, jitterMs: 0, backoffBaseMs: 5, backoffMaxMs: 20 };
 let watcher: ConsulWatcher | undefined;
 
-function setup(fake: FakeConsul, onSnapshot?: () => void, limits?: WatchLimits) {
+function setup(fake: FakeConsul, onSnapshot?: () => void, limits?: WatchLimits, intentions = false) {
   const recorder = new SnapshotRecorder();
   const errors: Array<{ key: string; attempt: number }> = [];
   watcher = createWatcher({
     client: fake,
     config,
     timing,
+    intentions,
     ...(limits ? { limits } : {}),
     // A real pino logger: checks that it fits WatcherLogger and runs the logging paths.
     logger: pino({ level: 'silent' }),
@@ -159,6 +166,27 @@ describe('createWatcher (fan-in rules)', () => {
     expect(first.services.map((s) => [s.name, s.instances.length])).toEqual([['api', 1], ['web', 1]]);
     expect(recorder.snapshots).toHaveLength(1);
     expect(watcher.state()).toMatchObject({ ready: true, stale: false, services: 2, failing: [] });
+  });
+
+  it('with intentions watched: waits for their first answer, carries them, and follows their changes', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']);
+    fake.intentionList = [{ SourceName: 'checkout', DestinationName: 'web', Action: 'deny' }];
+    fake.held.add('intentions');
+    const { recorder } = setup(fake, undefined, undefined, true);
+
+    await waitUntil(() => (fake.inFlight.get('intentions') ?? 0) > 0, 'the intentions read');
+    await sleep(30);
+    expect(recorder.snapshots).toEqual([]);
+
+    fake.held.delete('intentions');
+    fake.wake();
+    const first = await recorder.waitFor(() => true);
+    expect(first.intentions).toEqual([{ source: 'checkout', destination: 'web', action: 'deny' }]);
+
+    fake.change(() => (fake.intentionList = []));
+    const next = await recorder.waitFor((s) => s.intentions?.length === 0, 2_000);
+    expect(next.services.map((s) => s.name)).toEqual(['web']);
   });
 
   it('ignores Consul\'s own service, also when only it changes in the catalog', async () => {

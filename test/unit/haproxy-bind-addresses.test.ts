@@ -13,6 +13,7 @@ describe('bindAddressesOf', () => {
     ['port range skipped', '  bind 127.0.0.1:8000-8010', []],
     ['not a bind', '  stats socket /run/admin.sock\n  # bind 127.0.0.1:1\n  server s 127.0.0.1:9', []],
     ['duplicates once', '  bind 127.0.0.1:1\n  bind 127.0.0.1:1', ['127.0.0.1:1']],
+    ['the local peer of a peers section', 'peers ipx\n    peer ipx 127.0.0.1:8407\n    table ipx_pc_ss type string', ['127.0.0.1:8407']],
   ])('%s', (_name, text, expected) => {
     expect(bindAddressesOf(text)).toEqual(expected);
   });

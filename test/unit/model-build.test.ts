@@ -1,3 +1,4 @@
+import { NO_CALLER } from '../../src/model/identity/index.ts';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { HOSTNAME_REASON, PORT_REASON, UNSPECIFIED_REASON, WEIGHT_REASON } from '../../src/model/build-service.ts';
@@ -32,6 +33,7 @@ describe('buildModel: global settings', () => {
       services: [],
       routes: [],
       rejections: [],
+      caller: NO_CALLER,
     });
   });
 });

@@ -8,7 +8,7 @@ import type { CliIo } from '../io.ts';
 export function configCommand(program: Command, io: CliIo): void {
   const config = program.command('config').description('Show the configuration ipx would run with');
   withConfigOptions(config.command('print'))
-    .description('Print the resolved configuration as YAML (durations in ms; the Consul token is redacted)')
+    .description('Print the resolved configuration as YAML (durations in ms; the Consul token and a JWT secret are redacted)')
     .action(async (flags: ConfigFlags) => {
       const { config: resolved, file, discovery } = await loadFromFlags(flags, io);
       const layers = ['defaults', ...(discovery ? [`ipx dev's ${discovery}`] : []), file ?? '(no file)', 'env', 'flags'];
@@ -18,5 +18,12 @@ export function configCommand(program: Command, io: CliIo): void {
 }
 
 export function redact(config: Config): Config {
-  return { ...config, consul: { ...config.consul, token: config.consul.token ? '<redacted>' : '' } };
+  const jwt = config.identity.jwt;
+  // An HS secret is a secret; a public key is not, but its PEM would only clutter the output.
+  const key = jwt?.key ? (jwt.algorithm.startsWith('HS') ? '<redacted>' : '<read from publicKeyFile>') : '';
+  return {
+    ...config,
+    consul: { ...config.consul, token: config.consul.token ? '<redacted>' : '' },
+    identity: { ...config.identity, ...(jwt ? { jwt: { ...jwt, key } } : {}) },
+  };
 }

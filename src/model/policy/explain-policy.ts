@@ -35,6 +35,10 @@ export function layerSource(layer: PolicyLayer, name: string, kvPrefix: string):
       return `config policies.services.${name}`;
     case 'kv-service':
       return `KV ${kvPrefix}services/${name}`;
+    case 'kv-gateway-defaults':
+      return `KV ${kvPrefix}gateways/<gateway.name>/defaults`;
+    case 'kv-gateway-service':
+      return `KV ${kvPrefix}gateways/<gateway.name>/services/${name}`;
   }
 }
 

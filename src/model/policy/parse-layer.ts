@@ -3,7 +3,7 @@ import { quoteForLog } from '../rejections.ts';
 import type { z } from 'zod';
 
 /** Where a value came from, lowest first (POLICIES.md "Where a policy comes from"). */
-export const POLICY_LAYERS = ['built-in', 'file-defaults', 'kv-defaults', 'meta', 'file-service', 'kv-service'] as const;
+export const POLICY_LAYERS = ['built-in', 'file-defaults', 'kv-defaults', 'kv-gateway-defaults', 'meta', 'file-service', 'kv-service', 'kv-gateway-service'] as const;
 export type PolicyLayer = (typeof POLICY_LAYERS)[number];
 
 /** One key of one layer that could not be used; lower layers still apply for it. */

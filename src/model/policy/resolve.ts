@@ -3,6 +3,7 @@ import { errorMessage } from '../../errors.ts';
 import { quoteForLog } from '../rejections.ts';
 import { mergeLayers, type MergedPolicy } from './merge.ts';
 import { META_KEY_TARGETS, metaDocument } from './meta.ts';
+import { gatewayKv } from '../gateway/gateway-kv.ts';
 import { parseLayer, type ParsedLayer, type PolicyIssue, type PolicyLayer } from './parse-layer.ts';
 import type { PolicyDocumentInput } from './schema.ts';
 import type { Rejection } from '../types.ts';
@@ -21,6 +22,8 @@ export interface PolicyInput {
   readonly kvPrefix: string;
   /** KV entries within limits, any order. */
   readonly kv: readonly KvEntry[];
+  /** `gateway.name`: its KV under `<kvPrefix>gateways/<name>/` is a layer above the shared KV; '' for none. */
+  readonly gateway?: string;
 }
 
 /** Layers 1 to 3, parsed once for every service. */
@@ -28,6 +31,8 @@ export interface SharedLayers {
   readonly input: PolicyInput;
   readonly layers: readonly { readonly layer: PolicyLayer; readonly parsed: ParsedLayer }[];
   readonly kvServices: ReadonlyMap<string, KvEntry>;
+  /** `<kvPrefix>gateways/<gateway.name>/services/<name>` by service name. */
+  readonly gatewayServices: ReadonlyMap<string, KvEntry>;
   /** Issues of the shared layers: reported once, under "policy defaults". */
   readonly rejections: readonly Rejection[];
 }
@@ -52,17 +57,19 @@ export function prepareSharedLayers(input: PolicyInput): SharedLayers {
     if (entry.key === defaultsKey) kvDefaults = entry;
     else if (entry.key.startsWith(servicesPrefix)) kvServices.set(entry.key.slice(servicesPrefix.length), entry);
   }
+  const gateway = gatewayKv(input);
   const rejections: Rejection[] = [];
   const parsedKv = kvDefaults === undefined ? undefined : parseKvLayer('kv-defaults', kvDefaults);
   const layers = [
     { layer: 'built-in' as const, parsed: parseLayer('built-in', builtInPolicy(input.balance)) },
     { layer: 'file-defaults' as const, parsed: parseLayer('file-defaults', input.policies.defaults) },
     { layer: 'kv-defaults' as const, parsed: parsedKv ?? { document: {}, issues: [] } },
+    { layer: 'kv-gateway-defaults' as const, parsed: gateway.defaults === undefined ? { document: {}, issues: [] } : parseKvLayer('kv-gateway-defaults', gateway.defaults) },
   ];
   for (const { parsed } of layers) {
-    for (const issue of parsed.issues) rejections.push(policyRejection('policy defaults', issue, sourceOf(issue.layer, defaultsKey)));
+    for (const issue of parsed.issues) rejections.push(policyRejection('policy defaults', issue, sourceOf(issue.layer, issue.layer === 'kv-gateway-defaults' ? (gateway.defaults?.key ?? '') : defaultsKey)));
   }
-  return { input, layers, kvServices, rejections };
+  return { input, layers, kvServices, gatewayServices: gateway.services, rejections };
 }
 
 export interface ResolvedPolicy extends MergedPolicy {
@@ -78,14 +85,18 @@ export function resolveServicePolicy(shared: SharedLayers, name: string, instanc
   const metaLayer = parseLayer('meta', meta.document);
   const fileService = Object.hasOwn(shared.input.policies.services, name) ? shared.input.policies.services[name] : undefined;
   const kvEntry = shared.kvServices.get(name);
+  const gatewayEntry = shared.gatewayServices.get(name);
   const own = [
     { layer: 'meta' as const, parsed: { document: metaLayer.document, issues: metaLayer.issues.map(metaKeyNamed) } },
     { layer: 'file-service' as const, parsed: parseLayer('file-service', fileService) },
     { layer: 'kv-service' as const, parsed: kvEntry === undefined ? { document: {}, issues: [] } : parseKvLayer('kv-service', kvEntry) },
+    { layer: 'kv-gateway-service' as const, parsed: gatewayEntry === undefined ? { document: {}, issues: [] } : parseKvLayer('kv-gateway-service', gatewayEntry) },
   ];
+  const kvKeys: Partial<Record<PolicyLayer, string>> = { 'kv-service': kvEntry?.key ?? '', 'kv-gateway-service': gatewayEntry?.key ?? '' };
   for (const { parsed } of own) {
     for (const issue of parsed.issues) {
-      rejections.push(policyRejection(subject, issue, issue.layer === 'kv-service' ? `KV ${quoteForLog(kvEntry?.key ?? '')}` : sourceOf(issue.layer, '', name)));
+      const kvKey = kvKeys[issue.layer];
+      rejections.push(policyRejection(subject, issue, kvKey !== undefined ? `KV ${quoteForLog(kvKey)}` : sourceOf(issue.layer, '', name)));
     }
   }
   const merged = mergeLayers([...shared.layers, ...own].map(({ layer, parsed }) => ({ layer, document: parsed.document })));
@@ -93,7 +104,7 @@ export function resolveServicePolicy(shared: SharedLayers, name: string, instanc
 }
 
 /** KV documents are JSON or YAML (YAML reads JSON too); an empty value is an empty document. */
-function parseKvLayer(layer: 'kv-defaults' | 'kv-service', entry: KvEntry): ParsedLayer {
+function parseKvLayer(layer: 'kv-defaults' | 'kv-service' | 'kv-gateway-defaults' | 'kv-gateway-service', entry: KvEntry): ParsedLayer {
   if (entry.value.trim() === '') return { document: {}, issues: [] };
   let raw: unknown;
   try {
@@ -123,12 +134,14 @@ function sourceOf(layer: PolicyLayer, kvKey: string, service?: string): string {
     case 'file-defaults':
       return 'config policies.defaults';
     case 'kv-defaults':
+    case 'kv-gateway-defaults':
       return `KV ${quoteForLog(kvKey)}`;
     case 'meta':
       return 'instance meta';
     case 'file-service':
       return `config policies.services.${service ?? ''}`;
     case 'kv-service':
+    case 'kv-gateway-service':
       return 'KV';
   }
 }

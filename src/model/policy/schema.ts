@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../../config/duration.ts';
+import { CALLER_NAME } from '../identity/caller-name.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -42,7 +43,6 @@ export const HEALTH_PATH = /^\/[A-Za-z0-9._~\/-]{0,127}(\?[A-Za-z0-9._~=&-]{0,12
 export const VERSION_LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$/;
 /** A Consul service name that can route (service-names.ts). */
 export const SERVICE_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const CALLER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const RATE = /^[1-9]\d{0,8}\/(s|m|h)$/;
 const BYTE_RATE = /^[1-9]\d{0,8}(B|KB|MB|GB)\/(s|m|h)$/;
 
@@ -129,7 +129,7 @@ export const policySchema = z
     auth: z.strictObject({ required: z.union([z.boolean(), z.enum(['required', 'optional']).transform((v) => v === 'required')]) }).partial(),
     access: z
       .strictObject({
-        allow: z.array(z.string().refine((v) => v === '*' || CALLER.test(v), { message: 'callers are "*" or names of letters, digits, ".", "_" and "-"' })).max(256),
+        allow: z.array(z.string().refine((v) => v === '*' || CALLER_NAME.test(v), { message: 'callers are "*" or names of letters, digits, ".", "_" and "-"' })).max(256),
       })
       .partial(),
     rateLimit: z
