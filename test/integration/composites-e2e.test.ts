@@ -13,6 +13,7 @@ import { isAlive, killPids } from '../helpers/haproxy.ts';
 import { makeRunDir, removeRunDir, startTestDaemon, type TestDaemon } from '../helpers/ipx-daemon.ts';
 import { startScriptedBackend, type Reply, type ScriptedBackend } from '../helpers/json-backend.ts';
 import { freePort } from '../helpers/ports.ts';
+import { sha256Hex } from '../helpers/jwt.ts';
 import type { ConfigInput } from '../../src/config/index.ts';
 
 const DOMAIN = 'service.internal';
@@ -232,6 +233,55 @@ describe('composite routes through real HAProxy and Consul', () => {
     const denied = await json(ipx, '/views/order/1');
     expect(denied.status).toBe(401);
     expect(denied.body).toMatchObject({ error: 'unauthenticated', parts: { order: { status: 401 } } });
+  });
+
+  it('respects the caller: each part is authenticated and rate limited as a direct call of the caller would be', async () => {
+    const orders = await service('orders', (url) => ({ body: { url } }));
+    const stock = await service('stock', (url) => ({ body: { url } }));
+    const kvPrefix = `ipx-${randomUUID().slice(0, 8)}/`;
+    await putKv(consul.agent.address, `${kvPrefix}apikeys/checkout`, sha256Hex('key-checkout'));
+    await putKv(consul.agent.address, `${kvPrefix}apikeys/billing`, sha256Hex('key-billing'));
+    const ipx = await gateway({
+      consul: { kvPrefix },
+      identity: { apiKeys: {} },
+      rateLimit: { syncBind: `127.0.0.1:${await freePort()}` },
+      policies: { services: { [orders.name]: { auth: { required: true }, rateLimit: { perCaller: '3/m' } } } },
+      composites: {
+        view: {
+          path: '/views/{id}',
+          deadline: '2s',
+          parts: {
+            order: { service: orders.name, path: '/orders/{id}', timeout: '1s', required: true },
+            stock: { service: stock.name, path: '/stock/{id}', timeout: '1s' },
+          },
+        },
+      },
+    });
+    await served(ipx, '/views/1', 401);
+
+    // No credentials: the required part's 401 is the answer, with its challenge.
+    const anonymous = await call(ipx, '/views/1');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer');
+    expect(JSON.parse(anonymous.body)).toMatchObject({ error: 'unauthenticated', parts: { order: { status: 401 } } });
+
+    // An API key: each part reaches its service as that caller, the key itself stops at the gateway.
+    const checkout = { 'x-api-key': 'key-checkout' };
+    const ok = await json(ipx, '/views/1', checkout);
+    expect(ok.status).toBe(200);
+    expect(ok.body.order).toEqual({ url: '/orders/1' });
+    expect(orders.backend.seen.at(-1)?.headers['x-ipx-caller']).toBe('checkout');
+    expect(orders.backend.seen.at(-1)?.headers).not.toHaveProperty('x-api-key');
+    expect(stock.backend.seen.at(-1)?.headers['x-ipx-caller']).toBe('checkout');
+
+    // orders allows each caller 3 requests a minute: the 4th composite call of checkout is refused, billing's is not.
+    expect((await json(ipx, '/views/2', checkout)).status).toBe(200);
+    expect((await json(ipx, '/views/3', checkout)).status).toBe(200);
+    const limited = await call(ipx, '/views/4', checkout);
+    expect(limited.status).toBe(429);
+    expect(limited.headers['retry-after']).toBe('60');
+    expect(JSON.parse(limited.body)).toMatchObject({ error: 'rate_limited', parts: { order: { status: 429 } } });
+    expect((await json(ipx, '/views/4', { 'x-api-key': 'key-billing' })).status).toBe(200);
   });
 
   it('applies a KV change of a composite without restarting ipx, and keeps other traffic when the aggregator dies', async () => {
