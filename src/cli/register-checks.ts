@@ -8,18 +8,13 @@ import type { BackendStatus } from '../daemon/status-document.ts';
 import { adminRequest } from './admin-request.ts';
 import { builtInMetaSchema, type InstanceMetaSchema } from './instance-meta.ts';
 import type { CliIo } from './io.ts';
+import type { AgentServiceRegistration } from '../consul/index.ts';
 
 export const DEFAULT_WAIT = '60s';
 const POLL_MS = 250;
 
-export interface Registration {
-  readonly name: string;
-  readonly id: string;
-  readonly address: string;
-  readonly port: number;
-  readonly tags: readonly string[];
-  readonly meta: Readonly<Record<string, string>>;
-}
+/** What `ipx register` sends, less the check. */
+export type Registration = Omit<AgentServiceRegistration, 'check'>;
 
 /**
  * What the daemon would refuse, refused before anything reaches Consul: the
