@@ -1,7 +1,7 @@
 /**
  * One part, called back through HAProxy's own frontend with the service's
  * Host, so that the part gets the service's policies (versions, retries,
- * breaker, limits) and the caller's identity as any other request would.
+ * breaker, limits) and the caller's identity, as a direct request would.
  */
 import http from 'node:http';
 
