@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DEMO_INSTANCES, demoKvEntries, newDemoApiKey } from '../../src/dev/demo-gateway.ts';
+import type { ConsulClient } from '../../src/consul/index.ts';
+import { DEMO_INSTANCES, demoKvEntries, newDemoApiKey, writeDemoKv } from '../../src/dev/demo-gateway.ts';
 import { tryLines } from '../../src/dev/try-lines.ts';
 import { policySchema } from '../../src/model/policy/index.ts';
 
@@ -37,5 +38,20 @@ describe('the demo ipx dev sets up', () => {
     expect(lines).toContain("curl -H 'Host: hello.service.internal' -H 'X-Version: v2' http://127.0.0.1:8080/     # always v2");
     expect(lines).toContain('curl http://127.0.0.1:8080/world/hi     # world answers "path":"/hi"');
     expect(lines.find((l) => l.startsWith('for i in $(seq 7)'))).toContain("-H 'X-Api-Key: k3y'");
+  });
+
+  it('creates only the absent keys and reports the others as kept', async () => {
+    const existing = new Map([['ipx/services/hello', 'balance: leastconn']]);
+    const client = {
+      kvCreate: async (key: string, value: string) => {
+        if (existing.has(key)) return false;
+        existing.set(key, value);
+        return true;
+      },
+    } as Pick<ConsulClient, 'kvCreate'> as ConsulClient;
+    const result = await writeDemoKv(client, demoKvEntries('ipx/', 'k3y'));
+    expect(result.kept).toEqual(['ipx/services/hello']);
+    expect(result.created).toEqual(['ipx/services/world', 'ipx/services/orders', 'ipx/apikeys/demo']);
+    expect(existing.get('ipx/services/hello')).toBe('balance: leastconn');
   });
 });
