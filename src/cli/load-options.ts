@@ -23,7 +23,11 @@ export function withConfigOptions(command: Command): Command {
  * the commands that start things themselves (dev, watch): a daemon never takes
  * its addresses from a development session's leftovers.
  */
-export function loadFromFlags(flags: ConfigFlags, io: CliIo, { discover = true }: { discover?: boolean } = {}): Promise<LoadedConfig> {
+export function loadFromFlags(
+  flags: ConfigFlags,
+  io: CliIo,
+  { discover = true, base }: { discover?: boolean; base?: Record<string, Record<string, unknown>> } = {},
+): Promise<LoadedConfig> {
   const overrides: Record<string, Record<string, unknown>> = {};
   if (flags.consul) overrides.consul = { address: flags.consul };
   const log: Record<string, unknown> = {};
@@ -37,5 +41,6 @@ export function loadFromFlags(flags: ConfigFlags, io: CliIo, { discover = true }
     env: io.env,
     cwd: io.cwd,
     flags: overrides,
+    ...(base ? { base } : {}),
   });
 }

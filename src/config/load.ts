@@ -18,6 +18,8 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** Take the addresses a running `ipx dev` left in runDir as the layer above the defaults. */
   discover?: boolean;
+  /** A command's own defaults (ipx dev's demo identity), just above the built-in ones: the file, env and flags win. */
+  base?: Record<string, Record<string, unknown>>;
 }
 
 export interface LoadedConfig {
@@ -29,7 +31,7 @@ export interface LoadedConfig {
 }
 
 /**
- * Loads defaults < `ipx dev` discovery (with `discover`) < file < env < flags,
+ * Loads defaults < `ipx dev` discovery (with `discover`) < base < file < env < flags,
  * validates, and resolves paths (runDir, templates.dir) against the working directory.
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
@@ -38,7 +40,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const file = options.file ? path.resolve(cwd, options.file) : undefined;
   const fromFile = file ? await readYaml(file, options.required ?? false) : undefined;
 
-  const layers = [fromFile ?? {}, envLayer(env), options.flags ?? {}];
+  const layers = [options.base ?? {}, fromFile ?? {}, envLayer(env), options.flags ?? {}];
   let config = parseConfig(mergeLayers(layers), file ?? 'config');
   // The discovery file lives in runDir, which only the layers above it can move.
   const discovered = options.discover ? await readDiscovery(path.resolve(cwd, config.haproxy.runDir)) : undefined;

@@ -60,6 +60,9 @@ export interface ConsulClient {
   kvRecurse(prefix: string, options: ReadOptions): Promise<ReadResult>;
   /** Every Connect intention (access.consulIntentions). */
   intentions(options: ReadOptions): Promise<ReadResult>;
+  /** Creates a KV entry only if the key is absent (check-and-set 0); false when it already existed. */
+  kvCreate(key: string, value: string): Promise<boolean>;
+  kvDelete(key: string): Promise<void>;
   registerService(registration: AgentServiceRegistration): Promise<void>;
   deregisterService(id: string): Promise<void>;
   updateCheck(checkId: string, status: CheckStatus, note?: string): Promise<void>;
@@ -84,7 +87,11 @@ interface RawConsul {
     node: { list(options: CallOptions): Answer; services(options: CallOptions & { node: string }): Answer };
   };
   health: { service(options: CallOptions & { service: string }): Answer; state(options: CallOptions & { state: 'any'; filter: string }): Answer };
-  kv: { get(options: CallOptions & { key: string; recurse: boolean }): Answer };
+  kv: {
+    get(options: CallOptions & { key: string; recurse: boolean }): Answer;
+    set(options: CallOptions & { key: string; value: string; cas: string }): Answer;
+    del(options: CallOptions & { key: string }): Answer;
+  };
   agent: {
     service: {
       register(options: CallOptions & Omit<AgentServiceRegistration, 'tags'> & { tags: string[] }): Answer;
@@ -136,8 +143,9 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     return { body, index: consulIndex(res) };
   }
 
-  async function write(path: string, call: (opts: CallOptions) => Answer): Promise<void> {
-    await exchange({ method: 'PUT', path, address }, { timeout: WRITE_TIMEOUT_MS }, {}, call);
+  async function write(path: string, call: (opts: CallOptions) => Answer, method: 'PUT' | 'DELETE' = 'PUT'): Promise<unknown> {
+    const answer = await exchange({ method, path, address }, { timeout: WRITE_TIMEOUT_MS }, {}, call);
+    return Array.isArray(answer) ? (answer as unknown[])[1] : undefined;
   }
 
   return {
@@ -153,14 +161,22 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     kvRecurse: (prefix, options) =>
       read(`/v1/kv/${prefix}`, options, (opts) => raw.kv.get({ ...opts, key: prefix, recurse: true })),
     intentions: (options) => read('/v1/connect/intentions', options, (opts) => raw._get(rawRequest('connect.intentions', '/connect/intentions', opts, consulConfig.token), withResponse)),
-    registerService: (registration) =>
-      write('/v1/agent/service/register', (opts) =>
-        raw.agent.service.register({ ...opts, ...registration, tags: [...registration.tags] })),
-    deregisterService: (id) =>
-      write(`/v1/agent/service/deregister/${encodeURIComponent(id)}`, (opts) => raw.agent.service.deregister({ ...opts, id })),
-    updateCheck: (checkId, status, note) =>
-      write(`/v1/agent/check/${CHECK_VERB[status]}/${encodeURIComponent(checkId)}`, (opts) =>
-        raw.agent.check[CHECK_VERB[status]]({ ...opts, id: checkId, ...(note ? { note } : {}) })),
+    kvCreate: async (key, value) =>
+      (await write(`/v1/kv/${key}?cas=0`, (opts) => raw.kv.set({ ...opts, key, value, cas: '0' }))) === true,
+    kvDelete: async (key) => {
+      await write(`/v1/kv/${key}`, (opts) => raw.kv.del({ ...opts, key }), 'DELETE');
+    },
+    registerService: async (registration) => {
+      await write('/v1/agent/service/register', (opts) =>
+        raw.agent.service.register({ ...opts, ...registration, tags: [...registration.tags] }));
+    },
+    deregisterService: async (id) => {
+      await write(`/v1/agent/service/deregister/${encodeURIComponent(id)}`, (opts) => raw.agent.service.deregister({ ...opts, id }));
+    },
+    updateCheck: async (checkId, status, note) => {
+      await write(`/v1/agent/check/${CHECK_VERB[status]}/${encodeURIComponent(checkId)}`, (opts) =>
+        raw.agent.check[CHECK_VERB[status]]({ ...opts, id: checkId, ...(note ? { note } : {}) }));
+    },
     close: () => raw.destroy(),
   };
 }

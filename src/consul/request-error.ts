@@ -2,7 +2,7 @@ import { ConsulError, errorMessage } from '../errors.ts';
 
 /** What a failed request was, for the message; never the token. */
 export interface FailedRequest {
-  readonly method: 'GET' | 'PUT';
+  readonly method: 'GET' | 'PUT' | 'DELETE';
   /** Path without the query string, e.g. /v1/health/service/web. */
   readonly path: string;
   /** Base URL of the agent, e.g. http://127.0.0.1:8500. */

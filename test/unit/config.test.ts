@@ -102,6 +102,20 @@ describe('loadConfig', () => {
   });
 });
 
+describe("ipx dev's own defaults (base)", () => {
+  const tempDir = useTempDir('ipx-config-');
+
+  it('sit just above the built-in defaults: the file wins key by key', async () => {
+    const dir = tempDir();
+    const base = { identity: { apiKeys: { header: 'X-Api-Key' } }, routing: { domain: 'demo.internal' } };
+    expect((await loadConfig({ cwd: dir, env: {}, base })).config.identity.apiKeys).toEqual({ header: 'X-Api-Key' });
+    await writeFile(path.join(dir, 'ipx.yaml'), 'identity:\n  apiKeys: { header: X-Key }\n');
+    const { config } = await loadConfig({ file: 'ipx.yaml', cwd: dir, env: {}, base });
+    expect(config.identity.apiKeys).toEqual({ header: 'X-Key' });
+    expect(config.routing.domain).toBe('demo.internal');
+  });
+});
+
 describe('the ipx dev discovery file', () => {
   const tempDir = useTempDir('ipx-discovery-');
   async function folderWith(discovery: object, yaml?: string): Promise<string> {

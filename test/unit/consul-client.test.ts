@@ -31,6 +31,11 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   if (pathname === '/v1/health/service/web') {
     res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '42' });
     res.end(JSON.stringify([{ Node: { Node: 'n1', Address: '10.0.0.1' }, Service: { ID: 'web-1', Port: 80 }, Checks: [] }]));
+  } else if (pathname.startsWith('/v1/kv/demo/')) {
+    // A check-and-set PUT answers false when the key already exists.
+    seen.push({ url: `${req.method} ${req.url}`, token: undefined });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(req.method === 'PUT' && pathname === '/v1/kv/demo/taken' ? 'false' : 'true');
   } else if (pathname === '/v1/kv/ipx/') {
     res.writeHead(404, { 'x-consul-index': '7' });
     res.end();
@@ -70,6 +75,18 @@ afterAll(async () => {
 });
 
 describe('createConsulClient', () => {
+  it('creates a KV entry only where the key is absent (cas=0), and deletes one', async () => {
+    const c = client();
+    expect(await c.kvCreate('demo/new', 'a: 1')).toBe(true);
+    expect(await c.kvCreate('demo/taken', 'a: 1')).toBe(false);
+    await c.kvDelete('demo/new');
+    c.close();
+    const calls = seen.filter((s) => /^(PUT|DELETE) /.test(s.url)).map((s) => s.url.replace(/%2F/g, '/'));
+    expect(calls[0]).toMatch(/^PUT \/v1\/kv\/demo\/new\?.*cas=0/);
+    expect(calls[1]).toMatch(/^PUT \/v1\/kv\/demo\/taken\?.*cas=0/);
+    expect(calls[2]).toMatch(/^DELETE \/v1\/kv\/demo\/new/);
+  });
+
   it('sends the token as a header, asks for stale reads in the datacenter, and reads X-Consul-Index', async () => {
     const c = client();
     const result = await healthServiceQuery('web').fetch(c, { index: '41', wait: 5_000 });

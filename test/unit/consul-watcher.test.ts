@@ -80,6 +80,10 @@ class FakeConsul implements ConsulClient {
     return this.read('intentions', options, () => this.intentionList);
   }
 
+  async kvCreate(): Promise<boolean> {
+    return true;
+  }
+  async kvDelete(): Promise<void> {}
   async registerService(): Promise<void> {}
   async deregisterService(): Promise<void> {}
   async updateCheck(): Promise<void> {}

@@ -5,17 +5,14 @@ import { DISCOVERY_FILE, discoveryPath, removeDiscovery, type Config, type Disco
 import { createConsulClient, deregisterService, registerService, startDevAgent, type DevAgent } from '../../consul/index.ts';
 import { startDaemon } from '../../daemon/daemon.ts';
 import { waitForStopSignal } from '../../daemon/signals.ts';
+import { DEMO_INSTANCES, DEV_CONFIG_DEFAULTS, demoKvEntries, newDemoApiKey, writeDemoKv } from '../../dev/demo-gateway.ts';
 import { startDemoService, type DemoService } from '../../dev/demo-service.ts';
+import { tryLines } from '../../dev/try-lines.ts';
 import { createHaproxyManager } from '../../haproxy/index.ts';
 import { createLogger, isHumanFormat } from '../../log.ts';
 import { PACKAGE_ROOT } from '../../runner/assets.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
 import type { CliIo } from '../io.ts';
-
-const DEMO = [
-  { name: 'hello', instances: 2 },
-  { name: 'world', instances: 1 },
-] as const;
 
 /**
  * `ipx dev`: everything on this machine — a Consul dev agent (unless one
@@ -24,9 +21,9 @@ const DEMO = [
  */
 export function devCommand(program: Command, io: CliIo): void {
   withConfigOptions(program.command('dev'))
-    .description('Run Consul (dev agent), HAProxy, two demo services and the watch loop on this machine; Ctrl-C stops them')
+    .description('Run Consul (dev agent), HAProxy, demo services with demo policies and the watch loop on this machine; Ctrl-C stops them')
     .action(async (flags: ConfigFlags) => {
-      const { config } = await loadFromFlags(flags, io, { discover: false });
+      const { config } = await loadFromFlags(flags, io, { discover: false, base: DEV_CONFIG_DEFAULTS });
       const logger = createLogger(config.log.level, io.stderr, config.log.format);
       const cleanups: Array<() => Promise<void>> = [];
       const say = (line: string) => io.stdout.write(`${line}\n`);
@@ -40,25 +37,31 @@ export function devCommand(program: Command, io: CliIo): void {
           say(`consul: using the agent at ${config.consul.address}`);
         }
         const client = createConsulClient(config.consul);
-        for (const demo of DEMO) {
-          for (let i = 1; i <= demo.instances; i++) {
-            const service: DemoService = await startDemoService({ name: demo.name });
-            const id = `${demo.name}-${i}`;
-            await registerService(client, {
-              name: demo.name,
-              id,
-              address: '127.0.0.1',
-              port: service.port,
-              tags: ['demo'],
-              check: { http: `http://127.0.0.1:${service.port}/health`, interval: '1s', timeout: '1s' },
-            });
-            cleanups.push(async () => {
-              await deregisterService(client, id).catch(() => undefined);
-              await service.close();
-            });
-            say(`demo: ${id} on 127.0.0.1:${service.port}, registered in Consul`);
-          }
+        for (const demo of DEMO_INSTANCES) {
+          const service: DemoService = await startDemoService({ name: demo.service, instance: demo.id, ...(demo.version ? { version: demo.version } : {}) });
+          await registerService(client, {
+            name: demo.service,
+            id: demo.id,
+            address: '127.0.0.1',
+            port: service.port,
+            tags: ['demo'],
+            meta: demo.version ? { 'ipx-version': demo.version } : {},
+            check: { http: `http://127.0.0.1:${service.port}/health`, interval: '1s', timeout: '1s' },
+          });
+          cleanups.push(async () => {
+            await deregisterService(client, demo.id).catch(() => undefined);
+            await service.close();
+          });
+          say(`demo: ${demo.id}${demo.version ? ` (${demo.version})` : ''} on 127.0.0.1:${service.port}, registered in Consul`);
         }
+        // Written before the watch starts, so the first configuration already has them (no reload in the first seconds).
+        const apiKey = newDemoApiKey();
+        const kv = await writeDemoKv(client, demoKvEntries(config.consul.kvPrefix, apiKey));
+        cleanups.push(async () => {
+          for (const key of kv.created) await client.kvDelete(key).catch(() => undefined);
+        });
+        for (const key of kv.created) say(`demo: KV ${key} written`);
+        for (const key of kv.kept) say(`demo: KV ${key} already set, kept as it is (the lines below may answer differently)`);
         const applier = createHaproxyManager({ config: config.haproxy, listen: config.listen, logger });
         const daemon = await startDaemon({ config, logger, applier, ...(isHumanFormat(config.log.format, io.stderr) ? { progress: io.stderr } : {}) });
         cleanups.push(() => daemon.stop());
@@ -66,14 +69,12 @@ export function devCommand(program: Command, io: CliIo): void {
         cleanups.push(() => removeDiscovery(config.haproxy.runDir));
         say('');
         say('ipx dev is running. Try:');
-        for (const demo of DEMO) say(`  curl -H 'Host: ${demo.name}.${config.routing.domain}' http://${config.listen.http}/`);
-        say(`  curl -H 'Host: nosuch.${config.routing.domain}' http://${config.listen.http}/     # 404: unknown service`);
-        say(`  curl http://${config.listen.stats}/metrics    # HAProxy's Prometheus metrics`);
-        say(`  curl http://${config.listen.admin}/status     # ipx's own state (also /readyz, /metrics)`);
+        for (const line of tryLines({ domain: config.routing.domain, listen: config.listen, kvPrefix: config.consul.kvPrefix, apiKey })) say(line && `  ${line}`);
+        say('');
         say(`  consul UI/API at ${config.consul.address}; register more with ipx demo-service --register --consul ${config.consul.address}`);
         say(`From another terminal in ${io.cwd}, no flags needed (${path.relative(io.cwd, discoveryPath(config.haproxy.runDir)) || DISCOVERY_FILE} tells them where):`);
         say('  npx ipx status');
-        say(`  npx ipx explain ${DEMO[0].name}`);
+        say('  npx ipx explain hello');
         say('  npx ipx render --dry-run --diff');
         say('Ctrl-C stops everything ipx dev started.');
         await waitForStopSignal();
