@@ -51,6 +51,9 @@ beforeAll(async () => {
         flaky: { retries: { attempts: 2, on: ['conn-failure', 'empty-response', '503'] } },
         eject: { circuitBreaker: { consecutiveErrors: 3, slowStart: '0s' }, healthCheck: { path: '/health', interval: '1s', rise: 1, fall: 3 }, retries: { attempts: 0 } },
         full: { circuitBreaker: { maxConnsPerInstance: 1, maxQueuePerInstance: 1 }, timeouts: { queue: '300ms' } },
+        // Services of their own for the cases that change a policy or the instances, so no case sees another's change.
+        widen: { circuitBreaker: { maxConnsPerInstance: 1, maxQueuePerInstance: 1 }, timeouts: { queue: '300ms' } },
+        grow: { circuitBreaker: { consecutiveErrors: 3, slowStart: '0s' }, healthCheck: { path: '/health', interval: '1s', rise: 1, fall: 3 }, retries: { attempts: 0 } },
       },
     },
   });
@@ -61,7 +64,10 @@ beforeAll(async () => {
   await register('eject', 'eject-good');
   await register('eject', 'eject-bad');
   await register('full', 'full-1', { delayMs: 1500 });
+  await register('widen', 'widen-1', { delayMs: 1500 });
+  await register('grow', 'grow-1');
   for (const name of ['u1', 'u2', 'u3']) await register('sticky', `sticky-${name}`, {}, { 'ipx-balance': 'hash-header:X-User' });
+  for (const name of ['h1', 'h2']) await register('hashed', `hashed-${name}`, {}, { 'ipx-balance': 'hash-header:X-User' });
   for (const name of ['f1', 'f2']) await register('firsts', `firsts-${name}`, {}, { 'ipx-balance': 'first' });
   await routable('flaky', 1);
   await routable('sticky', 3);
@@ -134,9 +140,10 @@ describe('load balancing', () => {
   });
 
   it('hash-header keeps working with a server added at runtime, without a reload', async () => {
+    await routable('hashed', 2);
     const before = await reloads();
-    await register('sticky', 'sticky-u4', {}, { 'ipx-balance': 'hash-header:X-User' });
-    await routable('sticky', 4);
+    await register('hashed', 'hashed-h3', {}, { 'ipx-balance': 'hash-header:X-User' });
+    await routable('hashed', 3);
     expect(await reloads()).toBe(before);
   });
 
@@ -193,10 +200,10 @@ describe('circuit breaking', () => {
 describe('policy values at runtime', () => {
   it('a KV change of maxConnsPerInstance lets more requests through at once, without a reload', async () => {
     const before = await reloads();
-    await putKv(stack.consul.agent.address, 'ipx/services/full', 'circuitBreaker: { maxConnsPerInstance: 4 }');
+    await putKv(stack.consul.agent.address, 'ipx/services/widen', 'circuitBreaker: { maxConnsPerInstance: 4 }');
     await eventually(
       async () => {
-        const statuses = await Promise.all([0, 1, 2, 3].map(async () => (await call('full')).status));
+        const statuses = await Promise.all([0, 1, 2, 3].map(async () => (await call('widen')).status));
         return statuses.every((status) => status === 200) ? true : undefined;
       },
       15_000,
@@ -208,11 +215,12 @@ describe('policy values at runtime', () => {
 
 describe('runtime-added servers carry the policy', () => {
   it('a new instance of a service with checks and ejection is added at runtime and serves', async () => {
+    await routable('grow', 1);
     const before = await reloads();
-    const b = await register('eject', 'eject-third');
+    const b = await register('grow', 'grow-2');
     await eventually(
       async () => {
-        for (let i = 0; i < 12; i++) if (answeredBy((await call('eject')).body) === 'eject-third') return true;
+        for (let i = 0; i < 12; i++) if (answeredBy((await call('grow')).body) === 'grow-2') return true;
         return undefined;
       },
       15_000,
@@ -221,6 +229,6 @@ describe('runtime-added servers carry the policy', () => {
     expect(await reloads()).toBe(before);
     // Its active check runs too (a runtime-added server starts with checks off unless enabled).
     await eventually(async () => (b.healthHits() > 0 ? true : undefined), 5_000, 'the active check of the runtime-added server');
-    await deregisterService(stack.consul.client, 'eject-third');
+    await deregisterService(stack.consul.client, 'grow-2');
   });
 });
