@@ -42,6 +42,9 @@ beforeAll(async () => {
           quota: { access: { allow: ['*'] }, rateLimit: { perCaller: '5/m' } },
           pooled: { access: { allow: ['*'] }, rateLimit: { total: '4/m' } },
           bulk: { access: { allow: ['*'] }, rateLimit: { bytesPerCaller: '1KB/m' } },
+          // Services of their own for the cases that change a policy from KV, so no case sees another's change.
+          roster: { access: { allow: ['checkout'] } },
+          budget: { access: { allow: ['*'] }, rateLimit: { perCaller: '5/m' } },
         },
       },
     },
@@ -49,7 +52,7 @@ beforeAll(async () => {
       for (const [caller, key] of Object.entries(KEYS)) await putKv(consul.agent.address, `ipx/apikeys/${caller}`, sha256Hex(key));
     },
   );
-  for (const name of ['ledger', 'quota', 'pooled', 'bulk', 'open', 'locked']) await stack.instance(name, `${name}-1`);
+  for (const name of ['ledger', 'quota', 'pooled', 'bulk', 'roster', 'budget', 'open', 'locked']) await stack.instance(name, `${name}-1`);
   await eventually(async () => ((await call('open', 'search')).status === 200 && (await call('locked', 'search')).status === 403 ? true : undefined), 20_000, 'the services to route');
   await eventually(async () => ((await stack.reloads()) >= 0 ? true : undefined), 10_000, 'the master to answer after the last reload');
 }, 60_000);
@@ -79,12 +82,14 @@ describe('access', () => {
   });
 
   it('applies an allow-list change from KV with no reload', async () => {
+    expect((await call('roster', 'checkout')).status).toBe(200);
+    expect((await call('roster', 'billing')).status).toBe(403);
     const before = await stack.reloads();
-    await putKv(stack.consul.agent.address, 'ipx/services/ledger', '{"access": {"allow": ["checkout", "billing"]}}');
-    await eventually(async () => ((await call('ledger', 'billing')).status === 200 ? true : undefined), 5_000, 'billing to be allowed');
-    await putKv(stack.consul.agent.address, 'ipx/services/ledger', '{"access": {"allow": ["billing"]}}');
-    await eventually(async () => ((await call('ledger', 'checkout')).status === 403 ? true : undefined), 5_000, 'checkout to be denied');
-    expect((await call('ledger', 'billing')).status).toBe(200);
+    await putKv(stack.consul.agent.address, 'ipx/services/roster', '{"access": {"allow": ["checkout", "billing"]}}');
+    await eventually(async () => ((await call('roster', 'billing')).status === 200 ? true : undefined), 5_000, 'billing to be allowed');
+    await putKv(stack.consul.agent.address, 'ipx/services/roster', '{"access": {"allow": ["billing"]}}');
+    await eventually(async () => ((await call('roster', 'checkout')).status === 403 ? true : undefined), 5_000, 'checkout to be denied');
+    expect((await call('roster', 'billing')).status).toBe(200);
     expect(await stack.reloads()).toBe(before);
   });
 });
@@ -101,10 +106,13 @@ describe('rate limits', () => {
   });
 
   it('raises a budget from KV with no reload', async () => {
+    // checkout spends its budget of 5 here, so a 200 after the change can only come from the raised one.
+    expect(await statuses('budget', 'checkout', 5)).toEqual([200, 200, 200, 200, 200]);
+    expect((await call('budget', 'checkout')).status).toBe(429);
     const before = await stack.reloads();
-    expect((await call('quota', 'search')).status).toBe(200);
-    await putKv(stack.consul.agent.address, 'ipx/services/quota', 'rateLimit: { perCaller: 1000/m }\naccess: { allow: ["*"] }');
-    await eventually(async () => ((await call('quota', 'checkout')).status === 200 ? true : undefined), 5_000, 'the new budget to apply');
+    expect((await call('budget', 'search')).status).toBe(200);
+    await putKv(stack.consul.agent.address, 'ipx/services/budget', 'rateLimit: { perCaller: 1000/m }\naccess: { allow: ["*"] }');
+    await eventually(async () => ((await call('budget', 'checkout')).status === 200 ? true : undefined), 5_000, 'the new budget to apply');
     expect(await stack.reloads()).toBe(before);
   });
 

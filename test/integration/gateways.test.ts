@@ -28,8 +28,14 @@ beforeAll(async () => {
   await stack.instance('profile', 'profile-1', { 'ipx-gateways': 'mobile-bff' });
   await stack.instance('shared', 'shared-1', { 'ipx-gateways': 'internal, mobile-bff' });
   await stack.instance('plain', 'plain-1');
+  // A service of its own for the case that moves one to another gateway, so no case sees that move.
+  await stack.instance('moving', 'moving-1');
   const internal = stack.ipx;
-  await eventually(async () => ((await status(internal, 'plain')) === 200 && (await status(internal, 'shared')) === 200 ? true : undefined), 20_000, 'the internal gateway to route');
+  await eventually(
+    async () => ((await status(internal, 'plain')) === 200 && (await status(internal, 'shared')) === 200 && (await status(internal, 'moving')) === 200 ? true : undefined),
+    20_000,
+    'the internal gateway to route',
+  );
   await eventually(async () => ((await status(mobile as TestDaemon, 'profile')) === 200 && (await status(mobile as TestDaemon, 'shared')) === 401 ? true : undefined), 20_000, 'the mobile gateway to route');
 }, 60_000);
 
@@ -58,10 +64,12 @@ describe('several gateways on one Consul', () => {
   });
 
   it('stops exposing a service whose ipx-gateways no longer names the gateway', async () => {
-    await stack.instance('plain', 'plain-2', { 'ipx-gateways': 'mobile-bff' });
-    await stack.instance('plain', 'plain-3', { 'ipx-gateways': 'mobile-bff' });
+    expect(await status(stack.ipx, 'moving')).toBe(200);
+    expect(await status(mobile as TestDaemon, 'moving')).toBe(404);
+    await stack.instance('moving', 'moving-2', { 'ipx-gateways': 'mobile-bff' });
+    await stack.instance('moving', 'moving-3', { 'ipx-gateways': 'mobile-bff' });
     // Two of three instances name mobile-bff: the value most instances hold wins.
-    await eventually(async () => ((await status(mobile as TestDaemon, 'plain')) === 200 ? true : undefined), 15_000, 'plain on mobile-bff');
-    await eventually(async () => ((await status(stack.ipx, 'plain')) === 404 ? true : undefined), 15_000, 'plain gone from internal');
+    await eventually(async () => ((await status(mobile as TestDaemon, 'moving')) === 200 ? true : undefined), 15_000, 'moving on mobile-bff');
+    await eventually(async () => ((await status(stack.ipx, 'moving')) === 404 ? true : undefined), 15_000, 'moving gone from internal');
   });
 });
