@@ -47,6 +47,17 @@ function lines(): AccessLine[] {
   return stack.ipx.accessLines.map((line) => JSON.parse(line) as AccessLine);
 }
 
+/**
+ * Waits until the lines of the requests other cases sent are in. HAProxy logs a
+ * request when its stream ends, which can be after the caller has its answer:
+ * one more request, whose line is waited for, comes after all of them.
+ */
+async function settled(): Promise<void> {
+  const id = `settled-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+  await call({ 'x-request-id': id });
+  await eventually(async () => (lines().some((l) => l.request_id === id) ? true : undefined), 5_000, 'the access lines of earlier requests');
+}
+
 beforeAll(async () => {
   stack = await startPolicyStack('observability', {}, (consul) => putKv(consul.agent.address, 'ipx/services/api', 'versions: { split: { v7: 100 } }'));
   await stack.instance('api', 'api-1', { 'ipx-version': 'v7' });
@@ -113,6 +124,7 @@ describe('access log', () => {
       // Not HTTP HAProxy accepts (a raw byte above 0x7f in the path): 400, logged with "-" for what it could not read.
       Buffer.from('GET /\xe9 HTTP/1.1\r\nHost: api.service.internal\r\nConnection: close\r\n\r\n', 'latin1'),
     ];
+    await settled();
     const before = lines().length;
     for (const bytes of hostile) await raw(bytes);
     await eventually(async () => (stack.ipx.accessLines.length >= before + hostile.length ? true : undefined), 5_000, 'the hostile requests logged');
