@@ -35,6 +35,7 @@ import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
+import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
 
 import type { ConsulWatcher, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
@@ -115,7 +116,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     },
     onSuccess: (record) => succeeded(record.name, 0),
     onError: (record, error) => {
-      failed(keyOf(record), error, record.failures);
+      failed(serviceKey(record.name), error, record.failures);
       // A service whose first read failed no longer holds back the others.
       if (!record.data) scheduleEmit();
     },
@@ -286,51 +287,22 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       }
       return stopping;
     },
-    state() {
-      const failing: Array<{ key: string; since: number }> = [];
-      for (const slot of slots()) if (slot.failingSince !== undefined) failing.push({ key: slot.key, since: slot.failingSince });
-      if (scanFailure.failingSince !== undefined) failing.push({ key: NODE_SCAN_KEY, since: scanFailure.failingSince });
-      let read = 0;
-      for (const record of reads.records.values()) {
-        if (record.failingSince !== undefined) failing.push({ key: keyOf(record), since: record.failingSince });
-        if (record.data) read += 1;
-      }
-      const allRead = read === reads.records.size;
-      const signals = slots();
-      const since = failing.map((entry) => entry.since);
-      return {
-        // What a snapshot is made of; the health signal is not (its failures show in `failing`).
-        ready: phase === 'running' && catalog?.data !== undefined && kv?.data !== undefined && allRead,
-        stale: failing.length > 0,
-        staleSince: since.length > 0 ? Math.min(...since) : undefined,
+    state: () =>
+      watcherState({
+        running: phase === 'running',
+        basisRead: catalog?.data !== undefined && kv?.data !== undefined,
+        signals: slots().map((slot) => ({ key: slot.key, answered: slot.data !== undefined, failingSince: slot.failingSince })),
+        scan: { key: NODE_SCAN_KEY, failingSince: scanFailure.failingSince },
+        records: reads.records.values(),
+        queuedReads: reads.pending(),
         lastSuccessAt,
         lastError,
-        failing: failing.map((entry) => entry.key).sort(),
-        services: reads.records.size,
-        queuedReads: reads.pending(),
-        views: signals.length + reads.records.size,
-        viewsRead: signals.filter((slot) => slot.data !== undefined).length + read,
-        lastIndex: highestIndex(lastIndex.values()),
-      };
-    },
+        indexes: lastIndex.values(),
+      }),
   };
 
   /** Resolves once no read is in flight or queued. */
   async function idle(): Promise<void> {
     while (limit.activeCount > 0 || limit.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-function highestIndex(indexes: Iterable<string>): string | undefined {
-  let highest: bigint | undefined;
-  for (const index of indexes) if (/^\d+$/.test(index) && (highest === undefined || BigInt(index) > highest)) highest = BigInt(index);
-  return highest?.toString();
-}
-
-function isBackwards(previous: string, index: string): boolean {
-  return /^\d+$/.test(previous) && /^\d+$/.test(index) && BigInt(index) < BigInt(previous);
-}
-
-function keyOf(record: ServiceRecord): string {
-  return `health.service(${JSON.stringify(record.name)})`;
 }
