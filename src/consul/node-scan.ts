@@ -5,11 +5,10 @@
  * registration happened somewhere but not to which service. One scan at a
  * time; triggers during a scan coalesce into one more scan after it.
  */
-import type { LimitFunction } from 'p-limit';
 import type { ConsulError } from '../errors.ts';
-import { asConsulError, backoffDelay, type ViewEffects, type ViewTiming } from './blocking-view.ts';
+import { asConsulError, backoffDelay } from './blocking-view.ts';
 import { createInstanceScan, nodeNamesOf, type InstanceSignal } from './change-signals.ts';
-import type { ConsulClient } from './client.ts';
+import type { ReadPool } from './read-pool.ts';
 
 export const NODE_SCAN_KEY = 'catalog.nodes';
 
@@ -19,13 +18,7 @@ export const NODE_SCAN_KEY = 'catalog.nodes';
  */
 const NODES_AT_ONCE = 2;
 
-export interface NodeScanOptions {
-  readonly client: ConsulClient;
-  readonly limit: LimitFunction;
-  readonly signal: AbortSignal;
-  readonly timing: ViewTiming;
-  readonly effects: ViewEffects;
-  readonly timeoutMs: number;
+export interface NodeScanOptions extends ReadPool {
   onScan(signal: InstanceSignal): void;
   onSuccess(): void;
   onError(error: ConsulError, attempt: number): void;

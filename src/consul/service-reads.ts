@@ -6,11 +6,10 @@
  * backoff until it succeeds or the service leaves the catalog.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { LimitFunction } from 'p-limit';
 import type { ConsulError } from '../errors.ts';
-import { asConsulError, backoffDelay, type ViewEffects, type ViewTiming } from './blocking-view.ts';
+import { asConsulError, backoffDelay } from './blocking-view.ts';
 import { fetchedServiceOf, type FetchedService } from './change-signals.ts';
-import type { ConsulClient } from './client.ts';
+import type { ReadPool } from './read-pool.ts';
 import { normalizeInstances } from './normalize.ts';
 import type { InstanceEntry } from './snapshot.ts';
 
@@ -28,14 +27,7 @@ export interface ServiceRecord {
   lagging: number;
 }
 
-export interface ServiceReadsOptions {
-  readonly client: ConsulClient;
-  readonly limit: LimitFunction;
-  readonly signal: AbortSignal;
-  readonly timing: ViewTiming;
-  readonly effects: ViewEffects;
-  /** Per request, in ms. */
-  readonly timeoutMs: number;
+export interface ServiceReadsOptions extends ReadPool {
   /** Whether a signal shows a write newer than this read. */
   isBehind(name: string, fetched: FetchedService): boolean;
   /** Instances differ from the last good ones (or are the first). */

@@ -34,6 +34,7 @@ import { isBehind, type CheckSignal, type FetchedService, type InstanceSignal } 
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
+import type { ReadPool } from './read-pool.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
@@ -102,13 +103,9 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
 
   const behind = (name: string, fetched: FetchedService): boolean => isBehind(name, fetched, checks?.data?.value, instances);
 
+  const pool: ReadPool = { client, limit, signal: controller.signal, timing, effects, timeoutMs: readTimeout };
   const reads = createServiceReads({
-    client,
-    limit,
-    signal: controller.signal,
-    timing,
-    effects,
-    timeoutMs: readTimeout,
+    ...pool,
     isBehind: behind,
     onChange: () => {
       dirty = true;
@@ -123,12 +120,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   });
 
   const scan = createNodeScan({
-    client,
-    limit,
-    signal: controller.signal,
-    timing,
-    effects,
-    timeoutMs: readTimeout,
+    ...pool,
     onScan: (scanned) => {
       instances = scanned;
       refreshBehind();
