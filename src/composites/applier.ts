@@ -40,6 +40,8 @@ export function withComposites(inner: Applier, config: () => Pick<Config, 'aggre
     status: () => inner.status(),
     lastGood: () => inner.lastGood(),
     liveServers: async () => inner.liveServers?.(),
+    onBackgroundFailure: (listener) => inner.onBackgroundFailure?.(listener),
+    settled: async () => inner.settled?.(),
     aggregatorPid: () => supervisor.pid,
   };
 }

@@ -52,16 +52,39 @@ export interface SnapshotParts {
   readonly intentions?: readonly IntentionEntry[];
 }
 
+/**
+ * The entry made last time for the same instances array (the watcher keeps a
+ * service's array while its answer does not change), so that an unchanged
+ * service is the same object in the next snapshot: the model reuses what it
+ * built from it (model/model-memo.ts) and snapshot comparison skips it.
+ */
+const entries = new WeakMap<readonly InstanceEntry[], ServiceEntry>();
+const kvCopies = new WeakMap<readonly KvEntry[], readonly KvEntry[]>();
+
+function entryOf(name: string, instances: readonly InstanceEntry[]): ServiceEntry {
+  const known = entries.get(instances);
+  if (known?.name === name) return known;
+  const entry: ServiceEntry = Object.freeze({ name, instances: Object.freeze([...instances]) });
+  entries.set(instances, entry);
+  return entry;
+}
+
+function kvOf(kv: readonly KvEntry[]): readonly KvEntry[] {
+  const known = kvCopies.get(kv);
+  if (known) return known;
+  const copy = Object.freeze([...kv]);
+  kvCopies.set(kv, copy);
+  return copy;
+}
+
 export function assembleSnapshot(parts: SnapshotParts): Snapshot {
   const services: ServiceEntry[] = [];
-  for (const [name, instances] of parts.services) {
-    services.push(Object.freeze({ name, instances: Object.freeze([...instances]) }));
-  }
+  for (const [name, instances] of parts.services) services.push(entryOf(name, instances));
   services.sort((a, b) => compareStrings(a.name, b.name));
   const unwatched = [...(parts.unwatched ?? [])].sort(compareStrings);
   return Object.freeze({
     services: Object.freeze(services),
-    kv: Object.freeze([...parts.kv]),
+    kv: kvOf(parts.kv),
     ...(unwatched.length > 0 ? { unwatched: Object.freeze(unwatched) } : {}),
     ...(parts.intentions ? { intentions: parts.intentions } : {}),
   });

@@ -1,4 +1,4 @@
-import { POLICY_LAYERS, diffModel, type Model } from '../model/index.ts';
+import { POLICY_LAYERS, createModelMemo, type Model } from '../model/index.ts';
 import { Runner } from '../runner/runner.ts';
 import { renderSnapshot } from '../runner/pipeline.ts';
 import { MassDropGuard, type GuardStatus } from '../runner/mass-drop-guard.ts';
@@ -40,6 +40,10 @@ export interface Applier {
   lastGood(): Promise<RenderResult | undefined>;
   /** HAProxy's servers as it reports them now, for /status; undefined when it cannot be asked. */
   liveServers?(): Promise<readonly LiveServer[] | undefined>;
+  /** Work an apply left running after it returned (writing a runtime change's files) failed: apply again. */
+  onBackgroundFailure?(listener: (error: unknown) => void): void;
+  /** Resolves once that work (for every apply so far) is done. */
+  settled?(): Promise<void>;
 }
 
 export interface Applied {
@@ -82,6 +86,8 @@ export class ApplyLoop {
   private retryTimer: NodeJS.Timeout | undefined;
   private rejectionKey = '';
   private failures = 0;
+  // One change rebuilds one service, not thousands (model/model-memo.ts).
+  private readonly memo = createModelMemo();
   // Replaced by reconfigure() (SIGHUP, an edited config file or template); the next run uses them.
   private config: Config;
   private kit: RenderKit;
@@ -99,6 +105,11 @@ export class ApplyLoop {
         else this.failed(event.error);
       },
     });
+  }
+
+  /** Something that was applied did not hold (the applier undid it): record it and apply the latest snapshot again, backing off. */
+  undone(error: unknown): void {
+    this.failed(error);
   }
 
   submit(snapshot: Snapshot): void {
@@ -147,7 +158,7 @@ export class ApplyLoop {
     const { applier, logger } = this.options;
     const { config, kit } = this;
     const renderStarted = performance.now();
-    const { model, rendered } = renderSnapshot(snapshot, config, kit);
+    const { model, rendered } = renderSnapshot(snapshot, config, kit, this.memo);
     const renderMs = Math.round(performance.now() - renderStarted);
     this.logRejections(model);
     const verdict = this.guard.evaluate(this.applied?.model, model);

@@ -29,6 +29,8 @@ export function summarizeChange(applied: Model | undefined, next: Model): Change
   const routes = changeSet(routesOf(applied?.services ?? []), routesOf(next.services), (a, b) => a === b, (host, backend) => `${host} → ${backend}`);
   const servers = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
   for (const name of new Set([...before.keys(), ...after.keys()])) {
+    // The model memo keeps an unchanged service the same object: nothing to compare.
+    if (before.get(name) === after.get(name)) continue;
     const old = new Map((before.get(name)?.servers ?? []).map((server) => [server.name, server]));
     const now = new Map((after.get(name)?.servers ?? []).map((server) => [server.name, server]));
     for (const [server, s] of now) {
@@ -92,6 +94,7 @@ function routesOf(services: readonly ServiceModel[]): Map<string, string> {
 }
 
 function sameService(a: ServiceModel, b: ServiceModel): boolean {
+  if (a === b) return true;
   return a.host === b.host && a.backend === b.backend && JSON.stringify(a.servers) === JSON.stringify(b.servers);
 }
 

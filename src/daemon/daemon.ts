@@ -38,7 +38,7 @@ export interface Daemon {
   /** Where /healthz, /readyz, /metrics and /status answer. */
   readonly adminAddress: string;
   readiness(): Readiness;
-  /** Resolves when the runner has applied everything submitted so far. */
+  /** Resolves when the runner has applied everything submitted so far, and its files are written. */
   idle(): Promise<void>;
   /**
    * New settings and templates: checked (restart-only keys unchanged, a trial
@@ -64,6 +64,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const accessLog = config.log.access === 'stdout' ? await startAccessLog({ address: config.listen.accessLog, out: options.accessLogOut ?? process.stdout, logger }) : undefined;
   const metrics = createMetrics();
   const loop = new ApplyLoop({ config, logger, applier, kit, metrics });
+  applier.onBackgroundFailure?.((error) => loop.undone(error));
 
   // Serve what last worked before Consul has answered (or while it cannot). Set only once it applied.
   let coldStart: ApplyInput | undefined;
@@ -155,7 +156,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   return {
     adminAddress: admin.address,
     readiness: currentReadiness,
-    idle: () => loop.idle(),
+    idle: async () => {
+      await loop.idle();
+      await applier.settled?.();
+    },
     reconfigure: async (next, nextKit) => {
       const fixed = restartOnlyChanges(config, next);
       if (fixed.length > 0) {

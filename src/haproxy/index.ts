@@ -1,6 +1,6 @@
 export { createHaproxyManager, type ApplyInput, type HaproxyManager, type HaproxyManagerOptions, type HaproxyStatus } from './manager.ts';
 export { applyRender, type ApplyAction, type ApplyDeps, type ApplyOutcome, type ApplyResult, type LiveConfig } from './apply.ts';
-export { applyRuntime, RuntimeMismatchError, type RuntimeApplyDeps, type RuntimeApplyInput } from './apply-runtime.ts';
+export { applyRuntime, persistRuntime, RuntimeMismatchError, type RuntimeApplyDeps, type RuntimeApplyInput } from './apply-runtime.ts';
 export { planApply, planForLive, countOps, type ApplyPlan, type RuntimeOp, type RuntimeOpKind } from './plan-apply.ts';
 export { createAdminCli, type AdminCli, type AdminCliOptions } from './admin-cli.ts';
 export { adminCommands, DYNAMIC_SERVER_KEYWORDS, type AdminCommand } from './runtime-commands.ts';

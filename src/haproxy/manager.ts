@@ -4,7 +4,7 @@ import type { Config } from '../config/index.ts';
 import { errorMessage, HaproxyCheckError, HaproxyRuntimeError } from '../errors.ts';
 import { createAdminCli } from './admin-cli.ts';
 import { applyRender, type ApplyResult, type LiveConfig } from './apply.ts';
-import { applyRuntime } from './apply-runtime.ts';
+import { applyRuntime, persistRuntime } from './apply-runtime.ts';
 import { bindAddressesOf, bindTargets } from './bind-addresses.ts';
 import { checkBindable } from './check-bindable.ts';
 import { createDrainer } from './drainer.ts';
@@ -59,6 +59,14 @@ export interface HaproxyManager {
   lastGood(): Promise<RenderedConfig | undefined>;
   /** What HAProxy's servers are doing now (`show servers state`); undefined when it cannot be asked. */
   liveServers(): Promise<readonly LiveServer[] | undefined>;
+  /**
+   * Calls `listener` when writing the files of a runtime apply fails after the
+   * apply returned (the check refused them): HAProxy was reloaded on the last
+   * good files, and the caller should apply its latest state again.
+   */
+  onBackgroundFailure(listener: (error: unknown) => void): void;
+  /** Resolves once the files of every runtime apply so far are on disk, or their check failed and was undone. */
+  settled(): Promise<void>;
 }
 
 /**
@@ -89,6 +97,10 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
   let lastApply: HaproxyStatus['lastApply'];
   let lastReloadAt: number | undefined;
   let queue: Promise<unknown> = Promise.resolve();
+  // The files of the latest runtime apply, waiting to be checked and swapped in; and the loop doing it.
+  let persistWanted: { readonly rendered: RenderedConfig; readonly model: Model } | undefined;
+  let persisting: Promise<void> | undefined;
+  const backgroundListeners: Array<(error: unknown) => void> = [];
 
   const serially = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task);
@@ -174,6 +186,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         plan = { kind: 'reload', reasons: result.reasons };
       }
       const reasons = plan.kind === 'reload' ? plan.reasons : [];
+      await flushPersist();
       if (running) await checkNewBinds(rendered);
       return done({ ...(await reloadApply(rendered, model, running, force)), durationMs: elapsed(), reasons });
     } catch (err) {
@@ -190,35 +203,74 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     return result;
   }
 
-  /** Only servers changed: runtime API, then the same files swapped in without a reload. Reasons to reload instead on failure. */
+  /**
+   * Only servers (or runtime policy values) changed: runtime API, read back, done; the same
+   * files are checked and swapped in afterwards (persistLater). Reasons to reload instead on failure.
+   */
   async function runtimeApply(rendered: RenderedConfig, model: Model, ops: readonly RuntimeOp[], elapsed: () => number): Promise<ApplyResult | { reasons: string[] }> {
     try {
-      const outcome = await applyRuntime(
-        { rendered, model, ops },
-        { layout, binary: config.binary, logger, exec: options.exec, live, admin, drainer, lastGood },
-      );
-      live = outcome.live;
-      const { checkWarnings, phasesMs } = outcome;
-      return { action: 'runtime', hash: rendered.hash, durationMs: elapsed(), checkWarnings, runtimeOps: countOps(ops), phasesMs };
+      const { phasesMs } = await applyRuntime({ model, ops }, { admin, drainer });
+      live = { hash: rendered.hash, extraNames: extraFileNames(rendered), model };
+      persistLater(rendered, model);
+      return { action: 'runtime', hash: rendered.hash, durationMs: elapsed(), checkWarnings: [], runtimeOps: countOps(ops), phasesMs };
     } catch (err) {
-      // A config haproxy -c refuses would be refused by a reload too. The ops already ran, so
-      // reload the files on disk (the last good ones) to bring the live servers back to them.
-      if (err instanceof HaproxyCheckError) {
-        await restoreLive().catch((restoreErr: unknown) => logger.error({ err: errorMessage(restoreErr) }, 'haproxy: could not reload the last good configuration'));
-        throw err;
-      }
       logger.warn({ err: errorMessage(err) }, 'haproxy: runtime apply failed; reloading to make the live state match the config');
       return { reasons: [`runtime apply failed: ${errorMessage(err)}`] };
     }
+  }
+
+  /**
+   * Checks and swaps in the files of runtime applies, one at a time, the latest
+   * only: the check takes a second at 5,000 services, and the changes after it
+   * must not wait for it. What a reload or a restart would bring back lags what
+   * runs by that long; a reload first finishes this (flushPersist).
+   */
+  function persistLater(rendered: RenderedConfig, model: Model): void {
+    persistWanted = { rendered, model };
+    persisting ??= (async () => {
+      while (persistWanted) {
+        const wanted = persistWanted;
+        persistWanted = undefined;
+        await persistOne(wanted.rendered, wanted.model);
+      }
+    })().finally(() => {
+      persisting = undefined;
+    });
+  }
+
+  async function persistOne(rendered: RenderedConfig, model: Model): Promise<void> {
+    try {
+      const outcome = await persistRuntime(rendered, model, { layout, binary: config.binary, logger, exec: options.exec, live, lastGood });
+      logger.debug({ hash: rendered.hash.slice(0, 12), phasesMs: outcome.phasesMs }, 'haproxy: runtime changes written to the config');
+    } catch (err) {
+      persistWanted = undefined;
+      lastApply = { at: new Date().toISOString(), ok: false, hash: rendered.hash, durationMs: 0, error: errorMessage(err) };
+      logger.error({ err: errorMessage(err), hash: rendered.hash.slice(0, 12) }, 'haproxy: the files of a runtime change failed their check; reloading the last good configuration');
+      // A config haproxy -c refuses would be refused by a reload too. The ops already ran, so
+      // reload the files on disk (the last good ones) to bring the live servers back to them.
+      // Queued, not awaited: a reload waiting for this loop may hold the queue.
+      const failedHash = rendered.hash;
+      void serially(async () => {
+        if (live?.hash === failedHash) await restoreLive();
+      }).catch((restoreErr: unknown) => logger.error({ err: errorMessage(restoreErr) }, 'haproxy: could not reload the last good configuration'));
+      for (const listener of backgroundListeners) listener(err);
+    }
+  }
+
+  /** Before anything else writes runDir: the runtime files being written, then those waiting. */
+  async function flushPersist(): Promise<void> {
+    while (persisting) await persisting;
   }
 
   /** Reloads the last-known-good files so the running servers match them again. */
   async function restoreLive(): Promise<void> {
     const good = await lastGood.read();
     const running = haproxy?.alive() ? haproxy : undefined;
+    // The model of the last good files is not kept: the next apply reloads rather than plans against a guess.
+    live = undefined;
     if (!good || !running) return;
     logger.warn({ hash: good.rendered.hash.slice(0, 12) }, 'haproxy: reloading the last good configuration to undo runtime changes its file does not have');
-    await reloadApply(good.rendered, live?.model, running, true);
+    await reloadApply(good.rendered, undefined, running, true);
   }
 
   /** A reload (or a first start): waits for the reload floor, carries the server state that agrees with `model`. */
@@ -280,6 +332,8 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       serially(async () => {
         if (stopped) return;
         stopped = true;
+        // An HAProxy left running (not managed) must find on disk what it runs.
+        await flushPersist();
         drainer.forget();
         // With idle-close-on-response a soft-stopped worker keeps idle keep-alive connections
         // open until hard-stop-after (30 s by default), so a shutdown would wait that long for
@@ -295,5 +349,13 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     lastGood: async () => (await lastGood.read())?.rendered,
     // Not serialized behind applies: a read-only look must not wait for a reload.
     liveServers: async () => (haproxy?.alive() ? (await admin.serversState().catch(() => undefined))?.state.servers : undefined),
+    onBackgroundFailure: (listener) => {
+      backgroundListeners.push(listener);
+    },
+    settled: async () => {
+      await flushPersist();
+      // An undo of a failed check is queued behind the applies.
+      await serially(async () => {});
+    },
   };
 }

@@ -51,6 +51,8 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
       reasons.push(`service ${JSON.stringify(name)} added`);
       continue;
     }
+    // The model memo keeps an unchanged service the same object: at thousands of services most are.
+    if (old === service) continue;
     const structural = serviceChange(old, service);
     if (structural) {
       reasons.push(`service ${JSON.stringify(name)}: ${structural}`);

@@ -5,12 +5,13 @@ import { exposedServices } from './gateway/exposure.ts';
 import { buildCallerModel } from './identity/caller-model.ts';
 import { limitKv, limitServices } from './limits.ts';
 import { backendSettings } from './policy/backend-settings.ts';
-import { prepareSharedLayers, resolveServicePolicy } from './policy/resolve.ts';
+import { prepareSharedLayers, resolveServicePolicy, type SharedLayers } from './policy/resolve.ts';
 import { acceptServiceNames } from './service-names.ts';
 import { buildRoutes, resolveFailover } from './routes.ts';
 import { staticServices } from './static-upstreams.ts';
 import { assignTcpPorts } from './tcp-services.ts';
 import { buildVersions, NO_VERSIONS } from './versions.ts';
+import { NO_MEMO, type ModelMemo, type UnlinkedService } from './model-memo.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
 import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
@@ -18,6 +19,8 @@ import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
 export interface BuildModelInput {
   readonly snapshot: Snapshot;
   readonly config: Pick<Config, 'consul' | 'haproxy' | 'limits' | 'listen' | 'log' | 'policies' | 'routing' | 'static' | 'stats' | 'identity' | 'access' | 'rateLimit' | 'gateway'> & Partial<Pick<Config, 'aggregator' | 'composites'>>;
+  /** What the previous call built, to reuse for services whose inputs are the same objects (model-memo.ts). */
+  readonly memo?: ModelMemo;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface BuildModelInput {
  * order of the input arrays. Consul data is untrusted (DESIGN.md invariant 1):
  * what cannot be expressed safely lands in `rejections`, the rest still applies.
  */
-export function buildModel({ snapshot, config }: BuildModelInput): Model {
+export function buildModel({ snapshot, config, memo = NO_MEMO }: BuildModelInput): Model {
   const { limits } = config;
   const limited = limitServices(snapshot.services, snapshot.unwatched ?? [], limits);
   const exposed = exposedServices(limited.within, config.gateway);
@@ -35,23 +38,21 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
   const kv = limitKv(snapshot.kv, limits);
   // A static upstream's policy is its file-service layer; policies.services.<name>, when also set, replaces it.
   const policies = { ...config.policies, services: { ...statics.policies, ...config.policies.services } };
-  const shared = prepareSharedLayers({ policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted, gateway: config.gateway.name });
+  const shared = memo.shared(config, snapshot.kv, JSON.stringify(statics.policies), () =>
+    prepareSharedLayers({ policies, balance: config.routing.balance, kvPrefix: config.consul.kvPrefix, kv: kv.accepted, gateway: config.gateway.name }),
+  );
   const rejections: Rejection[] = [...limited.rejections, ...exposed.rejections, ...statics.rejections, ...nameRejections, ...kv.rejections, ...shared.rejections];
-  const unlinked = accepted.map((service) => {
-    const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits });
-    const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
-    rejections.push(...built.rejections, ...policyRejections);
-    const settings = backendSettings(policy);
-    // Versions pick a backend per HTTP request: a TCP service has none.
-    const versions = policy.protocol === 'tcp' ? NO_VERSIONS : buildVersions(built.service.backend, built.service.servers, policy, settings);
-    return { ...built.service, policy, policyOrigins: origins, settings, versions, failover: null, tcp: null };
-  });
+  const results = accepted.map((service) => memo.service(service, shared, () => buildUnlinked(service, shared, config)));
+  memo.sweep();
+  const unlinked = results.map((result) => result.unlinked);
+  for (const result of results) rejections.push(...result.rejections);
   const ports = assignTcpPorts(unlinked, config);
   rejections.push(...ports.rejections);
-  const services: ServiceModel[] = unlinked.map((service) => {
+  const services: ServiceModel[] = results.map((result) => {
+    const service = result.unlinked;
     const { backend, rejection } = resolveFailover(service, unlinked);
     if (rejection) rejections.push(rejection);
-    return { ...service, failover: backend, tcp: ports.tcp.get(service.name) ?? null };
+    return memo.linked(result, { ...service, failover: backend, tcp: ports.tcp.get(service.name) ?? null });
   });
   const routes = buildRoutes(services);
   rejections.push(...routes.rejections);
@@ -61,6 +62,18 @@ export function buildModel({ snapshot, config }: BuildModelInput): Model {
   rejections.push(...composites.rejections);
   rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
   return { global: buildGlobal(config), services, routes: routes.routes, rejections, caller: caller.caller, ...(composites.model ? { composites: composites.model } : {}) };
+}
+
+function buildUnlinked(service: ServiceEntry, shared: SharedLayers, config: BuildModelInput['config']): { unlinked: UnlinkedService; rejections: Rejection[] } {
+  const built = buildService({ service, domain: config.routing.domain, passingOnly: config.routing.passingOnly, limits: config.limits });
+  const { policy, origins, rejections: policyRejections } = resolveServicePolicy(shared, service.name, service.instances);
+  const settings = backendSettings(policy);
+  // Versions pick a backend per HTTP request: a TCP service has none.
+  const versions = policy.protocol === 'tcp' ? NO_VERSIONS : buildVersions(built.service.backend, built.service.servers, policy, settings);
+  return {
+    unlinked: { ...built.service, policy, policyOrigins: origins, settings, versions, failover: null, tcp: null },
+    rejections: [...built.rejections, ...policyRejections],
+  };
 }
 
 function buildGlobal(config: BuildModelInput['config']): GlobalModel {

@@ -37,6 +37,7 @@ export function isEmptyDiff(diff: ModelDiff): boolean {
 }
 
 function sameService(a: ServiceModel, b: ServiceModel): boolean {
+  if (a === b) return true;
   return (
     a.host === b.host &&
     a.backend === b.backend &&

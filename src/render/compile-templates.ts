@@ -2,6 +2,7 @@ import Handlebars from 'handlebars';
 import { errorMessage, RenderError } from '../errors.ts';
 import { checkTemplate } from './check-template.ts';
 import { helpers, type HelperName } from './helpers.ts';
+import { registerMemoBlock } from './memo-block.ts';
 
 export interface TemplateSources {
   /** The main template (templates/haproxy.cfg.hbs). */
@@ -34,6 +35,7 @@ export function compileTemplates(sources: TemplateSources): CompiledTemplates {
   const helperNames = Object.keys(helpers) as HelperName[];
   for (const name of helperNames) hb.registerHelper(name, helpers[name]);
   rejectUndefinedInBlocks(hb);
+  registerMemoBlock(hb);
   const partialNames = Object.keys(sources.partials).sort();
   for (const name of partialNames) {
     const label = sources.origins?.partials?.[name] ?? `partial "${name}"`;

@@ -104,6 +104,8 @@ describe('runtime API applies (real HAProxy)', () => {
     expect(result).toMatchObject({ action: 'runtime', runtimeOps: { add: 1 } });
     expect(await reloads()).toBe(before);
     await eventually(async () => ((await spread('web', 4)).b ? true : undefined), 2000, 'b to take traffic');
+    // The file follows the ops: checked and swapped in after the apply returned.
+    await manager.settled();
     const onDisk = await readFile(join(runDir, 'haproxy.cfg'), 'utf8');
     expect(onDisk).toBe(rendered.files['haproxy.cfg']);
     expect(onDisk).toContain(`server b 127.0.0.1:${backends.b?.port} weight 1\n`);
@@ -241,16 +243,22 @@ describe('runtime API applies (real HAProxy)', () => {
     expect((await liveServer('svc_web', 'b'))?.weight).toBe(3);
   });
 
-  it('undoes runtime changes when the rewritten file fails haproxy -c', async () => {
+  it('undoes runtime changes when their rewritten file then fails haproxy -c, and says so to the caller', async () => {
     const api = service('api', [on('c'), on('slow')]);
     const steady = service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 }), on('e')]);
     await apply(steady, api);
     const next = renderSnapshot(snapshot(service('web', [on('a', { port: backends.d?.port }), on('b', { weight: 3 })]), api), config, kit);
     const broken = { ...next.rendered, files: { ...next.rendered.files, 'haproxy.cfg': `${next.rendered.files['haproxy.cfg']}\nnot-a-directive\n` }, hash: 'broken' };
     const before = await reloads();
-    await expect(manager.apply({ model: next.model, rendered: broken })).rejects.toThrow(/not-a-directive/);
+    const failures: unknown[] = [];
+    manager.onBackgroundFailure((error) => failures.push(error));
+    // The ops apply first and the apply returns; the file is checked after it.
+    expect((await manager.apply({ model: next.model, rendered: broken })).action).toBe('runtime');
+    await manager.settled();
+    expect(failures.map(String).join('\n')).toMatch(/not-a-directive/);
     // The ops had drained e; the reload of the last good files brings it back.
     expect(await reloads()).toBe(before + 1);
+    expect(await readFile(join(runDir, 'haproxy.cfg'), 'utf8')).not.toContain('not-a-directive');
     const e = await liveServer('svc_web', 'e');
     expect(e && !isMaint(e) && !isDraining(e)).toBe(true);
     await eventually(async () => ((await spread('web', 10)).e ? true : undefined), 2000, 'e to take traffic again');

@@ -1,0 +1,39 @@
+import type Handlebars from 'handlebars';
+
+/**
+ * `{{#memo}}…{{/memo}}` inside `{{#each services}}`: the block's text for a
+ * service is kept and written again while the service is the same object and
+ * nothing else the block can read changed. At thousands of services a change
+ * touches one backend, yet rendering every backend again is most of a render
+ * (profiled at 5,000 services); the model memo keeps unchanged services the
+ * same objects (model/model-memo.ts). Models are immutable, so this changes no
+ * output: a block may read its service, `@index`/`@first`/`@last` (part of the
+ * key) and anything else in the context, whose JSON (all but `services`) is
+ * compared once per render; a difference empties the memo.
+ */
+export function registerMemoBlock(hb: typeof Handlebars): void {
+  let root: unknown;
+  let fingerprint: string | undefined;
+  let texts = new WeakMap<object, { readonly position: string; readonly text: string }>();
+  hb.registerHelper('memo', function (this: unknown, options: Handlebars.HelperOptions) {
+    if (typeof this !== 'object' || this === null) return options.fn(this);
+    const data = (options.data ?? {}) as { root?: unknown; index?: number; first?: boolean; last?: boolean };
+    if (data.root !== root) {
+      root = data.root;
+      const next = fingerprintOf(root);
+      if (next !== fingerprint) texts = new WeakMap();
+      fingerprint = next;
+    }
+    const position = `${data.index}/${data.first}/${data.last}`;
+    const known = texts.get(this);
+    if (known?.position === position) return known.text;
+    const text = options.fn(this);
+    texts.set(this, { position, text });
+    return text;
+  });
+}
+
+function fingerprintOf(root: unknown): string {
+  if (typeof root !== 'object' || root === null) return JSON.stringify(root);
+  return JSON.stringify(Object.entries(root).filter(([key]) => key !== 'services'));
+}
