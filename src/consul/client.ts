@@ -56,6 +56,8 @@ export interface ConsulClient {
   catalogNodes(options: ReadOptions): Promise<ReadResult>;
   /** One node and its service instances with their ModifyIndex (GET /v1/catalog/node/<node>). */
   catalogNode(node: string, options: ReadOptions): Promise<ReadResult>;
+  /** Every check on one node, its own and its instances' (GET /v1/health/node/<node>). */
+  healthNode(node: string, options: ReadOptions): Promise<ReadResult>;
   /** Recursive KV read; an empty prefix (HTTP 404) is an empty list, not an error. */
   kvRecurse(prefix: string, options: ReadOptions): Promise<ReadResult>;
   /** Every Connect intention (access.consulIntentions). */
@@ -86,7 +88,7 @@ interface RawConsul {
     service: { list(options: CallOptions): Answer };
     node: { list(options: CallOptions): Answer; services(options: CallOptions & { node: string }): Answer };
   };
-  health: { service(options: CallOptions & { service: string }): Answer; state(options: CallOptions & { state: 'any'; filter: string }): Answer };
+  health: { service(options: CallOptions & { service: string }): Answer; state(options: CallOptions & { state: 'any'; filter: string }): Answer; node(options: CallOptions & { node: string }): Answer };
   kv: {
     get(options: CallOptions & { key: string; recurse: boolean }): Answer;
     set(options: CallOptions & { key: string; value: string; cas: string }): Answer;
@@ -158,6 +160,7 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     catalogNodes: (options) => read('/v1/catalog/nodes', options, (opts) => raw.catalog.node.list(opts)),
     catalogNode: (node, options) =>
       read(`/v1/catalog/node/${encodeURIComponent(node)}`, options, (opts) => raw.catalog.node.services({ ...opts, node })),
+    healthNode: (node, options) => read(`/v1/health/node/${encodeURIComponent(node)}`, options, (opts) => raw.health.node({ ...opts, node })),
     kvRecurse: (prefix, options) =>
       read(`/v1/kv/${prefix}`, options, (opts) => raw.kv.get({ ...opts, key: prefix, recurse: true })),
     intentions: (options) => read('/v1/connect/intentions', options, (opts) => raw._get(rawRequest('connect.intentions', '/connect/intentions', opts, consulConfig.token), withResponse)),

@@ -11,6 +11,7 @@ import { asConsulError, backoffDelay } from './blocking-view.ts';
 import { fetchedServiceOf, type FetchedService } from './change-signals.ts';
 import type { ReadPool } from './read-pool.ts';
 import { normalizeInstances } from './normalize.ts';
+import type { ServiceRead } from './read-by-node.ts';
 import type { InstanceEntry } from './snapshot.ts';
 
 export interface ServiceRecord {
@@ -38,8 +39,13 @@ export interface ServiceReadsOptions extends ReadPool {
 
 export interface ServiceReads {
   readonly records: ReadonlyMap<string, ServiceRecord>;
-  /** Starts reading services new in `names` and forgets the ones no longer in it; returns the forgotten names. */
-  sync(names: readonly string[]): readonly string[];
+  /**
+   * Starts reading services new in `names` (or, with `read: false`, only records them, for
+   * a read by node to seed) and forgets the ones no longer in it; returns the forgotten names.
+   */
+  sync(names: readonly string[], options?: { readonly read: boolean }): readonly string[];
+  /** A first answer got another way (read-by-node.ts), for a service not read yet. */
+  seed(name: string, read: ServiceRead): void;
   /** Reads the service again (once, however often it is asked while waiting). */
   refresh(name: string): void;
   /** Requests waiting for the pool. */
@@ -96,6 +102,10 @@ export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
       return;
     }
     if (records.get(record.name) !== record) return;
+    accept(record, instances, fetched);
+  }
+
+  function accept(record: ServiceRecord, instances: readonly InstanceEntry[], fetched: FetchedService): void {
     settleFirst(record);
     record.failures = 0;
     record.failingSince = undefined;
@@ -124,7 +134,7 @@ export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
 
   return {
     records,
-    sync(names) {
+    sync(names, { read: start } = { read: true }) {
       const wanted = new Set(names);
       const gone: string[] = [];
       for (const [name, record] of records) {
@@ -147,11 +157,16 @@ export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
           lagging: 0,
         });
         unread += 1;
-        refresh(name);
+        if (start) refresh(name);
       }
       return gone;
     },
     refresh,
+    seed(name, read) {
+      const record = records.get(name);
+      if (!record || record.data || record.busy || signal.aborted) return;
+      accept(record, read.instances, read.fetched);
+    },
     pending: () => limit.pendingCount,
     unread: () => unread,
     stop() {

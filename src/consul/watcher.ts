@@ -35,6 +35,7 @@ import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
+import { BY_NODE_MIN_SERVICES, readServicesByNode } from './read-by-node.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
@@ -199,11 +200,34 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     }
     if (!isDeepStrictEqual(unwatched, chosen.unwatched)) dirty = true;
     unwatched = chosen.unwatched;
-    for (const name of reads.sync(chosen.watched)) {
+    // The first sync of a large catalog reads by node when that pays (read-by-node.ts).
+    const byNode = reads.records.size === 0 && chosen.watched.length >= BY_NODE_MIN_SERVICES;
+    for (const name of reads.sync(chosen.watched, { read: !byNode })) {
       dirty = true;
       logger.info({ service: name }, 'consul: service left the catalog; stopped reading its health');
     }
+    if (byNode) readFirstByNode(chosen.watched);
     scheduleEmit();
+  }
+
+  /** Seeds every service found on the nodes; the others (and all, when this fails) are read one by one. */
+  function readFirstByNode(names: readonly string[]): void {
+    const started = now();
+    readServicesByNode(pool, new Set(names)).then(
+      (found) => {
+        if (found) logger.info({ services: found.size, ms: now() - started }, 'consul: first sync read by node');
+        for (const name of names) {
+          const read = found?.get(name);
+          if (read) reads.seed(name, read);
+          else reads.refresh(name);
+        }
+      },
+      (err: unknown) => {
+        if (controller.signal.aborted) return;
+        logger.warn({ err: errorMessage(err) }, 'consul: reading the first sync by node failed; reading each service');
+        for (const name of names) reads.refresh(name);
+      },
+    );
   }
 
   // Many reads end in one burst (the first sync, a scan): one snapshot for all of them.

@@ -10,9 +10,10 @@ import type { ConsulClient, ReadOptions, ReadResult } from '../../src/consul/cli
 import type { WatchLimits } from '../../src/consul/assemble.ts';
 import { createWatcher, type ConsulWatcher } from '../../src/consul/watcher.ts';
 import { ConsulError } from '../../src/errors.ts';
+import { normalizeInstances } from '../../src/consul/normalize.ts';
 import { instancesOf, sleep, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
 
-type Endpoint = 'catalog' | 'kv' | 'checks' | 'nodes' | 'intentions' | `health:${string}`;
+type Endpoint = 'catalog' | 'kv' | 'checks' | 'nodes' | 'node-checks' | 'intentions' | `health:${string}`;
 
 class FakeConsul implements ConsulClient {
   readonly address = 'http://fake:8500';
@@ -39,17 +40,29 @@ class FakeConsul implements ConsulClient {
     return this.read('catalog', options, () => Object.fromEntries([...this.services.keys()].map((name) => [name, []])));
   }
 
+  readonly reads = new Map<Endpoint, number>();
+
   healthService(service: string, options: ReadOptions): Promise<ReadResult> {
     return this.read(`health:${service}`, options, () =>
-      (this.services.get(service) ?? []).map((id) => ({
-        Node: { Node: 'n1', Address: '10.0.0.1' },
-        Service: { ID: id, Service: service, Port: 80, Tags: [], Meta: {} },
-        Checks: [
-          { Node: 'n1', CheckID: 'serfHealth', Status: 'passing', Output: `at ${this.index}` },
-          { Node: 'n1', CheckID: 'disk', Status: 'warning' },
-        ],
-      })),
+      (this.services.get(service) ?? []).map((id) => ({ Node: FakeConsul.node, Service: this.instance(service, id), Checks: this.nodeChecks() })),
     );
+  }
+
+  static readonly node = { Node: 'n1', Address: '10.0.0.1' };
+
+  private instance(service: string, id: string) {
+    return { ID: id, Service: service, Port: 80, Tags: [], Meta: {}, ModifyIndex: this.index };
+  }
+
+  private nodeChecks() {
+    return [
+      { Node: 'n1', CheckID: 'serfHealth', Status: 'passing', Output: `at ${this.index}`, ServiceID: '' },
+      { Node: 'n1', CheckID: 'disk', Status: 'warning', ServiceID: '' },
+    ];
+  }
+
+  healthNode(_node: string, options: ReadOptions): Promise<ReadResult> {
+    return this.read('node-checks', options, () => this.nodeChecks());
   }
 
   // A failing node check written on every change (as output updates are): every service is read again.
@@ -63,10 +76,8 @@ class FakeConsul implements ConsulClient {
 
   catalogNode(_node: string, options: ReadOptions): Promise<ReadResult> {
     return this.read('nodes', options, () => ({
-      Node: { Node: 'n1' },
-      Services: Object.fromEntries(
-        [...this.services].flatMap(([service, ids]) => ids.map((id) => [id, { ID: id, Service: service, ModifyIndex: this.index }])),
-      ),
+      Node: FakeConsul.node,
+      Services: Object.fromEntries([...this.services].flatMap(([service, ids]) => ids.map((id) => [id, this.instance(service, id)]))),
     }));
   }
 
@@ -91,6 +102,7 @@ class FakeConsul implements ConsulClient {
 
   private async read(endpoint: Endpoint, options: ReadOptions, body: () => unknown): Promise<ReadResult> {
     this.inFlight.set(endpoint, (this.inFlight.get(endpoint) ?? 0) + 1);
+    this.reads.set(endpoint, (this.reads.get(endpoint) ?? 0) + 1);
     try {
       const since = Number(options.index ?? '0');
       // Block while held, or (blocking query) until the index passes the one asked for.
@@ -329,5 +341,37 @@ describe('createWatcher (fan-in rules)', () => {
     watcher.start(); // after stop: does nothing
     await sleep(10);
     expect([...fake.inFlight.values()].every((n) => n === 0)).toBe(true);
+  });
+
+  it('reads the first sync of many services on few nodes by node, the same as reading each service', async () => {
+    const fake = new FakeConsul();
+    for (let i = 0; i < 150; i++) fake.services.set(`svc-${i}`, [`svc-${i}-a`, `svc-${i}-b`]);
+    const { recorder } = setup(fake);
+    const first = await recorder.waitFor(() => true, 5_000);
+    expect(first.services).toHaveLength(150);
+    // Two requests for the one node instead of 150 service reads.
+    expect([...fake.reads.keys()].filter((key) => key.startsWith('health:'))).toEqual([]);
+    expect(fake.reads.get('node-checks')).toBe(1);
+    const web = first.services.find((s) => s.name === 'svc-7');
+    expect(web?.instances).toEqual(normalizeInstances((await fake.healthService('svc-7', { index: '0' })).body, 'svc-7'));
+    expect(web?.instances.map((i) => [i.id, i.status, i.address, i.port])).toEqual([
+      ['svc-7-a', 'warning', '10.0.0.1', 80],
+      ['svc-7-b', 'warning', '10.0.0.1', 80],
+    ]);
+    // Later changes are read per service, as before.
+    fake.change(() => fake.services.set('svc-7', ['svc-7-a']));
+    const next = await recorder.waitFor((s) => s.services.find((x) => x.name === 'svc-7')?.instances.length === 1, 5_000);
+    expect(next.services).toHaveLength(150);
+  });
+
+  it('reads each service when the read by node fails', async () => {
+    const fake = new FakeConsul();
+    for (let i = 0; i < 120; i++) fake.services.set(`svc-${i}`, [`svc-${i}-a`]);
+    fake.failing.add('node-checks');
+    const { recorder } = setup(fake);
+    const first = await recorder.waitFor(() => true, 5_000);
+    expect(first.services).toHaveLength(120);
+    expect(first.services.every((s) => s.instances.length === 1)).toBe(true);
+    expect([...fake.reads.keys()].filter((key) => key.startsWith('health:'))).toHaveLength(120);
   });
 });
