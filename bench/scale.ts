@@ -131,8 +131,11 @@ async function measureIpx(services: number): Promise<Row> {
   const started = Date.now();
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'scripts/ipx.mjs'), 'watch', '--config', configFile], { stdio: ['ignore', log, log] });
   try {
-    const syncMs = (await allRoutable(`http://127.0.0.1:${http}`, services, started)) - started;
-    console.error(`bench: ipx sync ${services}: ${syncMs} ms`);
+    // Sync: until HAProxy runs a configuration with every service (ipx logs the apply when it is
+    // done); then every service is probed through HAProxy to confirm that each one answers.
+    const syncMs = (await appliedAll(logFile, services, started)) - started;
+    const confirmedMs = (await allRoutable(`http://127.0.0.1:${http}`, services, started)) - started;
+    console.error(`bench: ipx sync ${services}: ${syncMs} ms (all ${services} confirmed routable by probing at ${confirmedMs} ms)`);
     const idle = await window(proxy, idleMs, async () => sleep(idleMs));
     const probe = createServersProbe(path.join(runDir, 'admin.sock'));
     const latencies: Record<string, number[]> = { first: [], middle: [], last: [] };
@@ -218,6 +221,21 @@ async function measurePerService(services: number): Promise<Row> {
     await watch.stop();
     await proxy.close();
     await world.stop();
+  }
+}
+
+/** When ipx logged the first apply done with every service in it (its own clock, the same host). */
+async function appliedAll(logFile: string, services: number, started: number): Promise<number> {
+  const deadline = started + SYNC_TIMEOUT_MS;
+  for (;;) {
+    const text = await readFile(logFile, 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.includes('"action":"start"') && !line.includes('"action":"reload"')) continue;
+      const entry = JSON.parse(line) as { time?: string; services?: number };
+      if (entry.services === services && entry.time) return Date.parse(entry.time);
+    }
+    if (Date.now() > deadline) throw new Error(`bench: ipx did not apply all ${services} services within ${SYNC_TIMEOUT_MS} ms`);
+    await sleep(100);
   }
 }
 
