@@ -65,6 +65,8 @@ interface Row {
   readonly reloadMs?: number;
   readonly rssMb?: number;
   readonly propagation?: Record<string, Distribution & { missed: number }>;
+  /** The same changes by kind: a registration wakes a node scan, a check flip does not. */
+  readonly bySteps?: Record<string, Distribution>;
   readonly peakConnections: number;
   readonly maxConnections?: number;
   readonly idle: { requests: number; bytes: number };
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
   }
   const prov = provenance(REPO_ROOT);
   if (args.json) console.log(JSON.stringify({ rows, provenance: prov }, null, 2));
-  else console.log(`${formatRows(rows)}\n\n${describeProvenance(prov)}; ${new Date().toISOString()}`);
+  else console.log(`${formatRows(rows)}\n\n${formatSteps(rows)}\n\n${describeProvenance(prov)}; ${new Date().toISOString()}`);
   console.log(`saved ${await saveResults(REPO_ROOT, 'scale', { rows, provenance: prov, args })}`);
 }
 
@@ -139,6 +141,7 @@ async function measureIpx(services: number): Promise<Row> {
     const idle = await window(proxy, idleMs, async () => sleep(idleMs));
     const probe = createServersProbe(path.join(runDir, 'admin.sock'));
     const latencies: Record<string, number[]> = { first: [], middle: [], last: [] };
+    const bySteps: Record<string, number[]> = {};
     const missed: Record<string, number> = { first: 0, middle: 0, last: 0 };
     const positions = { first: serviceName(0), middle: serviceName(Math.floor(services / 2)), last: serviceName(services - 1) };
     const churn = await window(proxy, changeCount * 1000, async () => {
@@ -151,7 +154,10 @@ async function measureIpx(services: number): Promise<Row> {
         await probeChange(world.agent.address, service, world.probePort, step);
         const ms = await probe.waitFor(service, world.probePort, step === 'added' || step === 'passing' ? 'ready' : 'gone', at, PROPAGATION_TIMEOUT_MS);
         if (ms === undefined) missed[position]! += 1;
-        else latencies[position]!.push(ms);
+        else {
+          latencies[position]!.push(ms);
+          (bySteps[step] ??= []).push(ms);
+        }
         await sleep(Math.max(0, 1000 - (Date.now() - tick)));
       }
     });
@@ -171,6 +177,7 @@ async function measureIpx(services: number): Promise<Row> {
       ...(reloadMs === undefined ? {} : { reloadMs }),
       rssMb,
       propagation: Object.fromEntries(Object.entries(latencies).map(([k, v]) => [k, { ...distribution(v), missed: missed[k] ?? 0 }])),
+      bySteps: Object.fromEntries(Object.entries(bySteps).map(([k, v]) => [k, distribution(v)])),
       peakConnections: proxy.counters().peakOpen,
       maxConnections: config.consul.maxConnections,
       idle,
@@ -306,6 +313,16 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
     if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms`);
     await sleep(100);
   }
+}
+
+/** Propagation p50/p99 by kind of change, for the rows that measured it. */
+function formatSteps(rows: readonly Row[]): string {
+  const kinds = PROBE_STEPS;
+  const cell = (d: Distribution | undefined) => (d === undefined ? '–' : `${d.p50}/${d.p99}`);
+  return table([
+    ['propagation p50/p99 ms by change', ...kinds.map((k) => (k === 'added' || k === 'removed' ? `instance ${k}` : `check ${k}`))],
+    ...rows.filter((r) => r.bySteps).map((r) => [`${r.approach} ${r.services}×${r.instances}`, ...kinds.map((k) => cell(r.bySteps?.[k]))]),
+  ]);
 }
 
 function formatRows(rows: readonly Row[]): string {

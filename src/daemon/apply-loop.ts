@@ -1,6 +1,6 @@
-import { POLICY_LAYERS, createModelMemo, type Model } from '../model/index.ts';
+import { POLICY_LAYERS, buildModel, createModelMemo, type Model } from '../model/index.ts';
 import { Runner } from '../runner/runner.ts';
-import { renderSnapshot } from '../runner/pipeline.ts';
+import { renderModel } from '../runner/pipeline.ts';
 import { MassDropGuard, type GuardStatus } from '../runner/mass-drop-guard.ts';
 import { errorMessage } from '../errors.ts';
 import type { Config } from '../config/index.ts';
@@ -27,7 +27,10 @@ export interface AppliedResult {
 
 export interface ApplyInput {
   readonly model?: Model;
-  readonly rendered: RenderResult;
+  /** The files, or how to render them (the applier renders after runtime ops, before anything else). */
+  readonly rendered: RenderResult | (() => RenderResult);
+  /** Changes whenever the templates or settings do (compared by identity). */
+  readonly renderer?: object;
 }
 
 /** What the daemon needs of the HAProxy stage. */
@@ -61,7 +64,7 @@ export interface LoopState {
 
 type RunResult =
   | { readonly held: true }
-  | { readonly held: false; readonly model: Model; readonly rendered: RenderResult; readonly result: AppliedResult; readonly renderMs: number };
+  | { readonly held: false; readonly model: Model; readonly rendered: RenderResult; readonly result: AppliedResult; readonly modelMs: number; readonly renderMs: number };
 
 export interface ApplyLoopOptions {
   readonly config: Config;
@@ -88,6 +91,8 @@ export class ApplyLoop {
   private failures = 0;
   // One change rebuilds one service, not thousands (model/model-memo.ts).
   private readonly memo = createModelMemo();
+  // A new object for every new config or kit: the applier compares it to know the render is the same.
+  private renderer: object = {};
   // Replaced by reconfigure() (SIGHUP, an edited config file or template); the next run uses them.
   private config: Config;
   private kit: RenderKit;
@@ -132,6 +137,7 @@ export class ApplyLoop {
   reconfigure(config: Config, kit: RenderKit): void {
     this.config = config;
     this.kit = kit;
+    this.renderer = {};
     this.failures = 0;
     this.retry();
   }
@@ -157,9 +163,9 @@ export class ApplyLoop {
   private async run(snapshot: Snapshot): Promise<RunResult> {
     const { applier, logger } = this.options;
     const { config, kit } = this;
-    const renderStarted = performance.now();
-    const { model, rendered } = renderSnapshot(snapshot, config, kit, this.memo);
-    const renderMs = Math.round(performance.now() - renderStarted);
+    const modelStarted = performance.now();
+    const model = buildModel({ snapshot, config, memo: this.memo });
+    const modelMs = Math.round(performance.now() - modelStarted);
     this.logRejections(model);
     const verdict = this.guard.evaluate(this.applied?.model, model);
     if (!verdict.apply) {
@@ -174,8 +180,18 @@ export class ApplyLoop {
       return { held: true };
     }
     if (verdict.confirmed !== undefined) logger.warn({ confirmed: verdict.confirmed }, 'guard: applying the held change');
-    const result = await applier.apply({ model, rendered });
-    return { held: false, model, rendered, result, renderMs };
+    // Rendered when the applier asks: after the runtime ops of an instance change, before anything else.
+    let rendered: RenderResult | undefined;
+    let renderMs = 0;
+    const render = (): RenderResult => {
+      if (rendered) return rendered;
+      const started = performance.now();
+      rendered = renderModel(model, kit);
+      renderMs = Math.round(performance.now() - started);
+      return rendered;
+    };
+    const result = await applier.apply({ model, rendered: render, renderer: this.renderer });
+    return { held: false, model, rendered: render(), result, modelMs, renderMs };
   }
 
   private succeeded(result: RunResult, durationMs: number): void {
@@ -203,9 +219,10 @@ export class ApplyLoop {
    * (render, then the HAProxy stage's steps), so an operator reads one line, not five.
    */
   private logApplied(run: Extract<RunResult, { held: false }>, durationMs: number): void {
-    const { model, rendered, renderMs, result } = run;
+    const { model, rendered, modelMs, renderMs, result } = run;
     const change = summarizeChange(this.applied?.model, model);
-    const stepsMs = { render: renderMs, ...result.phasesMs };
+    // In the order they ran: a runtime apply renders the files after its ops.
+    const stepsMs = result.action === 'runtime' ? { model: modelMs, ...result.phasesMs, render: renderMs } : { model: modelMs, render: renderMs, ...result.phasesMs };
     const steps = Object.entries(stepsMs).map(([step, ms]) => `${step} ${ms} ms`).join(', ');
     const why = result.action === 'reload' && result.reasons?.length ? ` because ${result.reasons.slice(0, 3).join('; ')}${result.reasons.length > 3 ? '; …' : ''}` : '';
     this.options.logger.info(

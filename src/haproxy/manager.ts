@@ -10,7 +10,7 @@ import { checkBindable } from './check-bindable.ts';
 import { createDrainer } from './drainer.ts';
 import { createLastGoodStore } from './last-good.ts';
 import { liveMismatches } from './live-vs-model.ts';
-import { countOps, planForLive, type ApplyPlan, type RuntimeOp } from './plan-apply.ts';
+import { countOps, planApply, planForLive, type ApplyPlan, type RuntimeOp } from './plan-apply.ts';
 import { adoptHaproxy, attachHaproxy, startHaproxy, type HaproxyProcess } from './process.ts';
 import { extraFileNames, runDirLayout } from './run-dir.ts';
 import { readIfExists, removeStagingLeftovers } from './stage-files.ts';
@@ -37,9 +37,16 @@ export interface HaproxyManagerOptions {
 
 /** What to apply: the rendered files and the model they were rendered from. */
 export interface ApplyInput {
-  readonly rendered: RenderedConfig;
+  /** The files, or how to render them: a runtime change is applied before they are rendered. */
+  readonly rendered: RenderedConfig | (() => RenderedConfig);
   /** Without it (a hand-written config) every change reloads and no server state is carried over. */
   readonly model?: Model;
+  /**
+   * The templates and settings the files are rendered with (any object, compared by identity).
+   * While it is the one the live files came from, a model equal to the live one renders the
+   * same files (nothing to apply), and a runtime change needs no render before its ops.
+   */
+  readonly renderer?: object;
 }
 
 export interface HaproxyManager {
@@ -91,6 +98,8 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
   const lastGood = createLastGoodStore(layout);
   let haproxy: HaproxyProcess | undefined;
   let live: LiveConfig | undefined;
+  // The `renderer` of the apply that made `live`; undefined when not known.
+  let liveRenderer: object | undefined;
   let attached = false;
   let stopped = false;
   let proc: ShowProc | undefined;
@@ -158,21 +167,33 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     });
   }
 
-  async function applyNow({ rendered, model }: ApplyInput): Promise<ApplyResult> {
+  async function applyNow(input: ApplyInput): Promise<ApplyResult> {
     if (stopped) throw new HaproxyRuntimeError('haproxy: the manager was stopped; create a new one to apply again');
+    const { model, renderer } = input;
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
+    let files: RenderedConfig | undefined;
+    const rendered = (): RenderedConfig => (files ??= typeof input.rendered === 'function' ? input.rendered() : input.rendered);
     try {
       await attach();
       const running = haproxy?.alive() ? haproxy : undefined;
       let plan: ApplyPlan;
       let force = false;
-      if (running && live?.hash === rendered.hash) {
+      if (running && live?.model && model && renderer !== undefined && renderer === liveRenderer) {
+        // Same templates and settings: the models alone tell what changed, before any render.
+        plan = planApply(live.model, model);
+        if (plan.kind === 'noop') {
+          live = { ...live, model };
+          return { action: 'noop', hash: live.hash, durationMs: elapsed(), checkWarnings: [] };
+        }
+      } else if (running && live?.hash === rendered().hash) {
         // An adopted HAProxy has the right files; its servers must also agree before runtime changes build on them.
         const agrees = live.model !== undefined || !model || (await agreesWithLive(model));
         if (agrees) {
           if (model) live = { ...live, model };
-          return { action: 'noop', hash: rendered.hash, durationMs: elapsed(), checkWarnings: [] };
+          // These files are the live ones: whatever rendered them renders the live config.
+          liveRenderer = renderer;
+          return { action: 'noop', hash: live.hash, durationMs: elapsed(), checkWarnings: [] };
         }
         plan = { kind: 'reload', reasons: ['the live servers disagree with the model of the live configuration'] };
         // The files are live already; only a reload brings the servers back to them.
@@ -181,16 +202,18 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         plan = planForLive({ running: running !== undefined, applied: live?.model, next: model });
       }
       if (plan.kind === 'runtime' && model) {
-        const result = await runtimeApply(rendered, model, plan.ops, elapsed);
+        const result = await runtimeApply(rendered, model, renderer, plan.ops, elapsed);
         if ('action' in result) return done(result);
         plan = { kind: 'reload', reasons: result.reasons };
       }
       const reasons = plan.kind === 'reload' ? plan.reasons : [];
       await flushPersist();
-      if (running) await checkNewBinds(rendered);
-      return done({ ...(await reloadApply(rendered, model, running, force)), durationMs: elapsed(), reasons });
+      if (running) await checkNewBinds(rendered());
+      const outcome = await reloadApply(rendered(), model, running, force);
+      liveRenderer = renderer;
+      return done({ ...outcome, durationMs: elapsed(), reasons });
     } catch (err) {
-      lastApply = { at: new Date().toISOString(), ok: false, hash: rendered.hash, durationMs: elapsed(), error: errorMessage(err) };
+      lastApply = { at: new Date().toISOString(), ok: false, hash: files?.hash ?? '', durationMs: elapsed(), error: errorMessage(err) };
       throw err;
     }
   }
@@ -207,12 +230,22 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
    * Only servers (or runtime policy values) changed: runtime API, read back, done; the same
    * files are checked and swapped in afterwards (persistLater). Reasons to reload instead on failure.
    */
-  async function runtimeApply(rendered: RenderedConfig, model: Model, ops: readonly RuntimeOp[], elapsed: () => number): Promise<ApplyResult | { reasons: string[] }> {
+  async function runtimeApply(
+    render: () => RenderedConfig,
+    model: Model,
+    renderer: object | undefined,
+    ops: readonly RuntimeOp[],
+    elapsed: () => number,
+  ): Promise<ApplyResult | { reasons: string[] }> {
     try {
       const { phasesMs } = await applyRuntime({ model, ops }, { admin, drainer });
+      const ready = elapsed();
+      const rendered = render();
       live = { hash: rendered.hash, extraNames: extraFileNames(rendered), model };
+      liveRenderer = renderer;
       persistLater(rendered, model);
-      return { action: 'runtime', hash: rendered.hash, durationMs: elapsed(), checkWarnings: [], runtimeOps: countOps(ops), phasesMs };
+      // durationMs is until the ops were read back: what a caller waited for.
+      return { action: 'runtime', hash: rendered.hash, durationMs: ready, checkWarnings: [], runtimeOps: countOps(ops), phasesMs };
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'haproxy: runtime apply failed; reloading to make the live state match the config');
       return { reasons: [`runtime apply failed: ${errorMessage(err)}`] };
@@ -268,6 +301,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     const running = haproxy?.alive() ? haproxy : undefined;
     // The model of the last good files is not kept: the next apply reloads rather than plans against a guess.
     live = undefined;
+    liveRenderer = undefined;
     if (!good || !running) return;
     logger.warn({ hash: good.rendered.hash.slice(0, 12) }, 'haproxy: reloading the last good configuration to undo runtime changes its file does not have');
     await reloadApply(good.rendered, undefined, running, true);

@@ -1,4 +1,4 @@
-import { buildModel, type Model, type ModelMemo } from '../model/index.ts';
+import { buildModel, type Model } from '../model/index.ts';
 import { render, type RenderResult } from '../render/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Snapshot } from '../consul/index.ts';
@@ -10,8 +10,12 @@ export interface Rendered {
 }
 
 /** Pure: snapshot → model → files. Shared by the daemon, `render --dry-run`, `validate` and `explain`. */
-export function renderSnapshot(snapshot: Snapshot, config: Config, kit: RenderKit, memo?: ModelMemo): Rendered {
-  const model = buildModel({ snapshot, config, ...(memo ? { memo } : {}) });
-  const rendered = render({ model, templates: kit.templates, assets: kit.assets });
-  return { model, rendered };
+export function renderSnapshot(snapshot: Snapshot, config: Config, kit: RenderKit): Rendered {
+  const model = buildModel({ snapshot, config });
+  return { model, rendered: renderModel(model, kit) };
+}
+
+/** Pure: the files of a model. */
+export function renderModel(model: Model, kit: RenderKit): RenderResult {
+  return render({ model, templates: kit.templates, assets: kit.assets });
 }

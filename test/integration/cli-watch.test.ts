@@ -109,12 +109,12 @@ describe('logs people read', () => {
   it('one line per apply: the action, each step\'s time and what changed', async () => {
     const log = watch.stderr();
     expect(log).toMatch(/^consul: first sync done: 1 services \(4 views\) read in \d+\.\d s$/m);
-    expect(log).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: haproxy: start applied in \d+ ms \(render \d+ ms, check [\d.]+ ms, start [\d.]+ ms\): services \+1 \(\+api\), routes \+1 \(\+api\.service\.internal → svc_api\), servers \+1 \(\+api\/api-1 127\.0\.0\.1:\d+\)/m);
+    expect(log).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: haproxy: start applied in \d+ ms \(model \d+ ms, render \d+ ms, check [\d.]+ ms, start [\d.]+ ms\): services \+1 \(\+api\), routes \+1 \(\+api\.service\.internal → svc_api\), servers \+1 \(\+api\/api-1 127\.0\.0\.1:\d+\)/m);
     // Not JSON on the line: a person reads it.
     expect(log).not.toMatch(/^\{"level"/m);
 
     await register({ name: 'api', id: 'api-2', port: backends[1]!.port });
-    await watch.waitFor(/INFO: haproxy: runtime applied in \d+ ms \(render \d+ ms, ops [\d.]+ ms, verify [\d.]+ ms\): services ~1 \(~api\), servers \+1 \(\+api\/api-2 127\.0\.0\.1:\d+\)/);
+    await watch.waitFor(/INFO: haproxy: runtime applied in \d+ ms \(model \d+ ms, ops [\d.]+ ms, verify [\d.]+ ms, render \d+ ms\): services ~1 \(~api\), servers \+1 \(\+api\/api-2 127\.0\.0\.1:\d+\)/);
   });
 
   it('ipx --version', async () => {
@@ -177,7 +177,7 @@ describe('SIGHUP', () => {
     // Written and signalled at once: the file watcher's own reload comes later and finds nothing new.
     await writeFile(configFile, configText([], 3000));
     await hup(/INFO: config reloaded \(SIGHUP\)/);
-    await watch.waitFor(/INFO: haproxy: reload applied in \d+ ms \(render \d+ ms, check [\d.]+ ms, reload [\d.]+ ms\): global maxconn because global setting maxconn changed/);
+    await watch.waitFor(/INFO: haproxy: reload applied in \d+ ms \(model \d+ ms, render \d+ ms, check [\d.]+ ms, reload [\d.]+ ms\): global maxconn because global setting maxconn changed/);
     await new Promise((resolve) => setTimeout(resolve, 300));
     stop = true;
     await traffic;
