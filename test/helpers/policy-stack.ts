@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { registerService } from '../../src/consul/index.ts';
 import { createMasterCli } from '../../src/haproxy/index.ts';
 import { startTestConsul, type TestConsul } from './consul.ts';
-import { eventually } from './http.ts';
+import { eventually, get } from './http.ts';
 import { makeRunDir, removeRunDir, startTestDaemon, type TestDaemon } from './ipx-daemon.ts';
 import { startPolicyBackend, type Behaviour, type PolicyBackend } from './policy-backend.ts';
 import type { ConfigInput } from '../../src/config/index.ts';
@@ -14,6 +14,12 @@ export interface PolicyStack {
   /** Starts an upstream named `id` and registers it as an instance of `service`. */
   instance(service: string, id: string, meta?: Record<string, string>, behaviour?: Partial<Behaviour>): Promise<PolicyBackend>;
   backend(id: string): PolicyBackend;
+  /**
+   * Waits until ipx has applied a model holding every one of `services`: registrations
+   * made one after another can reach HAProxy in separate applies, so seeing the first
+   * one serve says nothing about the last.
+   */
+  applied(...services: string[]): Promise<void>;
   /** Reloads the HAProxy master has done so far. */
   reloads(): Promise<number>;
   stop(): Promise<void>;
@@ -38,6 +44,17 @@ export async function startPolicyStack(name: string, config: ConfigInput = {}, b
       const b = backends.get(id);
       if (!b) throw new Error(`no backend ${id}`);
       return b;
+    },
+    applied: async (...services) => {
+      await eventually(
+        async () => {
+          const model = JSON.parse((await get(`${ipx.admin}/model`)).body) as { services: Array<{ name: string }> } | null;
+          const names = new Set(model?.services.map((service) => service.name));
+          return services.every((name) => names.has(name)) ? true : undefined;
+        },
+        20_000,
+        `ipx to apply ${services.join(', ')}`,
+      );
     },
     // The master re-executes itself on a reload: its socket refuses connections for a moment.
     reloads: () => eventually(async () => (await createMasterCli({ socketPath: join(runDir, 'master.sock') }).showProc()).master.reloads, 5_000, 'the master CLI'),

@@ -3,7 +3,7 @@ import { findFreePorts } from '../../src/consul/free-ports.ts';
 
 export { findFreePorts };
 
-/** One free TCP port on 127.0.0.1 (bound to :0, then released). */
+/** One free TCP port on 127.0.0.1, from this worker's own ports (src/consul/free-ports.ts). */
 export async function freePort(): Promise<number> {
   const [port] = await findFreePorts(1);
   return port as number;
@@ -15,13 +15,27 @@ export interface HeldPort {
   release(): Promise<void>;
 }
 
-export function holdPort(host = '127.0.0.1'): Promise<HeldPort> {
+/**
+ * Holds one of this worker's free ports (not port 0: a test that releases the port
+ * to use it later must not get one from the kernel's ephemeral range).
+ */
+export async function holdPort(host = '127.0.0.1'): Promise<HeldPort> {
+  for (let attempt = 1; ; attempt++) {
+    const [port] = (await findFreePorts(1, host)) as [number];
+    try {
+      return await listenOn(port, host);
+    } catch (err) {
+      // Another process took it since it was found free: take the next one.
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw err;
+    }
+  }
+}
+
+function listenOn(port: number, host: string): Promise<HeldPort> {
   return new Promise((resolve, reject) => {
     const server: Server = createServer();
     server.once('error', reject);
-    server.listen({ port: 0, host, exclusive: true }, () => {
-      const address = server.address();
-      const port = address && typeof address === 'object' ? address.port : 0;
+    server.listen({ port, host, exclusive: true }, () => {
       resolve({ port, release: () => new Promise<void>((done) => server.close(() => done())) });
     });
   });

@@ -41,6 +41,7 @@ beforeAll(async () => {
   await register('reporting', '127.0.0.3');
   await register('batch-a', '127.0.0.4');
   await register('batch-b', '127.0.0.4');
+  await stack.applied('reporting', 'batch-a', 'batch-b');
   await eventually(async () => ((await callFrom('127.0.0.3')).caller === 'reporting' ? true : undefined), 20_000, 'the source map to apply');
 }, 60_000);
 

@@ -1,6 +1,6 @@
 /**
  * Failure behaviour with real processes: Consul down at start or restarting
- * empty, a managed HAProxy killed, ipx killed and restarted, a run folder
+ * empty, a managed HAProxy killed, a listen port taken, ipx killed and restarted, a run folder
  * that cannot be written. In every case what serves keeps serving.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -14,7 +14,7 @@ import { isAlive } from '../helpers/haproxy.ts';
 import { eventually, get } from '../helpers/http.ts';
 import { startBackend, type TestBackend } from '../helpers/http-backend.ts';
 import { makeRunDir, removeRunDir, startTestDaemon, type TestDaemon } from '../helpers/ipx-daemon.ts';
-import { findFreePorts } from '../helpers/ports.ts';
+import { findFreePorts, holdPort } from '../helpers/ports.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -157,6 +157,20 @@ describe('HAProxy faults', () => {
     await serves(d, 'alpha', 'alpha-1');
     const metrics = await (await fetch(`${d.admin}/metrics`)).text();
     expect(metrics.split('\n').filter((line) => line.startsWith('ipx_haproxy_restarts_total'))).toEqual(['ipx_haproxy_restarts_total 1']);
+  });
+
+  it('a listen port another process holds fails the start at once, naming the port', async () => {
+    const runDir = await makeRunDir('held');
+    cleanups.push(() => removeRunDir(runDir));
+    const held = await holdPort();
+    cleanups.push(() => held.release());
+    const agent = await consulOn();
+    const [stats, admin] = (await findFreePorts(2)) as [number, number];
+    const started = Date.now();
+    const error = await daemon(agent.address, runDir, {}, [held.port, stats, admin]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(new RegExp(`failed its first apply to HAProxy: .*listen\\.http 127\\.0\\.0\\.1:${held.port} is in use by another process`));
+    // Well before the 15 s a caller's wait for an answer would take.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
 });

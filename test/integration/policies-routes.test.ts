@@ -34,6 +34,7 @@ beforeAll(async () => {
   await stack.instance('orders-dr', 'orders-dr-1');
   await stack.instance('archive', 'archive-1');
   await stack.instance('zeta', 'zeta-1');
+  await stack.applied('orders', 'orders-dr', 'archive', 'zeta');
   await eventually(async () => ((await get('/orders/archive/7')).echo?.name === 'archive-1' ? true : undefined), 15_000, 'routes to apply');
 }, 60_000);
 

@@ -69,6 +69,7 @@ beforeAll(async () => {
   for (const name of ['u1', 'u2', 'u3']) await register('sticky', `sticky-${name}`, {}, { 'ipx-balance': 'hash-header:X-User' });
   for (const name of ['h1', 'h2']) await register('hashed', `hashed-${name}`, {}, { 'ipx-balance': 'hash-header:X-User' });
   for (const name of ['f1', 'f2']) await register('firsts', `firsts-${name}`, {}, { 'ipx-balance': 'first' });
+  await stack.applied('slow', 'flaky', 'broken', 'eject', 'full', 'widen', 'grow', 'sticky', 'hashed', 'firsts');
   await routable('flaky', 1);
   await routable('sticky', 3);
 }, 60_000);

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findConsulBinary } from '../../src/consul/dev-agent.ts';
-import { findFreePorts } from '../../src/consul/free-ports.ts';
 import { ConsulError } from '../../src/errors.ts';
 
 let root: string;
@@ -44,13 +43,5 @@ describe('findConsulBinary', () => {
     const error = await findConsulBinary(path.join(root, 'elsewhere'), { PATH: path.join(root, 'notexec') }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConsulError);
     expect((error as Error).message).toMatch(/no consul binary on PATH .*; run `npm run setup`/);
-  });
-});
-
-describe('findFreePorts', () => {
-  it('returns distinct ports', async () => {
-    const ports = await findFreePorts(5);
-    expect(new Set(ports).size).toBe(5);
-    for (const port of ports) expect(port).toBeGreaterThan(0);
   });
 });
