@@ -179,22 +179,19 @@ describe('limits.kvEntries and limits.kvValueBytes', () => {
 });
 
 describe('limits keep a hostile snapshot cheap', () => {
-  // A smoke bound against anything quadratic (about 0.2-0.5 s here); the cost of 20,000 instances is their naming, not the limits.
-  it('builds 6,000 services, one with 20,000 instances, and megabyte names and IDs, with the defaults, in seconds at most', () => {
+  // How long this takes is measured by bench:scale (model + render at 5,000 services), not here.
+  it('builds 6,000 services, one with 20,000 instances, and megabyte names and IDs, within the defaults', () => {
     const big: ServiceEntry = service(
       'big',
       Array.from({ length: 20_000 }, (_, i) => instance({ id: `b-${i}`, node: `n-${i % 50}`, address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) || 1}` })),
     );
     const hostile = service('hostile', [instance({ id: 'h'.repeat(1_000_000) }), instance({ id: 'ok', tags: ['t'.repeat(1_000_000)] })]);
     const many = Array.from({ length: 6_000 }, (_, i) => service(`s-${String(i).padStart(5, '0')}`, [instance({ id: `s-${i}` })]));
-    const started = performance.now();
     const model = build({ services: [big, hostile, ...many, service('z'.repeat(1_000_000))] });
-    const elapsed = performance.now() - started;
     expect(model.services).toHaveLength(5000);
     expect(model.services.find((s) => s.name === 'big')?.servers).toHaveLength(1000);
     expect(model.services.find((s) => s.name === 'hostile')?.servers).toEqual([]);
     expect(model.rejections.length).toBe(19_000 + 2 + 1_002 + 1);
-    expect(elapsed).toBeLessThan(3000);
   });
 });
 
