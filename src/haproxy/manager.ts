@@ -5,6 +5,7 @@ import { errorMessage, HaproxyCheckError, HaproxyRuntimeError } from '../errors.
 import { createAdminCli } from './admin-cli.ts';
 import { applyRender, type ApplyResult, type LiveConfig } from './apply.ts';
 import { applyRuntime, persistRuntime } from './apply-runtime.ts';
+import { latestOnly } from './latest-only.ts';
 import { bindAddressesOf, bindTargets } from './bind-addresses.ts';
 import { checkBindable } from './check-bindable.ts';
 import { createDrainer } from './drainer.ts';
@@ -106,9 +107,8 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
   let lastApply: HaproxyStatus['lastApply'];
   let lastReloadAt: number | undefined;
   let queue: Promise<unknown> = Promise.resolve();
-  // The files of the latest runtime apply, waiting to be checked and swapped in; and the loop doing it.
-  let persistWanted: { readonly rendered: RenderedConfig; readonly model: Model } | undefined;
-  let persisting: Promise<void> | undefined;
+  // Writes the files of runtime applies behind them (persistOne), the latest only.
+  const persist = latestOnly(persistOne);
   const backgroundListeners: Array<(error: unknown) => void> = [];
 
   const serially = <T>(task: () => Promise<T>): Promise<T> => {
@@ -207,7 +207,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         plan = { kind: 'reload', reasons: result.reasons };
       }
       const reasons = plan.kind === 'reload' ? plan.reasons : [];
-      await flushPersist();
+      await persist.flush();
       if (running) await checkNewBinds(rendered());
       const outcome = await reloadApply(rendered(), model, running, force);
       liveRenderer = renderer;
@@ -228,7 +228,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
 
   /**
    * Only servers (or runtime policy values) changed: runtime API, read back, done; the same
-   * files are checked and swapped in afterwards (persistLater). Reasons to reload instead on failure.
+   * files are checked and swapped in afterwards (persistOne). Reasons to reload instead on failure.
    */
   async function runtimeApply(
     render: () => RenderedConfig,
@@ -243,7 +243,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       const rendered = render();
       live = { hash: rendered.hash, extraNames: extraFileNames(rendered), model };
       liveRenderer = renderer;
-      persistLater(rendered, model);
+      persist.push({ rendered, model });
       // durationMs is until the ops were read back: what a caller waited for.
       return { action: 'runtime', hash: rendered.hash, durationMs: ready, checkWarnings: [], runtimeOps: countOps(ops), phasesMs };
     } catch (err) {
@@ -253,46 +253,27 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
   }
 
   /**
-   * Checks and swaps in the files of runtime applies, one at a time, the latest
-   * only: the check takes a second at 5,000 services, and the changes after it
-   * must not wait for it. What a reload or a restart would bring back lags what
-   * runs by that long; a reload first finishes this (flushPersist).
+   * Checks and swaps in the files of a runtime apply after it returned. What a
+   * reload or a restart would bring back lags what runs by that long; a reload
+   * first finishes this (persist.flush).
    */
-  function persistLater(rendered: RenderedConfig, model: Model): void {
-    persistWanted = { rendered, model };
-    persisting ??= (async () => {
-      while (persistWanted) {
-        const wanted = persistWanted;
-        persistWanted = undefined;
-        await persistOne(wanted.rendered, wanted.model);
-      }
-    })().finally(() => {
-      persisting = undefined;
-    });
-  }
-
-  async function persistOne(rendered: RenderedConfig, model: Model): Promise<void> {
+  async function persistOne({ rendered, model }: { readonly rendered: RenderedConfig; readonly model: Model }): Promise<void> {
     try {
       const outcome = await persistRuntime(rendered, model, { layout, binary: config.binary, logger, exec: options.exec, live, lastGood });
       logger.debug({ hash: rendered.hash.slice(0, 12), phasesMs: outcome.phasesMs }, 'haproxy: runtime changes written to the config');
     } catch (err) {
-      persistWanted = undefined;
+      persist.drop();
       lastApply = { at: new Date().toISOString(), ok: false, hash: rendered.hash, durationMs: 0, error: errorMessage(err) };
       logger.error({ err: errorMessage(err), hash: rendered.hash.slice(0, 12) }, 'haproxy: the files of a runtime change failed their check; reloading the last good configuration');
       // A config haproxy -c refuses would be refused by a reload too. The ops already ran, so
       // reload the files on disk (the last good ones) to bring the live servers back to them.
-      // Queued, not awaited: a reload waiting for this loop may hold the queue.
+      // Queued, not awaited: a reload waiting for this may hold the queue.
       const failedHash = rendered.hash;
       void serially(async () => {
         if (live?.hash === failedHash) await restoreLive();
       }).catch((restoreErr: unknown) => logger.error({ err: errorMessage(restoreErr) }, 'haproxy: could not reload the last good configuration'));
       for (const listener of backgroundListeners) listener(err);
     }
-  }
-
-  /** Before anything else writes runDir: the runtime files being written, then those waiting. */
-  async function flushPersist(): Promise<void> {
-    while (persisting) await persisting;
   }
 
   /** Reloads the last-known-good files so the running servers match them again. */
@@ -367,7 +348,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         if (stopped) return;
         stopped = true;
         // An HAProxy left running (not managed) must find on disk what it runs.
-        await flushPersist();
+        await persist.flush();
         drainer.forget();
         // With idle-close-on-response a soft-stopped worker keeps idle keep-alive connections
         // open until hard-stop-after (30 s by default), so a shutdown would wait that long for
@@ -387,7 +368,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       backgroundListeners.push(listener);
     },
     settled: async () => {
-      await flushPersist();
+      await persist.flush();
       // An undo of a failed check is queued behind the applies.
       await serially(async () => {});
     },
