@@ -12,9 +12,10 @@
  *
  * The answers are regrouped into the shape of health/service answers and go
  * through the same normalizer, so a service reads the same either way. Its
- * index is the lowest X-Consul-Index of all the node reads: any write after
- * the first of them shows in a change signal as newer, and the service is
- * read again on its own.
+ * index is the lowest X-Consul-Index of the node reads (each is the index of
+ * the tables it read, at least that of every write it saw): a write after the
+ * first of them has a higher index, shows in a change signal as newer, and
+ * the service is read again on its own.
  */
 import { nodeNamesOf, fetchedServiceOf, type FetchedService } from './change-signals.ts';
 import { isRecord, normalizeInstances } from './normalize.ts';
@@ -47,8 +48,9 @@ export async function readServicesByNode(pool: ReadPool, wanted: ReadonlySet<str
   const listed = await limit(() => client.catalogNodes(read));
   const nodes = nodeNamesOf(listed.body);
   if (!readsByNode(wanted.size, nodes.length)) return undefined;
+  // Not the node list's index: it is the nodes table's alone, far below the services' own
+  // indexes, and would make every service look older than the first change signal.
   const group = createNodeGrouping(wanted);
-  group.index(listed.index);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < nodes.length && !signal.aborted) {
