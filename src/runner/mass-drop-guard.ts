@@ -1,5 +1,4 @@
-import { serverKey } from '../haproxy/live-vs-model.ts';
-import type { Model } from '../model/index.ts';
+import type { Model, ServerModel } from '../model/index.ts';
 
 export interface GuardSettings {
   /** Hold back a change that removes more than this share of all routable instances (0–1). */
@@ -18,23 +17,28 @@ export interface DropAssessment {
   readonly exceeds: boolean;
 }
 
-/** Instances that take traffic, by backend and server name (stable per instance). */
-function routableServers(model: Model): Set<string> {
-  const keys = new Set<string>();
-  for (const service of model.services) {
-    for (const server of service.servers) if (server.state === 'ready') keys.add(serverKey(service.backend, server.name));
-  }
-  return keys;
-}
+const isReady = (server: ServerModel): boolean => server.state === 'ready';
 
-/** Pure: how much of the fleet the next model takes away, and whether that is implausible. */
+/**
+ * Pure: how much of the fleet the next model takes away, and whether that is
+ * implausible. Instances are known by backend and server name (stable per
+ * instance); a service that is the same object in both models (the model memo
+ * keeps unchanged ones) drops nothing and is only counted.
+ */
 export function assessDrop(applied: Model, next: Model, settings: GuardSettings): DropAssessment {
-  const before = routableServers(applied);
-  const after = routableServers(next);
+  const after = new Map(next.services.map((service) => [service.backend, service]));
+  let total = 0;
   let dropped = 0;
-  for (const key of before) if (!after.has(key)) dropped++;
-  const exceeds = dropped >= settings.minDrop && dropped > settings.maxDropShare * before.size;
-  return { total: before.size, dropped, exceeds };
+  for (const service of applied.services) {
+    const routable = service.servers.filter(isReady);
+    total += routable.length;
+    const now = after.get(service.backend);
+    if (now === service) continue;
+    const still = new Set((now?.servers ?? []).filter(isReady).map((server) => server.name));
+    for (const server of routable) if (!still.has(server.name)) dropped++;
+  }
+  const exceeds = dropped >= settings.minDrop && dropped > settings.maxDropShare * total;
+  return { total, dropped, exceeds };
 }
 
 export type GuardVerdict =
