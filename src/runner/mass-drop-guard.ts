@@ -1,4 +1,5 @@
-import type { Model, ServerModel } from '../model/index.ts';
+import { serverKey } from '../haproxy/live-vs-model.ts';
+import type { Model } from '../model/index.ts';
 
 export interface GuardSettings {
   /** Hold back a change that removes more than this share of all routable instances (0–1). */
@@ -17,28 +18,23 @@ export interface DropAssessment {
   readonly exceeds: boolean;
 }
 
-const isReady = (server: ServerModel): boolean => server.state === 'ready';
-
-/**
- * Pure: how much of the fleet the next model takes away, and whether that is
- * implausible. Instances are known by backend and server name (stable per
- * instance); a service that is the same object in both models (the model memo
- * keeps unchanged ones) drops nothing and is only counted.
- */
-export function assessDrop(applied: Model, next: Model, settings: GuardSettings): DropAssessment {
-  const after = new Map(next.services.map((service) => [service.backend, service]));
-  let total = 0;
-  let dropped = 0;
-  for (const service of applied.services) {
-    const routable = service.servers.filter(isReady);
-    total += routable.length;
-    const now = after.get(service.backend);
-    if (now === service) continue;
-    const still = new Set((now?.servers ?? []).filter(isReady).map((server) => server.name));
-    for (const server of routable) if (!still.has(server.name)) dropped++;
+/** Instances that take traffic, by backend and server name (stable per instance). */
+function routableServers(model: Model): Set<string> {
+  const keys = new Set<string>();
+  for (const service of model.services) {
+    for (const server of service.servers) if (server.state === 'ready') keys.add(serverKey(service.backend, server.name));
   }
-  const exceeds = dropped >= settings.minDrop && dropped > settings.maxDropShare * total;
-  return { total, dropped, exceeds };
+  return keys;
+}
+
+/** Pure: how much of the fleet the next model takes away, and whether that is implausible. */
+export function assessDrop(applied: Model, next: Model, settings: GuardSettings): DropAssessment {
+  const before = routableServers(applied);
+  const after = routableServers(next);
+  let dropped = 0;
+  for (const key of before) if (!after.has(key)) dropped++;
+  const exceeds = dropped >= settings.minDrop && dropped > settings.maxDropShare * before.size;
+  return { total: before.size, dropped, exceeds };
 }
 
 export type GuardVerdict =
