@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { findFreePorts } from '../../src/consul/free-ports.ts';
 import { errorMessage } from '../../src/errors.ts';
 import { findConsulBinary, spawnAgent, waitForLeader, type AgentProcess } from '../../src/consul/index.ts';
+import { connectionsFrom } from './tcp-connections.ts';
 
 const REPO = new URL('../..', import.meta.url).pathname;
 const START_ATTEMPTS = 3;
@@ -30,6 +31,7 @@ export interface ClusterAgent {
   readonly httpPort: number;
   /** The server RPC address, as /v1/status/leader names the leader: 127.0.0.1:<server port>. */
   readonly rpcAddress: string;
+  readonly serverPort: number;
   readonly pid: number;
   /** Stops this agent by PID: SIGKILL is a crash (no leave, no hand-over), SIGTERM a clean shutdown. */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
@@ -42,6 +44,8 @@ export interface ConsulCluster {
   readonly client: ClusterAgent;
   /** The server that leads, as the client agent sees it; undefined while there is none. */
   leader(): Promise<ClusterAgent | undefined>;
+  /** The servers the client agent holds RPC connections to: where it forwards reads (and ipx's blocking queries) now. */
+  forwardingTo(): Promise<ClusterAgent[]>;
   /** Waits until the client agent names a leader other than `previous`, and returns it. */
   waitForNewLeader(previous: ClusterAgent, timeoutMs?: number): Promise<ClusterAgent>;
   /** Stops every agent by PID and removes their data folders. Idempotent. */
@@ -89,6 +93,7 @@ export async function startConsulCluster(options: ClusterOptions = {}): Promise<
           address: `http://127.0.0.1:${http}`,
           httpPort: http,
           rpcAddress: `127.0.0.1:${server}`,
+          serverPort: server,
           pid: proc.pid,
           process: proc,
           stop: (signal) => proc.stop(signal),
@@ -106,6 +111,11 @@ export async function startConsulCluster(options: ClusterOptions = {}): Promise<
         servers: agents.slice(0, 3),
         client,
         leader: async () => byRpc(await currentLeader(client.address)),
+        forwardingTo: async () => {
+          const servers = agents.slice(0, 3);
+          const held = await Promise.all(servers.map(async (server) => (await connectionsFrom(client.pid, server.serverPort)).length > 0));
+          return servers.filter((_, i) => held[i]);
+        },
         waitForNewLeader: async (previous, ms = 30_000) => {
           const rpc = await waitForLeader(client.address, { timeoutMs: ms, not: previous.rpcAddress });
           const found = byRpc(rpc);

@@ -71,6 +71,8 @@ export interface StatusSample {
 
 export interface LeaderStopResult {
   readonly stopped: string;
+  /** Whether the client agent forwarded its reads to the leader when it was killed: then ipx's blocking queries break. */
+  readonly viaLeader: boolean;
   readonly elected: string;
   /** Leader stopped (SIGKILL) → the client agent names another leader. */
   readonly electionMs: number;
@@ -88,6 +90,8 @@ export interface LeaderStopResult {
   readonly probeFailures: number;
   /** ipx's /status (its Consul part) every 200 ms from the stop to the change served. */
   readonly status: readonly StatusSample[];
+  /** Failed reads of Consul by ipx (ipx_consul_errors_total) from the stop to the change served. */
+  readonly consulErrors: number;
 }
 
 export async function runLeaderStop(stack: ClusterStack, options: LeaderStopOptions = {}): Promise<LeaderStopResult> {
@@ -138,7 +142,9 @@ export async function runLeaderStop(stack: ClusterStack, options: LeaderStopOpti
       await sleep(options.churnBeforeMs ?? 2_000);
       const leader = await cluster.leader();
       if (!leader) throw new Error('no leader before the stop');
+      const viaLeader = (await cluster.forwardingTo()).includes(leader);
       const status = sampleStatus(ipx.admin);
+      const errorsBefore = await consulErrors(ipx.admin);
       const stoppedAt = Date.now();
       // SIGKILL: a crash, the hard case. No leave and no hand-over of leadership: the
       // followers only learn from missed heartbeats, and the client agent's connections
@@ -155,11 +161,13 @@ export async function runLeaderStop(stack: ClusterStack, options: LeaderStopOpti
       const servedAt = Date.now();
       await catalogued;
       const samples = await status.stop(stoppedAt);
+      const errors = (await consulErrors(ipx.admin)) - errorsBefore;
       await sleep(options.churnAfterMs ?? 1_500);
       churning = false;
       await churn;
       return {
         stopped: leader.node,
+        viaLeader,
         elected: elected.node,
         electionMs: electedAt - stoppedAt,
         appliedMs: servedAt - stoppedAt,
@@ -171,6 +179,7 @@ export async function runLeaderStop(stack: ClusterStack, options: LeaderStopOpti
         probeRequests: served.requests,
         probeFailures: served.failures,
         status: samples,
+        consulErrors: errors,
       };
     } finally {
       churning = false;
@@ -214,6 +223,12 @@ async function inCatalog(agent: ClusterAgent, id: string, going: () => boolean):
     if (Array.isArray(body) && body.some((entry: { ServiceID?: unknown }) => entry.ServiceID === id)) return;
     await sleep(50);
   }
+}
+
+async function consulErrors(admin: string): Promise<number> {
+  const metrics = await get(`${admin}/metrics`);
+  const line = metrics.body.split('\n').find((l) => l.startsWith('ipx_consul_errors_total '));
+  return Number(line?.split(' ')[1] ?? 0);
 }
 
 function sampleStatus(admin: string): { stop(from: number): Promise<StatusSample[]> } {
