@@ -71,7 +71,7 @@ export interface StatusSample {
 
 export interface LeaderStopResult {
   readonly stopped: string;
-  /** Whether the client agent forwarded its reads to the leader when it was killed: then ipx's blocking queries break. */
+  /** Whether the client agent held a connection to the leader (where it forwards reads) when it was killed: only then do ipx's reads fail. */
   readonly viaLeader: boolean;
   readonly elected: string;
   /** Leader stopped (SIGKILL) → the client agent names another leader. */

@@ -18,7 +18,7 @@ describe('a real Consul cluster (3 servers, a client agent) with ipx watching th
     const { load } = result;
     console.log(
       [
-        `leader ${result.stopped} killed (SIGKILL; the client agent forwarded reads to it: ${result.viaLeader}); ${result.elected} elected after ${result.electionMs} ms`,
+        `leader ${result.stopped} killed (SIGKILL; the client agent had a connection to it: ${result.viaLeader}); ${result.elected} elected after ${result.electionMs} ms`,
         `an instance registered after the election served through HAProxy ${result.appliedMs} ms after the kill (${result.changeMs} ms after its registration, in the catalog after ${result.catalogMs} ms)`,
         `churn: ${result.steps} steps (${result.churnErrors} failed calls); load: ${load.requests} requests in ${load.durationMs} ms, statuses ${JSON.stringify(load.statuses)}, errors ${JSON.stringify(load.errors)}`,
         `ipx: ${result.consulErrors} failed Consul reads from the kill to the change served; /status meanwhile: ${JSON.stringify(result.status.filter((s) => s.stale || s.lastError))}`,
