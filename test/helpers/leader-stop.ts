@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseConfig } from '../../src/config/index.ts';
 import { createConsulClient, deregisterService, registerService, type ConsulClient } from '../../src/consul/index.ts';
+import { errorMessage } from '../../src/errors.ts';
 import { startConsulCluster, type ClusterAgent, type ConsulCluster } from './consul-cluster.ts';
 import { get } from './http.ts';
 import { startBackend, type TestBackend } from './http-backend.ts';
@@ -28,9 +29,13 @@ export interface ClusterStack {
   stop(): Promise<void>;
 }
 
-/** A cluster, and ipx (in-process, with its HAProxy) watching the cluster's client agent. */
+/**
+ * A cluster, and ipx (in-process, with its HAProxy) watching the cluster's client agent.
+ * IPX_TEST_CONSUL_LOGS=<folder> keeps each agent's log there, to see what Consul did.
+ */
 export async function startClusterStack(name: string): Promise<ClusterStack> {
-  const cluster = await startConsulCluster();
+  const logDir = process.env.IPX_TEST_CONSUL_LOGS;
+  const cluster = await startConsulCluster(logDir ? { logDir } : {});
   let runDir: string | undefined;
   let consul: ConsulClient | undefined;
   let ipx: TestDaemon | undefined;
@@ -156,8 +161,17 @@ export async function runLeaderStop(stack: ClusterStack, options: LeaderStopOpti
       const registeredAt = Date.now();
       await addInstance(probe, false);
       let catalogAt = 0;
-      const catalogued = inCatalog(cluster.client, probe, () => true).then(() => void (catalogAt = Date.now()));
-      await served.waitFor(probe, timeoutMs);
+      let looking = true;
+      const catalogued = inCatalog(cluster.client, probe, () => looking).then(() => void (catalogAt = catalogAt || Date.now()));
+      try {
+        await served.waitFor(probe, timeoutMs);
+      } catch (err) {
+        looking = false;
+        // Which side it stuck on: Consul (never in the catalog) or ipx (what it read and applied).
+        const where = catalogAt ? `in the catalog ${catalogAt - registeredAt} ms after its registration` : 'never in the catalog';
+        const seen = await get(`${ipx.admin}/status?service=${SERVICE}`).then((r) => r.body, (e: unknown) => String(e));
+        throw new Error(`${errorMessage(err)}; it was ${where}; ipx /status: ${seen.slice(0, 3000)}`, { cause: err });
+      }
       const servedAt = Date.now();
       await catalogued;
       const samples = await status.stop(stoppedAt);
