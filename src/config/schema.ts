@@ -127,7 +127,7 @@ export const watchSchema = z
 
 export const guardSchema = z
   .strictObject({
-    maxDropShare: z.number().min(0).max(1).default(0.5).describe('Hold back a change that removes more than this share of all routable instances at once'),
+    maxDropShare: z.number().min(0).max(1).default(0.5).describe('Hold back a change that removes more than this share of all routable instances at once (a service counts its losses net of its new instances)'),
     minDrop: z.number().int().min(1).default(3).describe('...and at least this many instances; a small service can always scale to zero'),
     holdFor: duration('Apply a held change anyway once it has persisted this long (or confirm it: ipx confirm)', '5m'),
   })

@@ -2,16 +2,14 @@
  * A throwaway `consul agent -dev` on free loopback ports, for `ipx dev` and the
  * integration tests. Everything is in memory; stop() kills it by PID.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { ConsulError, errorMessage } from '../errors.ts';
+import { spawnAgent, waitForLeader } from './agent-process.ts';
 import { findFreePorts } from './free-ports.ts';
 
 const TOOLS_BINARY = path.join('.tools', 'consul', 'usr', 'bin', 'consul');
-const TAIL_LINES = 30;
 const START_ATTEMPTS = 3;
 
 export interface DevAgentOptions {
@@ -85,82 +83,27 @@ async function startOnce(binary: string, options: DevAgentOptions): Promise<DevA
     ...(options.dataDir ? [`-data-dir=${options.dataDir}`] : []),
     ...(options.extraArgs ?? []),
   ];
-  const log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
-  const tail: string[] = [];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  collect(child, tail, log);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      process.removeListener('exit', killOnExit);
-      // No pid: spawn itself failed and there is nothing to kill or wait for.
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      log?.end();
-    })();
-    return stopping;
-  };
-
-  child.once('error', () => undefined); // reported through `exited` and the log tail
-  if (child.pid === undefined) {
+  const agent = spawnAgent(binary, args, options.logFile);
+  const stop = (): Promise<void> => agent.stop();
+  if (agent.pid === undefined) {
     await stop();
     throw new ConsulError(`consul: could not start ${binary}; is it executable? run \`npm run setup\``);
   }
   try {
-    await waitForLeader(address, options.timeoutMs ?? 20_000, () => child.exitCode !== null || child.signalCode !== null);
+    await waitForLeader(address, { timeoutMs: options.timeoutMs ?? 20_000, hasExited: agent.hasExited });
   } catch (err) {
     await stop();
-    const text = tail.join('\n');
-    const ErrorClass = /address already in use/i.test(text) ? PortTakenError : ConsulError;
-    throw new ErrorClass(`consul: dev agent on ${address} did not become ready (${errorMessage(err)}); its last output:\n${text}`, {
+    const ErrorClass = agent.portInUse() ? PortTakenError : ConsulError;
+    throw new ErrorClass(`consul: dev agent on ${address} did not become ready (${errorMessage(err)}); its last output:\n${agent.tail()}`, {
       cause: err,
     });
   }
-  return { address, httpPort: http, dnsPort: dns, pid: child.pid, stop };
+  return { address, httpPort: http, dnsPort: dns, pid: agent.pid, stop };
 }
 
 async function ports(httpPort: number | undefined): Promise<number[]> {
   if (httpPort === undefined) return findFreePorts(5);
   return [httpPort, ...(await findFreePorts(4))];
-}
-
-async function waitForLeader(address: string, timeoutMs: number, hasExited: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (hasExited()) throw new Error('the agent exited');
-    try {
-      const res = await fetch(`${address}/v1/status/leader`, { signal: AbortSignal.timeout(1_000) });
-      const leader: unknown = await res.json();
-      if (typeof leader === 'string' && leader !== '') return;
-      last = 'no leader elected yet';
-    } catch (err) {
-      last = errorMessage(err);
-    }
-    await delay(100);
-  }
-  throw new Error(`no leader after ${timeoutMs} ms: ${last}`);
-}
-
-function collect(child: ChildProcess, tail: string[], log: WriteStream | undefined): void {
-  const onChunk = (chunk: Buffer): void => {
-    log?.write(chunk);
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      tail.push(line);
-      if (tail.length > TAIL_LINES) tail.shift();
-    }
-  };
-  child.stdout?.on('data', onChunk);
-  child.stderr?.on('data', onChunk);
 }
 
 async function isExecutable(file: string): Promise<boolean> {

@@ -47,4 +47,5 @@ export {
   type ServiceCheck,
 } from './register.ts';
 export { findConsulBinary, startDevAgent, type DevAgent, type DevAgentOptions } from './dev-agent.ts';
+export { spawnAgent, waitForLeader, type AgentProcess } from './agent-process.ts';
 export { assembleSnapshot, chooseWatched, watchedServices, type WatchLimits } from './assemble.ts';

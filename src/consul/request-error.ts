@@ -30,19 +30,17 @@ export function toConsulError(err: unknown, request: FailedRequest, timeoutMs?: 
     : errorMessage(err).replace(/^consul: [\w.]+: /, '');
   const status = facts.statusCode !== undefined && !reason.includes(String(facts.statusCode)) ? `HTTP ${facts.statusCode} ` : '';
   return new ConsulError(
-    `consul: ${request.method} ${request.path} failed (${status}${reason}); ${hintFor(facts, request.address)}`,
+    `consul: ${request.method} ${request.path} failed (${status}${reason}); ${hintFor(facts, request.address, reason)}`,
     { cause: err },
   );
 }
 
-function hintFor(facts: ErrorFacts, address: string): string {
+function hintFor(facts: ErrorFacts, address: string, reason: string): string {
   if (facts.isAbort) return 'the request was cancelled because ipx is stopping';
   if (facts.statusCode === 403 || facts.statusCode === 401) {
     return 'does the ACL token (consul.token / CONSUL_HTTP_TOKEN) allow reading services, nodes and the KV prefix?';
   }
-  if (facts.statusCode === 500 || facts.statusCode === 503) {
-    return 'Consul is up but cannot answer (no cluster leader?); ipx keeps the last good data and retries';
-  }
+  if (facts.statusCode === 500 || facts.statusCode === 503) return serverSideHint(reason);
   if (facts.statusCode === 429) return connectionLimitHint(address, 'answered 429');
   if (facts.statusCode !== undefined) return `Consul at ${address} refused the request; check consul.datacenter and the Consul version`;
   if (facts.isTimeout) return `is Consul at ${address} overloaded or unreachable? ipx retries with backoff`;
@@ -51,6 +49,19 @@ function hintFor(facts: ErrorFacts, address: string): string {
   // it enforces its per-client connection limit (a restart looks the same, and then the retry heals it).
   if (facts.code === 'ECONNRESET' || facts.hangUp) return connectionLimitHint(address, 'closed the connection without an answer');
   return `is CONSUL_HTTP_ADDR right? ipx uses ${address}`;
+}
+
+/** The agent answered but its servers could not: the agent's own words tell which case it is. */
+function serverSideHint(reason: string): string {
+  const retry = 'ipx keeps the last good data and retries';
+  if (/no cluster leader/i.test(reason)) {
+    return `the Consul servers have no leader (an election is under way, or most servers are down); ${retry}`;
+  }
+  // What a client agent answers when the server it forwarded the read to went away mid-request.
+  if (/rpc error/i.test(reason)) {
+    return `the agent lost its connection to a Consul server (one stopped or restarted; if it led, an election follows); ${retry}`;
+  }
+  return `Consul is up but cannot answer (no cluster leader?); ${retry}`;
 }
 
 /**

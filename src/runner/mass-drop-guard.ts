@@ -1,4 +1,3 @@
-import { serverKey } from '../haproxy/live-vs-model.ts';
 import type { Model } from '../model/index.ts';
 
 export interface GuardSettings {
@@ -13,28 +12,37 @@ export interface GuardSettings {
 export interface DropAssessment {
   /** Routable instances in the applied model. */
   readonly total: number;
-  /** Of those, how many the next model no longer routes to. */
+  /** Of those, how many the next model routes to fewer of (per service, net of new instances). */
   readonly dropped: number;
   readonly exceeds: boolean;
 }
 
-/** Instances that take traffic, by backend and server name (stable per instance). */
-function routableServers(model: Model): Set<string> {
-  const keys = new Set<string>();
+/** How many instances take traffic, by backend. */
+function routableCounts(model: Model): Map<string, number> {
+  const counts = new Map<string, number>();
   for (const service of model.services) {
-    for (const server of service.servers) if (server.state === 'ready') keys.add(serverKey(service.backend, server.name));
+    const ready = service.servers.filter((server) => server.state === 'ready').length;
+    counts.set(service.backend, (counts.get(service.backend) ?? 0) + ready);
   }
-  return keys;
+  return counts;
 }
 
-/** Pure: how much of the fleet the next model takes away, and whether that is implausible. */
+/**
+ * Pure: how much of the fleet the next model takes away, and whether that is implausible.
+ * A service counts what it loses net of what it gains: instances replaced by as many new
+ * routable ones in the same change (a rolling deploy that lands in one snapshot, or the
+ * writes a Consul cluster held back during a leader election) are not a drop.
+ */
 export function assessDrop(applied: Model, next: Model, settings: GuardSettings): DropAssessment {
-  const before = routableServers(applied);
-  const after = routableServers(next);
+  const after = routableCounts(next);
+  let total = 0;
   let dropped = 0;
-  for (const key of before) if (!after.has(key)) dropped++;
-  const exceeds = dropped >= settings.minDrop && dropped > settings.maxDropShare * before.size;
-  return { total: before.size, dropped, exceeds };
+  for (const [backend, before] of routableCounts(applied)) {
+    total += before;
+    dropped += Math.max(0, before - (after.get(backend) ?? 0));
+  }
+  const exceeds = dropped >= settings.minDrop && dropped > settings.maxDropShare * total;
+  return { total, dropped, exceeds };
 }
 
 export type GuardVerdict =

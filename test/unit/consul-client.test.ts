@@ -51,6 +51,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     req.socket.destroy();
   } else if (pathname.startsWith('/v1/health/service/held')) {
     held.push(res);
+  } else if (pathname === '/v1/health/service/forwarded') {
+    // A client agent whose server went away mid-request (a server killed).
+    res.writeHead(500, { 'content-type': 'text/plain' });
+    res.end('rpc error making call: EOF');
   } else if (pathname.startsWith('/v1/health/service/slow')) {
     // Never answers: for timeouts and cancellation.
   } else {
@@ -128,7 +132,20 @@ describe('createConsulClient', () => {
     const c = client();
     const error = await c.catalogServices({}).catch((err: unknown) => err);
     c.close();
-    expect((error as Error).message).toMatch(/^consul: GET \/v1\/catalog\/services failed \(HTTP 500 No cluster leader\); Consul is up but cannot answer/);
+    expect((error as Error).message).toBe(
+      'consul: GET /v1/catalog/services failed (HTTP 500 No cluster leader); the Consul servers have no leader ' +
+        '(an election is under way, or most servers are down); ipx keeps the last good data and retries',
+    );
+  });
+
+  it('explains a 500 from a client agent whose server went away mid-request', async () => {
+    const c = client();
+    const error = await c.healthService('forwarded', {}).catch((err: unknown) => err);
+    c.close();
+    expect((error as Error).message).toBe(
+      'consul: GET /v1/health/service/forwarded failed (HTTP 500 rpc error making call: EOF); the agent lost its connection ' +
+        'to a Consul server (one stopped or restarted; if it led, an election follows); ipx keeps the last good data and retries',
+    );
   });
 
   it('says which address it tried when nothing listens there', async () => {

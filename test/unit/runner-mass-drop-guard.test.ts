@@ -30,6 +30,23 @@ describe('assessDrop', () => {
     expect(assessDrop(fleet({ a: 4, b: 4 }), next, settings)).toEqual({ total: 8, dropped, exceeds });
   });
 
+  it('does not count instances replaced by as many new ones in the same change as a drop', () => {
+    // Every instance of `a` replaced (new IDs and addresses), as when the writes of a rolling
+    // deploy that a Consul leader election held back arrive in one snapshot.
+    const replacing = (n: number) =>
+      buildModel({
+        snapshot: snapshot(
+          service('a', Array.from({ length: n }, (_, i) => instance({ id: `a-new-${i}`, address: `10.9.0.${i + 1}` }))),
+          service('b', Array.from({ length: 4 }, (_, i) => instance({ id: `b-${i}`, address: `10.0.1.${i + 1}` }))),
+        ),
+        config: config(),
+      });
+    expect(assessDrop(fleet({ a: 4, b: 4 }), replacing(4), settings)).toEqual({ total: 8, dropped: 0, exceeds: false });
+    // Replaced by fewer: the shortfall is what counts.
+    expect(assessDrop(fleet({ a: 4, b: 4 }), replacing(1), settings)).toEqual({ total: 8, dropped: 3, exceeds: false });
+    expect(assessDrop(fleet({ a: 10, b: 4 }), replacing(2), settings)).toEqual({ total: 14, dropped: 8, exceeds: true });
+  });
+
   it('lets a small service scale to zero even when it is most of a small fleet', () => {
     expect(assessDrop(fleet({ tiny: 2, other: 1 }), fleet({ other: 1 }), settings)).toMatchObject({ dropped: 2, exceeds: false });
   });
