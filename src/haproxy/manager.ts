@@ -107,8 +107,8 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
   let lastApply: HaproxyStatus['lastApply'];
   let lastReloadAt: number | undefined;
   let queue: Promise<unknown> = Promise.resolve();
-  // Writes the files of runtime applies behind them (persistOne), the latest only.
-  const persist = latestOnly(persistOne);
+  // Writes the files of runtime applies behind them (persistOne), the latest only, resting as long as each took.
+  const persist = latestOnly(persistOne, (ms) => ms);
   const backgroundListeners: Array<(error: unknown) => void> = [];
 
   const serially = <T>(task: () => Promise<T>): Promise<T> => {

@@ -35,3 +35,21 @@ describe('latestOnly', () => {
     expect(ran).toEqual([1]);
   });
 });
+
+describe('latestOnly rest', () => {
+  it('rests after a run before the next, and a flush cuts the rest short', async () => {
+    const ran: number[] = [];
+    const queue = latestOnly(async (value: number) => {
+      ran.push(value);
+    }, () => 60_000);
+    queue.push(1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    queue.push(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Resting after 1: 2 waits.
+    expect(ran).toEqual([1]);
+    const flushed = queue.flush();
+    await flushed;
+    expect(ran).toEqual([1, 2]);
+  });
+});
