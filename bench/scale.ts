@@ -164,7 +164,7 @@ async function measureIpx(services: number): Promise<Row> {
     // A new service is a new backend: a reload, timed by ipx's own log.
     await probeChange(world.agent.address, serviceName(services), world.probePort, 'added');
     await waitFor(async () => (await readFile(logFile, 'utf8')).includes('"action":"reload"'), 30_000);
-    const reloadMs = lastLogged(await readFile(logFile, 'utf8'), 'reload', 'reloadMs');
+    const reloadMs = lastLogged(await readFile(logFile, 'utf8'), 'reload', 'reload');
     const rssMb = await peakRssMb(child.pid ?? 0);
     const timings = await modelRenderAndCheck(world.agent.address, config, world.dir);
     return {
@@ -301,9 +301,11 @@ async function peakRssMb(pid: number): Promise<number | undefined> {
   return kb ? Math.round(Number(kb) / 1024) : undefined;
 }
 
-function lastLogged(text: string, action: string, field: string): number | undefined {
-  const lines = text.split('\n').filter((line) => line.includes(`"action":"${action}"`) && line.includes(`"${field}"`));
-  const value = lines.length ? (JSON.parse(lines.at(-1)!) as Record<string, unknown>)[field] : undefined;
+/** A step's milliseconds (`stepsMs`) in the last apply of `action` that ipx logged. */
+function lastLogged(text: string, action: string, step: string): number | undefined {
+  const lines = text.split('\n').filter((line) => line.includes(`"action":"${action}"`) && line.includes('"stepsMs"'));
+  const steps = lines.length ? (JSON.parse(lines.at(-1)!) as { stepsMs?: Record<string, unknown> }).stepsMs : undefined;
+  const value = steps?.[step];
   return typeof value === 'number' ? Math.round(value) : undefined;
 }
 
