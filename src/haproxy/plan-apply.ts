@@ -71,6 +71,9 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
     if (!targetsServed) changes.push(...slots);
     changes.push(...policyValueOps(old, service));
   }
+  // Path routes follow from the services; composite routes come from their own KV documents.
+  if (JSON.stringify(applied.routes) !== JSON.stringify(next.routes)) reasons.push('path routes changed');
+  if (JSON.stringify(applied.composites ?? null) !== JSON.stringify(next.composites ?? null)) reasons.push('composite routes changed');
   const caller = planCaller(applied, next);
   reasons.push(...caller.reasons);
   if (reasons.length > 0) return { kind: 'reload', reasons: reasons.sort(compareStrings) };

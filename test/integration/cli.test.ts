@@ -225,7 +225,7 @@ describe('ipx watch', () => {
     const lines = stderr.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; action?: string; stepsMs?: Record<string, number>; change?: { services: { added: number } } });
     const applied = lines.filter((line) => / applied in \d+ ms/.test(line.msg));
     expect(applied[0]).toMatchObject({ action: 'start', change: { services: { added: 1 } } });
-    expect(Object.keys(applied[0]?.stepsMs ?? {})).toEqual(['render', 'check', 'start']);
+    expect(Object.keys(applied[0]?.stepsMs ?? {})).toEqual(['model', 'render', 'check', 'start']);
     const stopped = await ipx(['status', '-c', config]);
     expect(stopped.code).toBe(1);
     expect(stopped.stderr).toMatch(/status: no ipx watch answers at http:\/\/127\.0\.0\.1:\d+\/status/);

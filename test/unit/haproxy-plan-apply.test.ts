@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { countOps, planApply, planForLive, type ApplyPlan } from '../../src/haproxy/plan-apply.ts';
 import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
+import { loadFixture } from '../helpers/render-inputs.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { ServiceEntry } from '../../src/consul/snapshot.ts';
 
@@ -121,6 +122,15 @@ describe('planApply', () => {
     ['a listen address', { listen: { http: '127.0.0.1:9999' } }, ['global setting httpBind changed']],
   ])('reloads when %s changes, saying why', (_label, input, reasons) => {
     expect(planApply(model([web(w1)]), model([web(w1)], input))).toEqual({ kind: 'reload', reasons });
+  });
+
+  it('reloads for a composite route added or changed in KV while no service changed', () => {
+    const { config: fixtureConfig, snapshot: fixtureSnapshot } = loadFixture('composites');
+    const withComposites = buildModel({ snapshot: fixtureSnapshot, config: fixtureConfig });
+    expect(withComposites.composites).toBeDefined();
+    const { composites: _dropped, ...without } = withComposites;
+    expect(planApply(without, withComposites)).toEqual({ kind: 'reload', reasons: ['composite routes changed'] });
+    expect(planApply(withComposites, withComposites)).toEqual({ kind: 'noop' });
   });
 
   it('reloads when nothing was applied yet', () => {

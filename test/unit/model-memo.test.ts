@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config/parse.ts';
 import { assembleSnapshot } from '../../src/consul/assemble.ts';
 import { buildModel, createModelMemo } from '../../src/model/index.ts';
 import { render } from '../../src/render/render.ts';
+import { planApply } from '../../src/haproxy/plan-apply.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';
 import { GOLDEN_FIXTURES, GOLDEN_RUN_DIR, loadFixture } from '../helpers/render-inputs.ts';
 import type { Config } from '../../src/config/schema.ts';
@@ -85,13 +86,14 @@ function applyEdit(state: { snapshot: Snapshot; config: Config }, change: Edit, 
 }
 
 describe('model memo and memo block', () => {
-  it.each(GOLDEN_FIXTURES)('build and render the same as a fresh build after any edits (fixture %s)', (name) => {
+  it.each(GOLDEN_FIXTURES)('build and render the same as a fresh build after any edits, and a change the planner finds nothing in renders the same files (fixture %s)', (name) => {
     const fixture = loadFixture(name);
     fc.assert(
       fc.property(fc.array(edit, { minLength: 1, maxLength: 8 }), (edits) => {
         const memo = createModelMemo();
         let state = { snapshot: fixture.snapshot, config: fixture.config };
-        buildModel({ ...state, memo });
+        let previous = buildModel({ ...state, memo });
+        let previousFiles = render({ model: previous, templates: memoKit.templates, assets: memoKit.assets }).files;
         edits.forEach((change, step) => {
           state = applyEdit(state, change, step);
           const reused = buildModel({ ...state, memo });
@@ -99,6 +101,10 @@ describe('model memo and memo block', () => {
           expect(reused).toEqual(fresh);
           const memoFiles = render({ model: reused, templates: memoKit.templates, assets: memoKit.assets }).files;
           expect(memoFiles).toEqual(render({ model: fresh, templates: freshKit.templates, assets: freshKit.assets }).files);
+          // The manager skips the render when the planner finds nothing to do: then the files must not differ.
+          if (planApply(previous, reused).kind === 'noop') expect(memoFiles).toEqual(previousFiles);
+          previous = reused;
+          previousFiles = memoFiles;
         });
       }),
       { numRuns: 40 },
