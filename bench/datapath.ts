@@ -6,7 +6,9 @@
  * access log). Added latency p50/p99 against direct, and HAProxy's CPU per
  * 10,000 requests (utime + stime of its processes, from /proc).
  *
- *   node --import tsx bench/datapath.ts [--rate 2000] [--duration 20] [--json]
+ *   node --import tsx bench/datapath.ts [--rate 2000] [--duration 20] [--threads N] [--json]
+ *
+ * --threads sets haproxy.threads (default: ipx's, HAProxy's one thread per CPU).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,11 +29,13 @@ const { values: args } = parseArgs({
   options: {
     rate: { type: 'string', default: '2000' },
     duration: { type: 'string', default: '20' },
+    threads: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
 const RATE = Number(args.rate);
 const DURATION_MS = Number(args.duration) * 1000;
+const THREADS = args.threads === undefined ? undefined : Number(args.threads);
 const CLK_TCK = 100;
 
 const RICH_POLICY = {
@@ -75,7 +79,7 @@ async function openLoop(plan: OpenLoopPlan): Promise<OpenLoopResult> {
 
 await runBenchmark(async () => {
   const [sync] = (await findFreePorts(1)) as [number];
-  const stack = await startStack({ waitMin: '20ms', waitMax: '200ms', caller: { ...CALLER_CONFIG, rateLimit: { ...CALLER_CONFIG.rateLimit, syncBind: `127.0.0.1:${sync}` } } });
+  const stack = await startStack({ waitMin: '20ms', waitMax: '200ms', threads: THREADS, caller: { ...CALLER_CONFIG, rateLimit: { ...CALLER_CONFIG.rateLimit, syncBind: `127.0.0.1:${sync}` } } });
   try {
     const direct = await stack.backends.start('direct-1');
     await stack.addInstance('plain', 'plain-1');
@@ -120,14 +124,14 @@ await runBenchmark(async () => {
       addedMs: name === 'direct' ? undefined : added(result),
       haproxyCpuMsPer10k: cpuMsPer10k,
     }));
-    const data = { rate: RATE, durationS: DURATION_MS / 1000, phases: summary, provenance: provenance(REPO_ROOT) };
+    const data = { rate: RATE, durationS: DURATION_MS / 1000, threads: THREADS ?? 'default', phases: summary, provenance: provenance(REPO_ROOT) };
     const file = await saveResults(REPO_ROOT, 'datapath', data);
     if (args.json) {
       console.log(JSON.stringify(data, null, 2));
       return;
     }
     const fmt = (n: number | undefined) => (n === undefined ? '—' : n.toFixed(3));
-    console.log(`Data path, open loop at ${RATE} requests/s for ${DURATION_MS / 1000} s per row (latency from each request's due time)\n`);
+    console.log(`Data path, open loop at ${RATE} requests/s for ${DURATION_MS / 1000} s per row (latency from each request's due time), HAProxy threads: ${THREADS ?? 'default'}\n`);
     console.log(
       table([
         ['', 'p50 ms', 'p99 ms', 'added p50', 'added p99', 'HAProxy CPU ms / 10k req', 'statuses', 'late starts'],

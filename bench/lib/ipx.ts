@@ -22,6 +22,8 @@ export interface IpxOptions {
   readonly logFile: string;
   /** Identity, access and gateway rate-limit config (the caller benches). */
   readonly caller?: Pick<ConfigInput, 'identity' | 'access' | 'rateLimit'>;
+  /** haproxy.threads; absent: ipx's default. */
+  readonly threads?: number;
 }
 
 export interface ApplyRecord {
@@ -47,7 +49,7 @@ export async function startIpx(options: IpxOptions): Promise<IpxUnderTest> {
   const [http, stats, admin, accessLog] = (await findFreePorts(4)) as [number, number, number, number];
   const config = parseConfig({
     consul: { address: options.consulAddress },
-    haproxy: { runDir: options.runDir },
+    haproxy: { runDir: options.runDir, ...(options.threads === undefined ? {} : { threads: options.threads }) },
     listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}`, accessLog: `127.0.0.1:${accessLog}` },
     watch: { waitMin: options.waitMin, waitMax: options.waitMax },
     ...options.caller,

@@ -36,6 +36,8 @@ export interface StackOptions {
   readonly peer?: { readonly services: readonly string[]; readonly slots: number };
   /** Identity, access and gateway rate-limit config for ipx. */
   readonly caller?: IpxOptions['caller'];
+  /** haproxy.threads for ipx's HAProxy; absent: ipx's default. */
+  readonly threads?: number;
 }
 
 export interface Target {
@@ -83,7 +85,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stoppers.push(async () => client.close());
     const backends = startBackends();
     stoppers.push(() => backends.stop());
-    const ipx = await startIpx({ consulAddress: consul.address, runDir: path.join(dir, 'ipx'), waitMin: options.waitMin, waitMax: options.waitMax, logFile: path.join(dir, 'ipx.log'), caller: options.caller });
+    const ipx = await startIpx({ consulAddress: consul.address, runDir: path.join(dir, 'ipx'), waitMin: options.waitMin, waitMax: options.waitMax, logFile: path.join(dir, 'ipx.log'), caller: options.caller, threads: options.threads });
     stoppers.push(() => ipx.stop());
     let peer: DnsPeer | undefined;
     if (options.peer) {

@@ -16,7 +16,7 @@ export interface Baseline {
 
 /**
  * The live files of the watch using `runDir`: haproxy.cfg and the files it
- * names (the host map, whose name carries its content hash). Undefined when
+ * names (maps and ACL pattern files, some named by their content hash). Undefined when
  * nothing is live there yet.
  */
 export async function readLiveFiles(runDir: string): Promise<Baseline | undefined> {
@@ -24,7 +24,7 @@ export async function readLiveFiles(runDir: string): Promise<Baseline | undefine
   if (main === undefined) return undefined;
   const files: Record<string, string> = { [MAIN_FILE]: main };
   const names = await readdir(runDir).catch(() => [] as string[]);
-  for (const name of names.filter((n) => n.endsWith('.map') && main.includes(n)).sort(compareStrings)) {
+  for (const name of names.filter((n) => /\.(map|acl)$/.test(n) && main.includes(n)).sort(compareStrings)) {
     const text = await readOptional(path.join(runDir, name));
     if (text !== undefined) files[name] = text;
   }

@@ -80,6 +80,13 @@ export const haproxySchema = z
       .default('')
       .describe('Unix group given read-write access to the master and admin sockets (mode 0660); empty: owner only (0600)'),
     maxconn: z.number().int().min(100).max(9000).default(4000).describe('Global maxconn; must fit the open-file limit (about ulimit -n / 2)'),
+    threads: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(0)
+      .describe('HAProxy worker threads (nbthread); 0: HAProxy\'s default, one per CPU. 1 costs less CPU per request on a small host shared with other work'),
     hardStopAfter: duration('How long an old worker may keep serving its connections after a reload', '30s'),
     reloadTimeout: duration('How long to wait for a reload to be confirmed by the master', '10s'),
     reloadFloor: duration('Least time between two reloads: a reload due sooner waits (runtime API changes never wait)', '1s'),

@@ -18,6 +18,7 @@ const LIVE_KEYS: ReadonlyArray<readonly [keyof Config, string?]> = [
   ['listen', 'http'],
   ['listen', 'stats'],
   ['haproxy', 'maxconn'],
+  ['haproxy', 'threads'],
   ['haproxy', 'hardStopAfter'],
   ['log', 'level'],
 ];

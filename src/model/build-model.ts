@@ -80,6 +80,7 @@ function buildGlobal(config: BuildModelInput['config']): GlobalModel {
   const runDir = config.haproxy.runDir.replace(/\/+$/, '');
   return {
     maxconn: config.haproxy.maxconn,
+    threads: config.haproxy.threads,
     adminSocket: `${runDir}/admin.sock`,
     socketGroup: config.haproxy.socketGroup || null,
     serverStateFile: `${runDir}/server-state`,

@@ -28,6 +28,8 @@ export interface Model {
 
 export interface GlobalModel {
   readonly maxconn: number;
+  /** nbthread, or 0 for HAProxy's default (one thread per CPU). */
+  readonly threads: number;
   /** Absolute path of the admin (runtime API) socket. */
   readonly adminSocket: string;
   /** Unix group with access to the admin socket (mode 0660), or null for owner only (0600). */

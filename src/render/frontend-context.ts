@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { compareStrings } from '../compare.ts';
 import { SAFE_NAME } from '../model/identifiers.ts';
 import { PATH_PREFIX } from '../model/policy/schema.ts';
-import { renderPinMap, renderSplitMap, SPLIT_MAP } from './split-map.ts';
+import { renderPinMap, renderSplitMap, renderVersionedBackends, SPLIT_MAP } from './split-map.ts';
 import type { Model } from '../model/types.ts';
 
 /**
@@ -15,7 +15,7 @@ export interface FrontendContext {
   readonly dynamic: boolean;
   readonly routes: { readonly enabled: boolean; readonly exactMap: string; readonly prefixMap: string; readonly strip: readonly { readonly prefix: string; readonly backend: string }[] };
   readonly failovers: readonly { readonly backend: string; readonly target: string }[];
-  readonly versioning: { readonly enabled: boolean; readonly split: boolean; readonly pinHeaders: readonly string[]; readonly splitMap: string; readonly pinMap: string };
+  readonly versioning: { readonly enabled: boolean; readonly split: boolean; readonly pinHeaders: readonly string[]; readonly splitMap: string; readonly pinMap: string; readonly backendsFile: string };
 }
 
 export interface FrontendParts {
@@ -25,8 +25,8 @@ export interface FrontendParts {
 
 export function frontendParts(model: Model): FrontendParts {
   const files: Record<string, string> = {};
-  const named = (prefix: string, content: string): string => {
-    const name = `${prefix}-${createHash('sha256').update(content, 'utf8').digest('hex').slice(0, 12)}.map`;
+  const named = (prefix: string, content: string, extension = 'map'): string => {
+    const name = `${prefix}-${createHash('sha256').update(content, 'utf8').digest('hex').slice(0, 12)}.${extension}`;
     files[name] = content;
     return name;
   };
@@ -46,11 +46,14 @@ export function frontendParts(model: Model): FrontendParts {
   const pinHeaders = [...new Set(versioned.map((s) => s.versions.pinHeader).filter((h): h is string => h !== null))].sort(compareStrings);
   const split = versioned.some((s) => s.versions.slots.length > 0);
   let pinMap = '';
+  let backendsFile = '';
   if (versioned.length > 0) {
     files[SPLIT_MAP] = renderSplitMap(versioned);
     pinMap = named('versions-pin', renderPinMap(versioned));
+    // ACL patterns, one backend a line: which requests the version rules concern. Versioned backends come and go only with a reload.
+    backendsFile = named('versions-backends', renderVersionedBackends(versioned), 'acl');
   }
-  const versioning = { enabled: versioned.length > 0, split, pinHeaders, splitMap: SPLIT_MAP, pinMap };
+  const versioning = { enabled: versioned.length > 0, split, pinHeaders, splitMap: SPLIT_MAP, pinMap, backendsFile };
   // Caller rules read the chosen backend from txn.ipx_be.
   const dynamic = routesOn || failovers.length > 0 || versioning.enabled || model.caller.rules.enabled;
   return { context: { dynamic, routes: { enabled: routesOn, exactMap, prefixMap, strip }, failovers, versioning }, files };

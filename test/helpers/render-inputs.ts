@@ -20,7 +20,7 @@ export interface Fixture {
 }
 
 /** The fixtures with golden renders in test/golden/<name>/. */
-export const GOLDEN_FIXTURES = ['basic', 'ipv6', 'hostile', 'policy', 'composites'] as const;
+export const GOLDEN_FIXTURES = ['basic', 'ipv6', 'hostile', 'policy', 'composites', 'caller'] as const;
 
 /** test/fixtures/snapshot-<name>.json: `{ description, config, snapshot }`; runDir is always GOLDEN_RUN_DIR. */
 export function loadFixture(name: string): Fixture {

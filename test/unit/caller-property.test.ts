@@ -30,7 +30,7 @@ const CALLER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MAP_LINES: Record<string, RegExp> = {
   'caller-apikeys.map': /^[0-9a-f]{64} [A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
   'caller-access.map': /^svc_[a-z0-9-]+\/(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63}) 1$/,
-  'caller-policy.map': /^svc_[a-z0-9-]+\/(auth 1|access 1|pcu [smh]{2}|tu [smh])$/,
+  'caller-policy.map': /^svc_[a-z0-9-]+\/(auth 1|access 1|on 1|pcu [smh]{2}|tu [smh])$/,
   'caller-limits.map': /^(svc_[a-z0-9-]+|\*)\/[a-z]+ [1-9]\d{0,9}$/,
   'caller-intentions.map': /^(svc_[a-z0-9-]+|\*)\/(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63}) (allow|deny)$/,
 };

@@ -12,7 +12,7 @@ describe('buildModel: global settings', () => {
     const model = buildModel({
       snapshot: snapshot(),
       config: config({
-        haproxy: { runDir: '/var/run/ipx/', maxconn: 2000, hardStopAfter: '1m' },
+        haproxy: { runDir: '/var/run/ipx/', maxconn: 2000, threads: 1, hardStopAfter: '1m' },
         listen: { http: '[::1]:8080', stats: '127.0.0.1:9000' },
         routing: { domain: 'Svc.Example', balance: 'leastconn' },
       }),
@@ -20,6 +20,7 @@ describe('buildModel: global settings', () => {
     expect(model).toEqual({
       global: {
         maxconn: 2000,
+        threads: 1,
         adminSocket: '/var/run/ipx/admin.sock',
         socketGroup: null,
         serverStateFile: '/var/run/ipx/server-state',

@@ -56,7 +56,7 @@ describe('caller model', () => {
       rateLimit: { perCaller: '50/m', global: '1000/s' },
       policies: { services: { web: { auth: { required: true }, access: { allow: ['checkout', '*'] }, rateLimit: { perCaller: '10/s', bytesPerCaller: '1KB/m', total: '100/h' } } } },
     });
-    expect(m.caller.policy).toEqual([['svc_web/access', '1'], ['svc_web/auth', '1'], ['svc_web/pcu', 'sm'], ['svc_web/tu', 'h']]);
+    expect(m.caller.policy).toEqual([['svc_web/access', '1'], ['svc_web/auth', '1'], ['svc_web/on', '1'], ['svc_web/pcu', 'sm'], ['svc_web/tu', 'h']]);
     expect(m.caller.limits).toEqual([
       ['*/global', '1000'],
       ['*/pc', '50'],
@@ -74,7 +74,7 @@ describe('caller model', () => {
 
   it('restricts a service without an allow list when access.default is deny', () => {
     const m = model({ access: { default: 'deny' } });
-    expect(m.caller.policy).toEqual([['svc_web/access', '1']]);
+    expect(m.caller.policy).toEqual([['svc_web/access', '1'], ['svc_web/on', '1']]);
     expect(m.caller.access).toEqual([]);
   });
 });

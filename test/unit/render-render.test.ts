@@ -53,6 +53,12 @@ describe('render', () => {
     expect(cfg).not.toMatch(/^\s*(master-worker|daemon)\b/m);
   });
 
+  it('leaves the thread count to HAProxy unless haproxy.threads sets it', () => {
+    expect(result.files[CONFIG_FILE]).not.toContain('nbthread');
+    const one = buildModel({ snapshot: snapshot(service('web')), config: config({ haproxy: { threads: 1 } }) });
+    expect(render({ model: one, templates, assets }).files[CONFIG_FILE]).toContain('\n    nbthread 1\n');
+  });
+
   it('changes the map name and the hash when the services change, not when only servers do', () => {
     const more = buildModel({ snapshot: snapshot(service('web', [instance({ id: 'w1' })]), service('api'), service('new')), config: config() });
     const fewer = buildModel({ snapshot: snapshot(service('web'), service('api')), config: config() });

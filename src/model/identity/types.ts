@@ -41,7 +41,7 @@ export interface CallerModel {
   readonly rules: CallerRules;
   /** [sha256 hex, caller] lines of the API-key map. */
   readonly apiKeys: readonly (readonly [string, string])[];
-  /** [key, value] lines of the policy map: `<backend>/auth`, `/access` (1) and tracker units (`/pcu`, `/tu`). */
+  /** [key, value] lines of the policy map: `<backend>/auth`, `/access` (1), tracker units (`/pcu`, `/tu`), and `/on` (1) for a service with any of them. */
   readonly policy: readonly (readonly [string, string])[];
   /** [key, whole number] lines of the limits map: `<backend>/<limit>` and `*\/<limit>`, with Retry-After seconds. */
   readonly limits: readonly (readonly [string, string])[];
