@@ -40,6 +40,13 @@ export interface PortAllocator {
  * too. Only when a whole round finds nothing are the marks forgotten: by then the
  * ports handed out earliest are in use (the bind check skips them) or abandoned.
  */
+/**
+ * Ports the Fetch standard's "bad port" list blocks: Node's fetch refuses them
+ * ("fetch failed"), so an agent or an HAProxy there could not be talked to. Of
+ * the list, only these lie above 1023.
+ */
+const FETCH_BLOCKED: ReadonlySet<number> = new Set([1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
+
 export function createPortAllocator(options: PortAllocatorOptions): PortAllocator {
   const { range } = options;
   const size = range.to - range.from + 1;
@@ -52,7 +59,7 @@ export function createPortAllocator(options: PortAllocatorOptions): PortAllocato
       for (let tried = 0; tried < size; tried++) {
         const port = range.from + next;
         next = (next + 1) % size;
-        if (marked.has(port)) continue;
+        if (marked.has(port) || FETCH_BLOCKED.has(port)) continue;
         marked.add(port);
         if (await canListen(port, host)) return port;
       }

@@ -233,7 +233,8 @@ describe('ConsulWatcher with a real Consul agent', () => {
 
       const state = watcher.state();
       expect(state).toMatchObject({ ready: true, stale: true });
-      expect(state.failing).toEqual([...keys].sort());
+      // The node scan the registration started may be caught by the stop too; it is a real read that failed.
+      expect(state.failing.filter((key) => key !== 'catalog.nodes')).toEqual([...keys].sort());
       expect(state.staleSince).toBeLessThanOrEqual(Date.now());
       await expect(readSnapshot(own.client, own.config)).rejects.toBeInstanceOf(ConsulError);
 

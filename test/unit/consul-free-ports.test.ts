@@ -90,6 +90,11 @@ describe('createPortAllocator', () => {
     expect(await allocator.take(4)).toEqual([20098, 20099, 20000, 20001]);
   });
 
+  it('never hands out a port that fetch refuses (10080 is on the Fetch standard\'s bad-port list)', async () => {
+    const allocator = createPortAllocator({ range: { from: 10078, to: 10082 }, start: 10079, canListen: free });
+    expect(await allocator.take(4)).toEqual([10079, 10081, 10082, 10078]);
+  });
+
   it('starts somewhere random in the range when not told', async () => {
     const starts = await Promise.all(Array.from({ length: 20 }, async () => (await createPortAllocator({ range, canListen: free }).take(1))[0] as number));
     for (const port of starts) expect(within(port, range)).toBe(true);
