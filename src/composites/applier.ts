@@ -42,6 +42,7 @@ export function withComposites(inner: Applier, config: () => Pick<Config, 'aggre
     liveServers: async () => inner.liveServers?.(),
     onBackgroundFailure: (listener) => inner.onBackgroundFailure?.(listener),
     settled: async () => inner.settled?.(),
+    clearMap: async (map) => inner.clearMap?.(map),
     aggregatorPid: () => supervisor.pid,
   };
 }

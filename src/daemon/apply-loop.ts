@@ -47,6 +47,8 @@ export interface Applier {
   onBackgroundFailure?(listener: (error: unknown) => void): void;
   /** Resolves once that work (for every apply so far) is done. */
   settled?(): Promise<void>;
+  /** Empties a map in the running HAProxy (one HAProxy fills at runtime). */
+  clearMap?(map: string): Promise<void>;
 }
 
 export interface Applied {

@@ -13,11 +13,15 @@ import { ApplyLoop, type Applier, type ApplyInput } from './apply-loop.ts';
 import { createMetrics } from './metrics.ts';
 import { readiness } from './readiness.ts';
 import { startAccessLog } from '../haproxy/access-log.ts';
+import { JWT_VERIFIED_MAP } from '../render/caller-maps.ts';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 
 export type { Applier } from './apply-loop.ts';
+
+/** A verified JWT skips its signature check for at most this long (then it is verified again). */
+export const JWT_SWEEP_MS = 60_000;
 
 export interface DaemonOptions {
   readonly config: Config;
@@ -26,6 +30,8 @@ export interface DaemonOptions {
   readonly kit?: RenderKit;
   /** How often a managed HAProxy is checked for life (ms). */
   readonly watchdogIntervalMs?: number;
+  /** How often the verified-JWT map is emptied (ms; default JWT_SWEEP_MS). */
+  readonly jwtSweepMs?: number;
   /** Where to show the first sync's progress (a terminal, when logs are for people); none: no progress. */
   readonly progress?: NodeJS.WritableStream;
   /** `haproxy -c` on a trial render of new settings before reconfigure() takes them; none: no check. */
@@ -149,6 +155,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   }, options.watchdogIntervalMs ?? 1000);
   watchdog.unref();
 
+  // Verified JWTs are remembered by hash in a map HAProxy fills (render/caller-maps.ts); emptied
+  // every JWT_SWEEP_MS so that it holds only the tokens of the last minute, however many come and go.
+  const jwtSweep = setInterval(() => {
+    const jwt = loop.state().applied?.model.caller.rules.jwt;
+    if (!jwt || stopping || !applier.status().running) return;
+    applier.clearMap?.(JWT_VERIFIED_MAP).catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'haproxy: could not empty the verified-JWT map; trying again at the next sweep'));
+  }, options.jwtSweepMs ?? JWT_SWEEP_MS);
+  jwtSweep.unref();
+
   const progress = options.progress ? startFirstSyncProgress({ state: () => watcher.state(), stream: options.progress }) : undefined;
   watcher.start();
   logger.info({ consul: config.consul.address, admin: admin.address, http: config.listen.http, stats: config.listen.stats }, 'ipx watching');
@@ -174,6 +189,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(watchdog);
+        clearInterval(jwtSweep);
         progress?.cancel();
         await watcher.stop();
         consul.close();

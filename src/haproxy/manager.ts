@@ -6,6 +6,7 @@ import { createAdminCli } from './admin-cli.ts';
 import { applyRender, type ApplyResult, type LiveConfig } from './apply.ts';
 import { applyRuntime, persistRuntime } from './apply-runtime.ts';
 import { latestOnly } from './latest-only.ts';
+import { replaceMap } from './replace-map.ts';
 import { bindAddressesOf, bindTargets } from './bind-addresses.ts';
 import { checkBindable } from './check-bindable.ts';
 import { createDrainer } from './drainer.ts';
@@ -75,6 +76,8 @@ export interface HaproxyManager {
   onBackgroundFailure(listener: (error: unknown) => void): void;
   /** Resolves once the files of every runtime apply so far are on disk, or their check failed and was undone. */
   settled(): Promise<void>;
+  /** Empties a map in the running HAProxy, atomically (prepare, commit); after any apply in flight. */
+  clearMap(map: string): Promise<void>;
 }
 
 /**
@@ -367,6 +370,10 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     onBackgroundFailure: (listener) => {
       backgroundListeners.push(listener);
     },
+    clearMap: (map) =>
+      serially(async () => {
+        if (haproxy?.alive()) await replaceMap(admin, map, []);
+      }),
     settled: async () => {
       await persist.flush();
       // An undo of a failed check is queued behind the applies.

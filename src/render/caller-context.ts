@@ -1,4 +1,4 @@
-import { ACCESS_MAP, API_KEY_MAP, CALLER_POLICY_MAP, INTENTIONS_MAP, LIMITS_MAP, SOURCES_MAP, callerMapEntries, checkedPem, jwtKeyFileName, mapFileText } from './caller-maps.ts';
+import { ACCESS_MAP, API_KEY_MAP, CALLER_POLICY_MAP, INTENTIONS_MAP, JWT_VERIFIED_MAP, LIMITS_MAP, SOURCES_MAP, callerMapEntries, checkedPem, jwtKeyFileName, mapFileText } from './caller-maps.ts';
 import type { CallerRules } from '../model/identity/types.ts';
 import type { Model } from '../model/types.ts';
 
@@ -12,7 +12,7 @@ export const CALLER_ERRORS = {
 export interface CallerContext extends CallerRules {
   /** jwt_verify's key argument: the key file for RS/ES, the secret for HS; '' without JWT. */
   readonly jwtKeyArg: string;
-  readonly maps: { readonly apiKeys: string; readonly policy: string; readonly access: string; readonly limits: string; readonly intentions: string; readonly sources: string };
+  readonly maps: { readonly apiKeys: string; readonly policy: string; readonly access: string; readonly limits: string; readonly intentions: string; readonly sources: string; readonly jwtVerified: string };
   readonly errors: typeof CALLER_ERRORS;
   /** Stick tables of the peers section: name suffix, request and byte periods (1<unit>), expiry (the longer). */
   readonly tables: readonly { readonly name: string; readonly requests: string; readonly bytes: string; readonly expire: string }[];
@@ -34,10 +34,11 @@ export function callerParts(model: Model): CallerParts {
       jwtKeyArg = jwtKeyFileName(rules.jwt.key);
       files[jwtKeyArg] = checkedPem(rules.jwt.key);
     }
+    files[JWT_VERIFIED_MAP] = mapFileText(JWT_VERIFIED_MAP, []);
   }
   if (rules.enabled) for (const [name, entries] of Object.entries(callerMapEntries(model.caller))) files[name] = mapFileText(name, entries);
   return {
-    context: { ...rules, jwtKeyArg, maps: { apiKeys: API_KEY_MAP, policy: CALLER_POLICY_MAP, access: ACCESS_MAP, limits: LIMITS_MAP, intentions: INTENTIONS_MAP, sources: SOURCES_MAP }, errors: CALLER_ERRORS, tables: tablesOf(rules) },
+    context: { ...rules, jwtKeyArg, maps: { apiKeys: API_KEY_MAP, policy: CALLER_POLICY_MAP, access: ACCESS_MAP, limits: LIMITS_MAP, intentions: INTENTIONS_MAP, sources: SOURCES_MAP, jwtVerified: JWT_VERIFIED_MAP }, errors: CALLER_ERRORS, tables: tablesOf(rules) },
     files,
   };
 }

@@ -15,6 +15,14 @@ export const ACCESS_MAP = 'caller-access.map';
 export const LIMITS_MAP = 'caller-limits.map';
 export const INTENTIONS_MAP = 'caller-intentions.map';
 export const SOURCES_MAP = 'caller-sources.map';
+/**
+ * SHA-256 hex of JWTs whose signature jwt_verify accepted -> 1, written by
+ * HAProxy itself (`http-request set-map`) so that a token seen again skips the
+ * signature check (its claims are still checked on every request). Rendered
+ * empty: a reload (a new key among them) starts with none; ipx empties it at
+ * runtime every identity.jwt.verifiedFor.
+ */
+export const JWT_VERIFIED_MAP = 'caller-jwt-verified.map';
 
 const HASH = /^[0-9a-f]{64}$/;
 const POLICY_KEY = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]*)\/[a-z]+$/;
@@ -52,6 +60,7 @@ const HEADERS: Record<string, string> = {
   [INTENTIONS_MAP]: '<backend or *>/<caller or *> -> allow or deny: Consul intentions',
   [SOURCES_MAP]: 'IP -> the one Consul service registered at it (identity.sourceAddress)',
   [ACCESS_MAP]: '<backend>/<caller> -> 1: callers allowed (access.allow)',
+  [JWT_VERIFIED_MAP]: 'sha256 hex of a JWT whose signature was verified -> 1, filled by HAProxy at runtime',
 };
 
 export function mapFileText(name: string, entries: readonly (readonly [string, string])[]): string {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLER_NAME } from '../../src/model/identity/index.ts';
+import { createAdminCli } from '../../src/haproxy/admin-cli.ts';
+import { JWT_VERIFIED_MAP } from '../../src/render/caller-maps.ts';
 import { putKv } from '../helpers/consul.ts';
 import { eventually } from '../helpers/http.ts';
 import { nowSeconds, rsaKeys, sha256Hex, signers, token, type TestKeys } from '../helpers/jwt.ts';
@@ -84,6 +86,49 @@ describe('caller identity', () => {
     }, 5_000, 'both access lines');
     expect(logged[0]).toMatchObject({ caller: 'checkout', status: 200 });
     expect(logged[1]).toMatchObject({ caller: '-', status: 401 });
+  });
+
+  it('remembers a verified token by its hash: the same token skips the signature check, never its claims; a token one byte off is verified and refused', async () => {
+    const admin = createAdminCli({ socketPath: join(stack.ipx.config.haproxy.runDir, 'admin.sock') });
+    const remembered = async () => (await admin.command(`show map ${JWT_VERIFIED_MAP}`)).split('\n').filter((line) => line.trim() !== '').map((line) => line.split(' ')[1]);
+    await stack.ipx.haproxy.clearMap(JWT_VERIFIED_MAP);
+    const jwt = rs256(claims({ sub: 'remembered' }));
+    const hash = sha256Hex(jwt).toUpperCase();
+    expect((await call('orders', bearer(jwt))).status).toBe(200);
+    expect(await remembered()).toEqual([hash]);
+    expect((await call('orders', bearer(jwt))).status).toBe(200);
+    expect(await remembered()).toEqual([hash]);
+    // A character in the middle of the signature changed: another hash, so jwt_verify runs and refuses it.
+    const at = jwt.length - 20;
+    const forged = `${jwt.slice(0, at)}${jwt[at] === 'A' ? 'B' : 'A'}${jwt.slice(at + 1)}`;
+    expect((await call('orders', bearer(forged))).status).toBe(401);
+    expect(await remembered()).toEqual([hash]);
+    // Emptied (ipx does this every minute): the token is verified again, and remembered again.
+    await stack.ipx.haproxy.clearMap(JWT_VERIFIED_MAP);
+    expect(await remembered()).toEqual([]);
+    expect((await call('orders', bearer(jwt))).status).toBe(200);
+    expect(await remembered()).toEqual([hash]);
+  });
+
+  it('forgets remembered tokens at a reload (the new worker reads the map file, empty; identity.jwt changes only with a restart, which reloads)', async () => {
+    const admin = createAdminCli({ socketPath: join(stack.ipx.config.haproxy.runDir, 'admin.sock') });
+    const remembered = async () => (await admin.command(`show map ${JWT_VERIFIED_MAP}`)).split('\n').filter((line) => line.trim() !== '').length;
+    expect((await call('orders', bearer(rs256(claims({ sub: 'before-reload' }))))).status).toBe(200);
+    expect(await remembered()).toBeGreaterThan(0);
+    const reloads = await stack.reloads();
+    // A new service is a new backend: a reload.
+    await stack.instance('reload-trigger', 'reload-trigger-1');
+    await stack.applied('reload-trigger');
+    await stack.ipx.daemon.idle();
+    expect(await stack.reloads()).toBeGreaterThan(reloads);
+    expect(await remembered()).toBe(0);
+  });
+
+  it('refuses a remembered token once it expires: the claims are checked on every request', async () => {
+    // exp 3 s ago, clock skew 5 s: valid for one or two more seconds.
+    const jwt = rs256(claims({ sub: 'expiring', exp: nowSeconds() - 3 }));
+    expect((await call('orders', bearer(jwt))).status).toBe(200);
+    await eventually(async () => ((await call('orders', bearer(jwt))).status === 401 ? true : undefined), 4_000, 'the remembered token to expire');
   });
 
   it('accepts an audience listed in an array', async () => {
