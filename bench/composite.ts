@@ -19,7 +19,7 @@ import { pino } from 'pino';
 import { AggregatorSupervisor, stateMessage } from '../src/composites/index.ts';
 import { parseConfig } from '../src/config/index.ts';
 import { findFreePorts } from '../src/consul/free-ports.ts';
-import { EMPTY_SERVER_STATE } from '../src/haproxy/servers-state.ts';
+import { EMPTY_SERVER_STATE } from '../src/haproxy/runtime/servers-state.ts';
 import { buildModel } from '../src/model/index.ts';
 import { render } from '../src/render/index.ts';
 import { loadRenderKit } from '../src/runner/assets.ts';

@@ -22,7 +22,7 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../src/config/index.ts';
 import { findFreePorts } from '../src/consul/free-ports.ts';
 import { createConsulClient, readSnapshot, startDevAgent } from '../src/consul/index.ts';
-import { checkConfig } from '../src/haproxy/check-config.ts';
+import { checkConfig } from '../src/haproxy/check/check-config.ts';
 import { loadRenderKit } from '../src/runner/assets.ts';
 import { renderSnapshot } from '../src/runner/pipeline.ts';
 import { get } from '../test/helpers/http.ts';

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdminCli, parseServersState } from '../../src/haproxy/index.ts';
-import { isMaint } from '../../src/haproxy/servers-state.ts';
+import { isMaint } from '../../src/haproxy/runtime/servers-state.ts';
 import { backendName } from '../../src/model/identifiers.ts';
 
 export type Wanted = 'ready' | 'gone';

@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import type { RenderResult } from '../render/index.ts';
 import type { RenderKit } from '../runner/assets.ts';
 import type { Metrics } from './metrics.ts';
-import type { LiveServer } from '../haproxy/servers-state.ts';
+import type { LiveServer } from '../haproxy/runtime/servers-state.ts';
 import { countChanges, formatSummaryLine, summarizeChange } from './change-summary.ts';
 
 const RETRY_MIN_MS = 1000;

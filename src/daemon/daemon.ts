@@ -12,7 +12,7 @@ import { startAdminServer, type AdminServer, type Readiness } from './admin-serv
 import { ApplyLoop, type Applier, type ApplyInput } from './apply-loop.ts';
 import { createMetrics } from './metrics.ts';
 import { readiness } from './readiness.ts';
-import { startAccessLog } from '../haproxy/access-log.ts';
+import { startAccessLog } from '../haproxy/logs/access-log.ts';
 import { JWT_VERIFIED_MAP } from '../render/caller-maps.ts';
 import type { Writable } from 'node:stream';
 import type { Config } from '../config/index.ts';

@@ -1,4 +1,4 @@
-import { isDraining, isMaint, type LiveServer } from '../haproxy/servers-state.ts';
+import { isDraining, isMaint, type LiveServer } from '../haproxy/runtime/servers-state.ts';
 import type { Model, ServerState } from '../model/index.ts';
 
 /** What HAProxy says a server is doing, in one word. */

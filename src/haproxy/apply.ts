@@ -1,16 +1,16 @@
 import { rm } from 'node:fs/promises';
 import { errorMessage, HaproxyRuntimeError } from '../errors.ts';
-import { writeFileAtomic } from './atomic-write.ts';
-import { reload, type ReloadResult } from './reload.ts';
-import { extraFileNames, type RunDirLayout } from './run-dir.ts';
-import { stageConfig, type LiveConfig, type StageDeps } from './stage-config.ts';
-import { promoteStaged, readIfExists, writeLive } from './stage-files.ts';
-import type { RuntimeOpKind } from './plan-apply.ts';
-import type { HaproxyProcess } from './process.ts';
-import type { ShowProc } from './show-proc.ts';
+import { writeFileAtomic } from './files/atomic-write.ts';
+import { reload, type ReloadResult } from './process/reload.ts';
+import { extraFileNames, type RunDirLayout } from './files/run-dir.ts';
+import { stageConfig, type LiveConfig, type StageDeps } from './files/stage-config.ts';
+import { promoteStaged, readIfExists, writeLive } from './files/stage-files.ts';
+import type { RuntimeOpKind } from './plan/plan-apply.ts';
+import type { HaproxyProcess } from './process/process.ts';
+import type { ShowProc } from './process/show-proc.ts';
 import type { RenderedConfig } from './types.ts';
 
-export type { LiveConfig } from './stage-config.ts';
+export type { LiveConfig } from './files/stage-config.ts';
 
 export interface ApplyDeps extends StageDeps {
   readonly reloadTimeoutMs: number;

@@ -1,6 +1,6 @@
 import type { ApplyResult } from './apply.ts';
-import type { HaproxyProcess } from './process.ts';
-import type { ShowProc } from './show-proc.ts';
+import type { HaproxyProcess } from './process/process.ts';
+import type { ShowProc } from './process/show-proc.ts';
 
 /** A synchronous snapshot for /status; `refresh()` asks the master first. */
 export interface HaproxyStatus {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLER_NAME } from '../../src/model/identity/index.ts';
-import { createAdminCli } from '../../src/haproxy/admin-cli.ts';
+import { createAdminCli } from '../../src/haproxy/runtime/admin-cli.ts';
 import { JWT_VERIFIED_MAP } from '../../src/render/caller-maps.ts';
 import { putKv } from '../helpers/consul.ts';
 import { eventually } from '../helpers/http.ts';

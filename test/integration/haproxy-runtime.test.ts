@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config/index.ts';
 import { createAdminCli, createHaproxyManager, createMasterCli, type AdminCli, type HaproxyManager, type MasterCli } from '../../src/haproxy/index.ts';
-import { isDraining, isMaint } from '../../src/haproxy/servers-state.ts';
+import { isDraining, isMaint } from '../../src/haproxy/runtime/servers-state.ts';
 import { loadRenderKit, type RenderKit } from '../../src/runner/assets.ts';
 import { renderSnapshot } from '../../src/runner/pipeline.ts';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
-import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
+import { EMPTY_SERVER_STATE } from '../../src/haproxy/runtime/servers-state.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';
 import { untrustedText } from '../helpers/consul-arbitraries.ts';

@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createDrainer } from '../../src/haproxy/drainer.ts';
-import type { AdminCli } from '../../src/haproxy/admin-cli.ts';
-import type { ServerLoad } from '../../src/haproxy/show-stat.ts';
+import { createDrainer } from '../../src/haproxy/runtime/drainer.ts';
+import type { AdminCli } from '../../src/haproxy/runtime/admin-cli.ts';
+import type { ServerLoad } from '../../src/haproxy/runtime/show-stat.ts';
 import type { ServerModel } from '../../src/model/types.ts';
 
 /** A stand-in runtime API: records commands, reports the load a test scripts, deletes on request. */

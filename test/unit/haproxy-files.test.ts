@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HaproxyCheckError, HaproxyRuntimeError } from '../../src/errors.ts';
 import { applyRender, checkConfig, runDirLayout, writeFileAtomic, type ApplyDeps, type ExecFn, type RenderedConfig } from '../../src/haproxy/index.ts';
-import { createLastGoodStore, readLastGood, saveLastGood } from '../../src/haproxy/last-good.ts';
+import { createLastGoodStore, readLastGood, saveLastGood } from '../../src/haproxy/files/last-good.ts';
 
 const rendered = (main: string, map: string): RenderedConfig => ({
   files: { 'haproxy.cfg': `${main}\nuse_backend %[req.hdr(host),map(hosts-${map}.map)]\n`, [`hosts-${map}.map`]: `${map}.test be_${map}\n` },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latestOnly } from '../../src/haproxy/latest-only.ts';
+import { latestOnly } from '../../src/haproxy/files/latest-only.ts';
 
 describe('latestOnly', () => {
   it('runs one at a time, and of the values handed in during a run only the latest', async () => {

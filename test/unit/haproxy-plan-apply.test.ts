@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
-import { countOps, planApply, planForLive, type ApplyPlan } from '../../src/haproxy/plan-apply.ts';
+import { countOps, planApply, planForLive, type ApplyPlan } from '../../src/haproxy/plan/plan-apply.ts';
 import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
 import { loadFixture } from '../helpers/render-inputs.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';

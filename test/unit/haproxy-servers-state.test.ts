@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { HaproxyRuntimeError } from '../../src/errors.ts';
-import { liveMismatches } from '../../src/haproxy/live-vs-model.ts';
-import { adminCommands } from '../../src/haproxy/runtime-commands.ts';
-import { serverStateFor } from '../../src/haproxy/server-state-file.ts';
-import { isDraining, isMaint, parseServersState } from '../../src/haproxy/servers-state.ts';
-import { parseServerLoad } from '../../src/haproxy/show-stat.ts';
+import { liveMismatches } from '../../src/haproxy/runtime/live-vs-model.ts';
+import { adminCommands } from '../../src/haproxy/runtime/runtime-commands.ts';
+import { serverStateFor } from '../../src/haproxy/files/server-state-file.ts';
+import { isDraining, isMaint, parseServersState } from '../../src/haproxy/runtime/servers-state.ts';
+import { parseServerLoad } from '../../src/haproxy/runtime/show-stat.ts';
 import { buildModel } from '../../src/model/build-model.ts';
 import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
 

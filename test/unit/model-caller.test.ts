@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { apiKeyEntries, parseByteRate, parseRate } from '../../src/model/identity/index.ts';
-import { planApply } from '../../src/haproxy/plan-apply.ts';
+import { planApply } from '../../src/haproxy/plan/plan-apply.ts';
 import { normalizeIntentions } from '../../src/consul/intentions.ts';
 import { intentionLines } from '../../src/model/identity/intentions.ts';
 import { sourceAddressLines } from '../../src/model/identity/source-addresses.ts';

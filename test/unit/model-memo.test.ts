@@ -4,7 +4,7 @@ import { parseConfig } from '../../src/config/parse.ts';
 import { assembleSnapshot } from '../../src/consul/assemble.ts';
 import { buildModel, createModelMemo } from '../../src/model/index.ts';
 import { render } from '../../src/render/render.ts';
-import { planApply } from '../../src/haproxy/plan-apply.ts';
+import { planApply } from '../../src/haproxy/plan/plan-apply.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';
 import { GOLDEN_FIXTURES, GOLDEN_RUN_DIR, loadFixture } from '../helpers/render-inputs.ts';
 import type { Config } from '../../src/config/schema.ts';

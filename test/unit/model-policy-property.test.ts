@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { BALANCE_ALGORITHMS, BALANCE_HEADER, HEADER_NAME, HEALTH_PATH, PATH_PREFIX, PROTOCOLS, RETRY_CONDITIONS, SERVICE_NAME, VERSION_LABEL } from '../../src/model/policy/schema.ts';
-import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
+import { EMPTY_SERVER_STATE } from '../../src/haproxy/runtime/servers-state.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';
 import { config } from '../helpers/model-fakes.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { effectiveShares } from '../../src/model/versions.ts';
-import { planApply } from '../../src/haproxy/plan-apply.ts';
+import { planApply } from '../../src/haproxy/plan/plan-apply.ts';
 import { config, instance, service } from '../helpers/model-fakes.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { InstanceEntry, KvEntry } from '../../src/consul/snapshot.ts';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build-model.ts';
 import { render } from '../../src/render/render.ts';
-import { dryRunCheck } from '../../src/haproxy/dry-run.ts';
+import { dryRunCheck } from '../../src/haproxy/check/dry-run.ts';
 import { GOLDEN_FIXTURES, ROOT, loadFixture } from '../helpers/render-inputs.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';
 

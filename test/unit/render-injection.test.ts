@@ -18,7 +18,7 @@ import { buildModel } from '../../src/model/build-model.ts';
 import { MAX_WEIGHT } from '../../src/model/build-service.ts';
 import { quoteForLog } from '../../src/model/rejections.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
-import { dryRunCheck } from '../../src/haproxy/dry-run.ts';
+import { dryRunCheck } from '../../src/haproxy/check/dry-run.ts';
 import { configInput, snapshotArb } from '../helpers/consul-arbitraries.ts';
 import { config } from '../helpers/model-fakes.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';

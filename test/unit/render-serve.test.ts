@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/parse.ts';
 import { buildModel } from '../../src/model/build-model.ts';
-import { EMPTY_SERVER_STATE } from '../../src/haproxy/servers-state.ts';
+import { EMPTY_SERVER_STATE } from '../../src/haproxy/runtime/servers-state.ts';
 import { CONFIG_FILE, render } from '../../src/render/render.ts';
 import { loadRenderKit } from '../../src/runner/assets.ts';
 import type { Snapshot } from '../../src/consul/snapshot.ts';

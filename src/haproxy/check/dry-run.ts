@@ -2,9 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkConfig } from './check-config.ts';
-import { extraFileNames } from './run-dir.ts';
-import type { ExecFn } from './exec.ts';
-import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
+import { extraFileNames } from '../files/run-dir.ts';
+import type { ExecFn } from '../process/exec.ts';
+import { MAIN_CONFIG, type RenderedConfig } from '../types.ts';
 
 /** `haproxy -c`'s warning for a `server-state-file` that does not exist yet. */
 const MISSING_STATE_FILE = /Can't open global server state file/;

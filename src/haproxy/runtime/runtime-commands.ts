@@ -1,5 +1,5 @@
-import { helpers } from '../render/helpers.ts';
-import type { ServerModel } from '../model/types.ts';
+import { helpers } from '../../render/helpers.ts';
+import type { ServerModel } from '../../model/types.ts';
 
 /**
  * Runtime API commands, built from model values through the same encoders as

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.ts';
+import { errorMessage } from '../../errors.ts';
 import { serverKey } from './live-vs-model.ts';
 import { adminCommands } from './runtime-commands.ts';
 import type { AdminCli } from './admin-cli.ts';
-import type { ServerModel } from '../model/types.ts';
+import type { ServerModel } from '../../model/types.ts';
 
 export interface DrainerOptions {
   readonly admin: AdminCli;

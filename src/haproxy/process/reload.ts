@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorMessage, HaproxyRuntimeError } from '../errors.ts';
-import { failureReasons, logOffset, readLogSince } from './log-tail.ts';
+import { errorMessage, HaproxyRuntimeError } from '../../errors.ts';
+import { failureReasons, logOffset, readLogSince } from '../logs/log-tail.ts';
 import type { MasterCli } from './master-cli.ts';
 import type { ShowProc } from './show-proc.ts';
 

@@ -1,4 +1,4 @@
-import { HaproxyRuntimeError } from '../errors.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
 
 /** One server of `show servers state` (format version 1), the fields ipx reads. */
 export interface LiveServer {

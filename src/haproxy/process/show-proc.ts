@@ -1,4 +1,4 @@
-import { HaproxyRuntimeError } from '../errors.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
 
 export interface ProcEntry {
   readonly pid: number;

@@ -1,10 +1,10 @@
-import { compareStrings } from '../compare.ts';
-import { serviceBackends } from '../model/backends.ts';
-import { changedGlobalKeys, changedPolicyKeys } from '../model/diff-model.ts';
-import { SPLIT_MAP, splitKey } from '../render/split-map.ts';
-import { TIMEOUTS_MAP } from '../render/timeouts-map.ts';
+import { compareStrings } from '../../compare.ts';
+import { serviceBackends } from '../../model/backends.ts';
+import { changedGlobalKeys, changedPolicyKeys } from '../../model/diff-model.ts';
+import { SPLIT_MAP, splitKey } from '../../render/split-map.ts';
+import { TIMEOUTS_MAP } from '../../render/timeouts-map.ts';
 import { CALLER_RUNTIME_KEYS, planCaller, type MapReplaceOp } from './plan-caller.ts';
-import type { Model, ServerModel, ServerState, ServiceModel } from '../model/types.ts';
+import type { Model, ServerModel, ServerState, ServiceModel } from '../../model/types.ts';
 
 /**
  * One change to a server of a backend that exists before and after. `remove`

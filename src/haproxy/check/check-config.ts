@@ -1,6 +1,6 @@
-import { HaproxyCheckError, HaproxyRuntimeError } from '../errors.ts';
+import { HaproxyCheckError, HaproxyRuntimeError } from '../../errors.ts';
 import { parseCheckOutput } from './check-output.ts';
-import { execCommand, type ExecFn } from './exec.ts';
+import { execCommand, type ExecFn } from '../process/exec.ts';
 
 export interface CheckConfigOptions {
   /** HAProxy binary: a path or a name on PATH. */

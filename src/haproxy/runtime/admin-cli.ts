@@ -1,6 +1,6 @@
-import { HaproxyRuntimeError } from '../errors.ts';
-import { commandSender, type CommandOptions } from './cli-socket.ts';
-import { helpers } from '../render/helpers.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
+import { commandSender, type CommandOptions } from '../process/cli-socket.ts';
+import { helpers } from '../../render/helpers.ts';
 import { parseServersState, type ServersState } from './servers-state.ts';
 import { parseServerLoad, type ServerLoad } from './show-stat.ts';
 import type { AdminCommand } from './runtime-commands.ts';

@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errorMessage, HaproxyRuntimeError } from '../errors.ts';
+import { errorMessage, HaproxyRuntimeError } from '../../errors.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import type { RunDirLayout } from './run-dir.ts';
-import type { RenderedConfig } from './types.ts';
+import type { RenderedConfig } from '../types.ts';
 
 /** The configuration a reload last confirmed, kept to roll back to and to cold-start from. */
 export interface LastGood {

@@ -1,6 +1,6 @@
-import { modelServers, serverDisagreement, serverKey } from './live-vs-model.ts';
-import { parseServersState } from './servers-state.ts';
-import type { Model } from '../model/types.ts';
+import { modelServers, serverDisagreement, serverKey } from '../runtime/live-vs-model.ts';
+import { parseServersState } from '../runtime/servers-state.ts';
+import type { Model } from '../../model/types.ts';
 
 export interface StateFileContent {
   /** What to write into the server state file. */

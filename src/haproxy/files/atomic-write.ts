@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { HaproxyRuntimeError, errorMessage } from '../errors.ts';
+import { HaproxyRuntimeError, errorMessage } from '../../errors.ts';
 
 /** Temp files start with this, so a crash's leftovers are recognised and removed. */
 export const TEMP_PREFIX = '.ipx-tmp-';

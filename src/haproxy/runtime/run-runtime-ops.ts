@@ -2,7 +2,7 @@ import { replaceMap } from './replace-map.ts';
 import { adminCommands } from './runtime-commands.ts';
 import type { AdminCli } from './admin-cli.ts';
 import type { Drainer } from './drainer.ts';
-import type { RuntimeOp } from './plan-apply.ts';
+import type { RuntimeOp } from '../plan/plan-apply.ts';
 
 export interface RuntimeOpsDeps {
   readonly admin: AdminCli;

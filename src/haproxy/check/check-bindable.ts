@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { HaproxyRuntimeError } from '../errors.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
 import type { BindTarget } from './bind-addresses.ts';
 
 /**

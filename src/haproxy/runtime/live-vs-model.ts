@@ -1,7 +1,7 @@
-import { modelBackends } from '../model/backends.ts';
-import { ipKey } from '../model/ip-literal.ts';
+import { modelBackends } from '../../model/backends.ts';
+import { ipKey } from '../../model/ip-literal.ts';
 import { isDraining, isMaint, type LiveServer } from './servers-state.ts';
-import type { Model, ServerModel } from '../model/types.ts';
+import type { Model, ServerModel } from '../../model/types.ts';
 
 /** `backend/server`, the key runtime state is tracked by. */
 export function serverKey(backend: string, server: string): string {

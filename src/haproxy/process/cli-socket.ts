@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HaproxyRuntimeError } from '../errors.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
 
 /**
  * One command per connection on an HAProxy CLI socket: the master CLI (`-S`)

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path';
-import { HaproxyRuntimeError } from '../errors.ts';
-import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
+import { MAIN_CONFIG, type RenderedConfig } from '../types.ts';
 
 /** Where everything of one managed HAProxy lives. */
 export interface RunDirLayout {

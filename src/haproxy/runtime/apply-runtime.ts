@@ -1,13 +1,13 @@
-import { HaproxyRuntimeError } from '../errors.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
 import { liveMismatches } from './live-vs-model.ts';
 import { runRuntimeOps } from './run-runtime-ops.ts';
-import { stageConfig, type LiveConfig, type StageDeps } from './stage-config.ts';
-import { promoteStaged } from './stage-files.ts';
+import { stageConfig, type LiveConfig, type StageDeps } from '../files/stage-config.ts';
+import { promoteStaged } from '../files/stage-files.ts';
 import type { AdminCli } from './admin-cli.ts';
 import type { Drainer } from './drainer.ts';
-import type { RuntimeOp } from './plan-apply.ts';
-import type { RenderedConfig } from './types.ts';
-import type { Model } from '../model/types.ts';
+import type { RuntimeOp } from '../plan/plan-apply.ts';
+import type { RenderedConfig } from '../types.ts';
+import type { Model } from '../../model/types.ts';
 
 export interface RuntimeApplyInput {
   readonly rendered: RenderedConfig;

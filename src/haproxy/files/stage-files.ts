@@ -2,7 +2,7 @@ import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renameDurable, TEMP_PREFIX, writeFileAtomic } from './atomic-write.ts';
 import { STAGED_NAME, type RunDirLayout } from './run-dir.ts';
-import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
+import { MAIN_CONFIG, type RenderedConfig } from '../types.ts';
 
 /**
  * Writes the extra files under their own names (content-addressed names never

@@ -1,5 +1,5 @@
-import { callerMapEntries } from '../render/caller-maps.ts';
-import type { Model } from '../model/types.ts';
+import { callerMapEntries } from '../../render/caller-maps.ts';
+import type { Model } from '../../model/types.ts';
 
 /** Policy keys whose change only rewrites caller maps (the rules read their values from them). */
 export const CALLER_RUNTIME_KEYS = ['auth.required', 'access.allow', 'rateLimit.perCaller', 'rateLimit.total', 'rateLimit.bytesPerCaller'] as const;

@@ -1,4 +1,4 @@
-import { HaproxyRuntimeError } from '../errors.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
 import type { AdminCli } from './admin-cli.ts';
 
 const MAP_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*\.map$/;

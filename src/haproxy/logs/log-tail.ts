@@ -1,5 +1,5 @@
 import { open, stat } from 'node:fs/promises';
-import { parseCheckOutput } from './check-output.ts';
+import { parseCheckOutput } from '../check/check-output.ts';
 
 const MAX_READ = 64 * 1024;
 

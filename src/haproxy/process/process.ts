@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HaproxyRuntimeError } from '../errors.ts';
-import { failureReasons, logOffset, readLogSince } from './log-tail.ts';
+import { HaproxyRuntimeError } from '../../errors.ts';
+import { failureReasons, logOffset, readLogSince } from '../logs/log-tail.ts';
 import { createMasterCli, type MasterCli } from './master-cli.ts';
 import type { ShowProc } from './show-proc.ts';
 

@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.ts';
+import { errorMessage } from '../../errors.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { serverStateFor } from './server-state-file.ts';
-import { EMPTY_SERVER_STATE } from './servers-state.ts';
-import type { AdminCli } from './admin-cli.ts';
-import type { Model } from '../model/types.ts';
+import { EMPTY_SERVER_STATE } from '../runtime/servers-state.ts';
+import type { AdminCli } from '../runtime/admin-cli.ts';
+import type { Model } from '../../model/types.ts';
 
 export interface WriteServerStateOptions {
   /** The live worker's runtime API; undefined when no HAProxy runs (a start carries no state). */

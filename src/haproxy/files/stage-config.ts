@@ -2,13 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.ts';
 import type { Logger } from 'pino';
-import { checkConfig } from './check-config.ts';
+import { checkConfig } from '../check/check-config.ts';
 import type { LastGood, LastGoodStore } from './last-good.ts';
 import { extraFileNames, STAGED_NAME, type RunDirLayout } from './run-dir.ts';
 import { pruneFiles, removeStagingLeftovers, stageFiles } from './stage-files.ts';
-import type { ExecFn } from './exec.ts';
-import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
-import type { Model } from '../model/types.ts';
+import type { ExecFn } from '../process/exec.ts';
+import { MAIN_CONFIG, type RenderedConfig } from '../types.ts';
+import type { Model } from '../../model/types.ts';
 
 /** What is live in runDir: the hash HAProxy was last confirmed with, its extra files, and the model it came from. */
 export interface LiveConfig {
