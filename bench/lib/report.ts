@@ -3,7 +3,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ApplyRecord } from './ipx.ts';
 
 export interface Distribution {
   readonly n: number;

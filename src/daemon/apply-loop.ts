@@ -197,10 +197,10 @@ export class ApplyLoop {
   }
 
   private succeeded(result: RunResult, durationMs: number): void {
-    const { metrics, logger } = this.options;
+    const { metrics } = this.options;
     metrics.guardHeld.set(result.held ? 1 : 0);
     if (result.held) return;
-    const { model, rendered, renderMs } = result;
+    const { model, rendered } = result;
     const { action, runtimeOps } = result.result;
     metrics.runs.inc({ result: 'ok' });
     metrics.applies.inc({ action });

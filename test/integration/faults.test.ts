@@ -8,7 +8,7 @@ import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createConsulClient, registerService, deregisterService, startDevAgent, type DevAgent } from '../../src/consul/index.ts';
+import { createConsulClient, registerService, startDevAgent, type DevAgent } from '../../src/consul/index.ts';
 import { createMasterCli } from '../../src/haproxy/index.ts';
 import { isAlive } from '../helpers/haproxy.ts';
 import { eventually, get } from '../helpers/http.ts';
