@@ -20,7 +20,10 @@
 import { nodeNamesOf, fetchedServiceOf, type FetchedService } from './change-signals.ts';
 import { isRecord, normalizeInstances } from './normalize.ts';
 import type { ReadPool } from './read-pool.ts';
+import type { ServiceReads } from './service-reads.ts';
 import type { InstanceEntry } from './snapshot.ts';
+import type { WatcherLogger } from './watcher-types.ts';
+import { errorMessage } from '../errors.ts';
 
 /** Reading by node needs at least this many services to be worth it. */
 export const BY_NODE_MIN_SERVICES = 100;
@@ -63,6 +66,26 @@ export async function readServicesByNode(pool: ReadPool, wanted: ReadonlySet<str
   };
   await Promise.all(Array.from({ length: Math.min(NODES_AT_ONCE, nodes.length) }, worker));
   return group.finish();
+}
+
+/** Seeds every service found on the nodes into `reads`; the others (and all, when this fails) are read one by one. */
+export function seedFirstSync(pool: ReadPool, reads: Pick<ServiceReads, 'seed' | 'refresh'>, names: readonly string[], logger: WatcherLogger): void {
+  const started = pool.effects.now();
+  readServicesByNode(pool, new Set(names)).then(
+    (found) => {
+      if (found) logger.info({ services: found.size, ms: pool.effects.now() - started }, 'consul: first sync read by node');
+      for (const name of names) {
+        const read = found?.get(name);
+        if (read) reads.seed(name, read);
+        else reads.refresh(name);
+      }
+    },
+    (err: unknown) => {
+      if (pool.signal.aborted) return;
+      logger.warn({ err: errorMessage(err) }, 'consul: reading the first sync by node failed; reading each service');
+      for (const name of names) reads.refresh(name);
+    },
+  );
 }
 
 /** Pure: node answers regrouped into per-service health answers, normalized. */

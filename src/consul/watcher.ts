@@ -22,7 +22,8 @@
  *
  * A snapshot is emitted once every service has been read (or failed its first
  * read), and whenever one changes; a failing read keeps the service's last
- * good data and is retried with backoff (DESIGN.md invariant 3).
+ * good data and is retried with backoff (DESIGN.md invariant 3). The first
+ * sync of a large catalog on few nodes reads by node (read-by-node.ts).
  */
 import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
@@ -35,7 +36,7 @@ import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
-import { BY_NODE_MIN_SERVICES, readServicesByNode } from './read-by-node.ts';
+import { BY_NODE_MIN_SERVICES, seedFirstSync } from './read-by-node.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
@@ -206,28 +207,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       dirty = true;
       logger.info({ service: name }, 'consul: service left the catalog; stopped reading its health');
     }
-    if (byNode) readFirstByNode(chosen.watched);
+    if (byNode) seedFirstSync(pool, reads, chosen.watched, logger);
     scheduleEmit();
-  }
-
-  /** Seeds every service found on the nodes; the others (and all, when this fails) are read one by one. */
-  function readFirstByNode(names: readonly string[]): void {
-    const started = now();
-    readServicesByNode(pool, new Set(names)).then(
-      (found) => {
-        if (found) logger.info({ services: found.size, ms: now() - started }, 'consul: first sync read by node');
-        for (const name of names) {
-          const read = found?.get(name);
-          if (read) reads.seed(name, read);
-          else reads.refresh(name);
-        }
-      },
-      (err: unknown) => {
-        if (controller.signal.aborted) return;
-        logger.warn({ err: errorMessage(err) }, 'consul: reading the first sync by node failed; reading each service');
-        for (const name of names) reads.refresh(name);
-      },
-    );
   }
 
   // Many reads end in one burst (the first sync, a scan): one snapshot for all of them.

@@ -1,84 +1,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
-import type { Config } from '../config/index.ts';
 import { errorMessage, HaproxyCheckError, HaproxyRuntimeError } from '../errors.ts';
 import { createAdminCli } from './runtime/admin-cli.ts';
 import { applyRender, type ApplyResult, type LiveConfig } from './apply.ts';
 import { applyRuntime, persistRuntime } from './runtime/apply-runtime.ts';
 import { latestOnly } from './files/latest-only.ts';
 import { replaceMap } from './runtime/replace-map.ts';
-import { bindAddressesOf, bindTargets } from './check/bind-addresses.ts';
-import { checkBindable } from './check/check-bindable.ts';
 import { createDrainer } from './runtime/drainer.ts';
 import { createLastGoodStore } from './files/last-good.ts';
 import { liveMismatches } from './runtime/live-vs-model.ts';
 import { countOps, planApply, planForLive, type ApplyPlan, type RuntimeOp } from './plan/plan-apply.ts';
-import { adoptHaproxy, attachHaproxy, startHaproxy, type HaproxyProcess } from './process/process.ts';
+import { adoptHaproxy, attachHaproxy, type HaproxyProcess } from './process/process.ts';
+import { checkNewBinds, startManaged } from './process/start-managed.ts';
 import { extraFileNames, runDirLayout } from './files/run-dir.ts';
 import { readIfExists, removeStagingLeftovers } from './files/stage-files.ts';
 import { writeServerState } from './files/write-server-state.ts';
-import type { ExecFn } from './process/exec.ts';
 import type { ShowProc } from './process/show-proc.ts';
-import type { LiveServer } from './runtime/servers-state.ts';
 import { MAIN_CONFIG, type RenderedConfig } from './types.ts';
 import { composeStatus, type HaproxyStatus } from './manager-status.ts';
 
 export type { HaproxyStatus } from './manager-status.ts';
+export type { ApplyInput, HaproxyManager, HaproxyManagerOptions } from './manager-types.ts';
+import type { ApplyInput, HaproxyManager, HaproxyManagerOptions } from './manager-types.ts';
 import type { Model } from '../model/types.ts';
 
 /** Longest a shutdown waits for in-flight requests before SIGTERM. */
 const STOP_GRACE_MS = 10_000;
-
-export interface HaproxyManagerOptions {
-  readonly config: Config['haproxy'];
-  /** The listen addresses by key (`{ http: '127.0.0.1:8080' }`), so a port in use is reported as `listen.http`. */
-  readonly listen?: Readonly<Record<string, string>>;
-  readonly logger: Logger;
-  readonly exec?: ExecFn;
-}
-
-/** What to apply: the rendered files and the model they were rendered from. */
-export interface ApplyInput {
-  /** The files, or how to render them: a runtime change is applied before they are rendered. */
-  readonly rendered: RenderedConfig | (() => RenderedConfig);
-  /** Without it (a hand-written config) every change reloads and no server state is carried over. */
-  readonly model?: Model;
-  /**
-   * The templates and settings the files are rendered with (any object, compared by identity).
-   * While it is the one the live files came from, a model equal to the live one renders the
-   * same files (nothing to apply), and a runtime change needs no render before its ops.
-   */
-  readonly renderer?: object;
-}
-
-export interface HaproxyManager {
-  /** Starts HAProxy (or adopts the one an earlier ipx left running) and applies the input. */
-  start(input: ApplyInput): Promise<ApplyResult>;
-  /**
-   * Applies the input: noop when its hash is live; through the runtime API
-   * when only servers of existing backends changed; else check, swap and
-   * reload (starting HAProxy if needed).
-   */
-  apply(input: ApplyInput): Promise<ApplyResult>;
-  /** Waits for the apply in flight, then stops a managed HAProxy. Idempotent. */
-  stop(): Promise<void>;
-  status(): HaproxyStatus;
-  refresh(): Promise<HaproxyStatus>;
-  /** The last configuration a reload confirmed, for a cold start while Consul is unreachable. */
-  lastGood(): Promise<RenderedConfig | undefined>;
-  /** What HAProxy's servers are doing now (`show servers state`); undefined when it cannot be asked. */
-  liveServers(): Promise<readonly LiveServer[] | undefined>;
-  /**
-   * Calls `listener` when writing the files of a runtime apply fails after the
-   * apply returned (the check refused them): HAProxy was reloaded on the last
-   * good files, and the caller should apply its latest state again.
-   */
-  onBackgroundFailure(listener: (error: unknown) => void): void;
-  /** Resolves once the files of every runtime apply so far are on disk, or their check failed and was undone. */
-  settled(): Promise<void>;
-  /** Empties a map in the running HAProxy, atomically (prepare, commit); after any apply in flight. */
-  clearMap(map: string): Promise<void>;
-}
 
 /**
  * The HAProxy stage's front door. Operations run one at a time (a second
@@ -143,33 +89,6 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     return { hash: good.rendered.hash, extraNames: extraFileNames(good.rendered) };
   }
 
-  /**
-   * A bind that fails at reload pauses every listener (HAPROXY-2.6.md): an
-   * address the live config does not hold yet (a new TCP service port) is
-   * tried first, and a busy one fails the apply while the live config serves on.
-   */
-  async function checkNewBinds(rendered: RenderedConfig): Promise<void> {
-    const live = new Set(bindAddressesOf((await readIfExists(layout.config)) ?? ''));
-    const added = bindAddressesOf(rendered.files[MAIN_CONFIG] ?? '').filter((address) => !live.has(address));
-    if (added.length > 0) await checkBindable(bindTargets(added, options.listen));
-  }
-
-  async function startProcess(): Promise<HaproxyProcess> {
-    if (!config.manage) throw new HaproxyRuntimeError(`haproxy: the master on ${layout.masterSocket} is gone and haproxy.manage is false; restart it where it is managed`);
-    const text = (await readIfExists(layout.config)) ?? '';
-    await checkBindable(bindTargets(bindAddressesOf(text), options.listen));
-    return startHaproxy({
-      binary: config.binary,
-      runDir: layout.dir,
-      configFile: layout.config,
-      masterSocket: layout.masterSocket,
-      socketGroup: config.socketGroup,
-      pidFile: layout.pidFile,
-      logFile: layout.logFile,
-      startTimeoutMs: config.reloadTimeout,
-    });
-  }
-
   async function applyNow(input: ApplyInput): Promise<ApplyResult> {
     if (stopped) throw new HaproxyRuntimeError('haproxy: the manager was stopped; create a new one to apply again');
     const { model, renderer } = input;
@@ -211,7 +130,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       }
       const reasons = plan.kind === 'reload' ? plan.reasons : [];
       await persist.flush();
-      if (running) await checkNewBinds(rendered());
+      if (running) await checkNewBinds(layout, options.listen, rendered());
       const outcome = await reloadApply(rendered(), model, running, force);
       liveRenderer = renderer;
       return done({ ...outcome, durationMs: elapsed(), reasons });
@@ -306,7 +225,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
       logger,
       exec: options.exec,
       running,
-      start: startProcess,
+      start: () => startManaged(config, layout, options.listen),
       live,
       force,
     }).catch((err: unknown) => {

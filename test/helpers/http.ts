@@ -1,4 +1,4 @@
-import http from 'node:http';
+import http, { type Server } from 'node:http';
 
 export interface SimpleResponse {
   readonly status: number;
@@ -34,4 +34,15 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+/** Keeps idle keep-alive connections open longer than HAProxy's pool does, and listens on a free loopback port: the port. */
+export async function listenLoopback(server: Server): Promise<number> {
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  return address && typeof address === 'object' ? address.port : 0;
 }

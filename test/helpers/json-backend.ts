@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { listenLoopback } from './http.ts';
 
 /** What a scripted backend answers to one request. */
 export interface Reply {
@@ -37,14 +38,9 @@ export async function startScriptedBackend(reply: (url: string) => Reply): Promi
     }, delayMs);
     res.on('close', () => clearTimeout(timer));
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
+  const port = await listenLoopback(server);
   return {
-    port: address && typeof address === 'object' ? address.port : 0,
+    port,
     seen,
     answer: (next) => (current = next),
     close: () =>

@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { listenLoopback } from './http.ts';
 
 /** How a policy backend answers right now; tests change it while traffic flows. */
 export interface Behaviour {
@@ -56,15 +57,10 @@ export async function startPolicyBackend(name: string, initial: Partial<Behaviou
     if (behaviour.delayMs > 0) setTimeout(answer, behaviour.delayMs);
     else answer();
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
+  const port = await listenLoopback(server);
   return {
     name,
-    port: address && typeof address === 'object' ? address.port : 0,
+    port,
     behaviour,
     hits: () => hits,
     healthHits: () => healthHits,
