@@ -23,6 +23,11 @@ export interface DevAgentOptions {
   readonly httpPort?: number;
   readonly nodeName?: string;
   readonly cwd?: string;
+  /**
+   * Ports the agent must not take although they are free now: the ones the caller's
+   * own configuration is about to bind (HAProxy's listen addresses, for `ipx dev`).
+   */
+  readonly avoidPorts?: ReadonlySet<number>;
   /** More agent arguments, e.g. -hcl for TLS or ACL settings in tests. */
   readonly extraArgs?: readonly string[];
   /** How long to wait for a leader, in ms. */
@@ -74,7 +79,7 @@ export async function startDevAgent(options: DevAgentOptions = {}): Promise<DevA
 class PortTakenError extends ConsulError {}
 
 async function startOnce(binary: string, options: DevAgentOptions): Promise<DevAgent> {
-  const [http = 0, dns = 0, serfLan, serfWan, server] = await ports(options.httpPort);
+  const [http = 0, dns = 0, serfLan, serfWan, server] = await ports(options.httpPort, options.avoidPorts);
   const address = `http://127.0.0.1:${http}`;
   const args = [
     'agent', '-dev', '-client', '127.0.0.1', '-bind', '127.0.0.1',
@@ -101,9 +106,9 @@ async function startOnce(binary: string, options: DevAgentOptions): Promise<DevA
   return { address, httpPort: http, dnsPort: dns, pid: agent.pid, stop };
 }
 
-async function ports(httpPort: number | undefined): Promise<number[]> {
-  if (httpPort === undefined) return findFreePorts(5);
-  return [httpPort, ...(await findFreePorts(4))];
+async function ports(httpPort: number | undefined, avoid?: ReadonlySet<number>): Promise<number[]> {
+  if (httpPort === undefined) return findFreePorts(5, '127.0.0.1', avoid);
+  return [httpPort, ...(await findFreePorts(4, '127.0.0.1', avoid))];
 }
 
 async function isExecutable(file: string): Promise<boolean> {

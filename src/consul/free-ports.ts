@@ -15,10 +15,12 @@ import { parseEphemeralRange, poolRange, workerIdOf, workerSlice, type PortRange
  * can still take it before it is used, which is why the dev agent retries on
  * "address already in use".
  */
-export async function findFreePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+export async function findFreePorts(count: number, host = '127.0.0.1', avoid: ReadonlySet<number> = NONE): Promise<number[]> {
   defaultAllocator ??= createDefaultAllocator();
-  return (await defaultAllocator).take(count, host);
+  return (await defaultAllocator).take(count, host, avoid);
 }
+
+const NONE: ReadonlySet<number> = new Set();
 
 export interface PortAllocatorOptions {
   readonly range: PortRange;
@@ -30,8 +32,11 @@ export interface PortAllocatorOptions {
 
 export interface PortAllocator {
   readonly range: PortRange;
-  /** `count` ports of the range that could be listened on, none handed out before by this allocator. */
-  take(count: number, host?: string): Promise<number[]>;
+  /**
+   * `count` ports of the range that could be listened on, none handed out before by
+   * this allocator and none in `avoid` (ports something else is about to bind).
+   */
+  take(count: number, host?: string, avoid?: ReadonlySet<number>): Promise<number[]>;
 }
 
 /**
@@ -54,12 +59,12 @@ export function createPortAllocator(options: PortAllocatorOptions): PortAllocato
   const marked = new Set<number>();
   let next = (options.start ?? range.from + Math.floor(Math.random() * size)) - range.from;
 
-  async function takeOne(host: string): Promise<number> {
+  async function takeOne(host: string, avoid: ReadonlySet<number>): Promise<number> {
     for (let round = 0; round < 2; round++) {
       for (let tried = 0; tried < size; tried++) {
         const port = range.from + next;
         next = (next + 1) % size;
-        if (marked.has(port) || FETCH_BLOCKED.has(port)) continue;
+        if (marked.has(port) || FETCH_BLOCKED.has(port) || avoid.has(port)) continue;
         marked.add(port);
         if (await canListen(port, host)) return port;
       }
@@ -72,9 +77,9 @@ export function createPortAllocator(options: PortAllocatorOptions): PortAllocato
 
   return {
     range,
-    async take(count, host = '127.0.0.1') {
+    async take(count, host = '127.0.0.1', avoid = NONE) {
       const ports: number[] = [];
-      for (let i = 0; i < count; i++) ports.push(await takeOne(host));
+      for (let i = 0; i < count; i++) ports.push(await takeOne(host, avoid));
       return ports;
     },
   };

@@ -13,6 +13,8 @@ export type ServiceCheck =
       /** e.g. "10s". */
       readonly interval: string;
       readonly timeout?: string;
+      /** Status until the first poll; Consul's default is critical. */
+      readonly status?: CheckStatus;
       /** e.g. "1m": the agent removes the instance after being critical this long. */
       readonly deregisterAfter?: string;
     }
@@ -71,7 +73,7 @@ function checkDefinition(check: ServiceCheck): Record<string, string> {
   const out: Record<string, string> = 'ttl' in check
     ? { ttl: check.ttl }
     : { http: check.http, interval: check.interval };
-  if ('ttl' in check && check.status) out.status = check.status;
+  if (check.status) out.status = check.status;
   if ('http' in check && check.timeout) out.timeout = check.timeout;
   if (check.deregisterAfter) out.deregistercriticalserviceafter = check.deregisterAfter;
   return out;

@@ -27,7 +27,7 @@ beforeEach(async () => {
       await startDev();
       return;
     } catch (err) {
-      if (attempt === 3 || !/EADDRINUSE/.test(dev.stderr())) throw err;
+      if (attempt === 3 || !/EADDRINUSE|Address already in use|cannot bind/i.test(dev.stderr())) throw err;
       await stopDev();
       await rm(path.join(dir, '.ipx'), { recursive: true, force: true });
     }
@@ -45,7 +45,9 @@ async function startDev(): Promise<void> {
   dev = spawnIpx(['dev', '-c', 'dev.yaml'], { cwd: dir, timeoutMs: 60_000 });
   await dev.waitFor(/ipx dev is running/, 60_000);
   // It says so once the watch has started; HAProxy comes with the first apply.
-  await eventually(async () => (existsSync(path.join(dir, '.ipx', 'run', 'haproxy.pid')) ? true : undefined), 20_000, 'HAProxy to start');
+  await eventually(async () => (existsSync(path.join(dir, '.ipx', 'run', 'haproxy.pid')) ? true : undefined), 20_000, 'HAProxy to start').catch((err: Error) => {
+    throw new Error(`${err.message}; ipx dev printed:\n${dev.stdout()}\n${dev.stderr()}`, { cause: err });
+  });
 }
 
 async function stopDev(): Promise<void> {

@@ -145,6 +145,13 @@ describe('ConsulWatcher with a real Consul agent', () => {
     expect(instancesOf(snapshot, 'web')?.map((i) => i.status)).toEqual(['critical', 'passing']);
   });
 
+  it('reads an HTTP check registered as passing as passing before its first poll', async () => {
+    // Nothing listens on port 1, and a 10 h interval puts the first poll (staggered within it) far away.
+    await register({ ...web('web-1', 9001), check: { http: 'http://127.0.0.1:1/health', interval: '10h', status: 'passing' } });
+    const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000);
+    expect(instancesOf(snapshot, 'web')?.[0]?.status).toBe('passing');
+  });
+
   it('carries keys written under ipx/ and nothing outside it', async () => {
     await putKv(consul.agent.address, 'ipx/services/web', '{"timeout":"2s"} ✓');
     await putKv(consul.agent.address, 'other/key', 'ignored');

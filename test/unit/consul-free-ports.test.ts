@@ -116,6 +116,11 @@ describe('createPortAllocator', () => {
     expect(tried).toEqual([20010, 20011, 20012, 20013, 20014]);
   });
 
+  it('never hands out a port the caller is about to bind itself, though it is free now', async () => {
+    const allocator = createPortAllocator({ range, start: 20010, canListen: free });
+    expect(await allocator.take(3, '127.0.0.1', new Set([20011, 20012]))).toEqual([20010, 20013, 20014]);
+  });
+
   it('hands a port out again only after every other port of the range, and fails clearly when none is free', async () => {
     const small = { from: 20000, to: 20002 };
     const allocator = createPortAllocator({ range: small, start: 20000, canListen: free });

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { ConsulClient } from '../../src/consul/index.ts';
 import { DEMO_INSTANCES, demoKvEntries, newDemoApiKey, writeDemoKv } from '../../src/dev/demo-gateway.ts';
+import { portsConfigured } from '../../src/dev/ports-configured.ts';
 import { tryLines } from '../../src/dev/try-lines.ts';
+import { parseConfig } from '../../src/config/index.ts';
 import { policySchema } from '../../src/model/policy/index.ts';
 
 const input = { domain: 'service.internal', listen: { http: '127.0.0.1:8080', stats: '127.0.0.1:8404', admin: '127.0.0.1:8405' }, kvPrefix: 'ipx/', apiKey: 'k3y' };
@@ -53,5 +55,16 @@ describe('the demo ipx dev sets up', () => {
     expect(result.kept).toEqual(['ipx/services/hello']);
     expect(result.created).toEqual(['ipx/services/world', 'ipx/services/orders', 'ipx/apikeys/demo']);
     expect(existing.get('ipx/services/hello')).toBe('balance: leastconn');
+  });
+});
+
+describe('portsConfigured', () => {
+  it("names every port the configuration binds, so ipx dev's Consul agent keeps off them", () => {
+    const config = parseConfig({
+      listen: { http: '127.0.0.1:20001', stats: '127.0.0.1:20002', admin: '127.0.0.1:20003', accessLog: '127.0.0.1:20004' },
+      rateLimit: { syncBind: '127.0.0.1:20005' },
+      routing: { tcpPorts: { from: 20010, to: 20012 } },
+    });
+    expect([...portsConfigured(config)].sort()).toEqual([20001, 20002, 20003, 20004, 20005, 20010, 20011, 20012]);
   });
 });

@@ -7,6 +7,7 @@ import { startDaemon } from '../../daemon/daemon.ts';
 import { waitForStopSignal } from '../../daemon/signals.ts';
 import { DEMO_INSTANCES, DEV_CONFIG_DEFAULTS, demoKvEntries, newDemoApiKey, writeDemoKv } from '../../dev/demo-gateway.ts';
 import { startDemoService, type DemoService } from '../../dev/demo-service.ts';
+import { portsConfigured } from '../../dev/ports-configured.ts';
 import { tryLines } from '../../dev/try-lines.ts';
 import { createHaproxyManager } from '../../haproxy/index.ts';
 import { createLogger, isHumanFormat } from '../../log.ts';
@@ -29,7 +30,7 @@ export function devCommand(program: Command, io: CliIo): void {
       const say = (line: string) => io.stdout.write(`${line}\n`);
       try {
         if (!(await consulAnswers(config.consul.address))) {
-          const agent: DevAgent = await startDevAgent({ cwd: PACKAGE_ROOT });
+          const agent: DevAgent = await startDevAgent({ cwd: PACKAGE_ROOT, avoidPorts: portsConfigured(config) });
           cleanups.push(() => agent.stop());
           config.consul.address = agent.address;
           say(`consul: started a dev agent at ${agent.address} (pid ${agent.pid})`);
@@ -46,7 +47,9 @@ export function devCommand(program: Command, io: CliIo): void {
             port: service.port,
             tags: ['demo'],
             meta: demo.version ? { 'ipx-version': demo.version } : {},
-            check: { http: `http://127.0.0.1:${service.port}/health`, interval: '1s', timeout: '1s' },
+            // Passing from the start: it answers already, and the lines printed below then answer 200 at once,
+            // not 503 until the check's first poll (up to its interval later).
+            check: { http: `http://127.0.0.1:${service.port}/health`, interval: '1s', timeout: '1s', status: 'passing' },
           });
           cleanups.push(async () => {
             await deregisterService(client, demo.id).catch(() => undefined);
