@@ -6,9 +6,13 @@
  * access log). Added latency p50/p99 against direct, and HAProxy's CPU per
  * 10,000 requests (utime + stime of its processes, from /proc).
  *
- *   node --import tsx bench/datapath.ts [--rate 2000] [--duration 20] [--threads N] [--json]
+ *   node --import tsx bench/datapath.ts [--rate 2000] [--duration 20] [--rounds 1] [--threads N] [--json]
  *
  * --threads sets haproxy.threads (default: ipx's, HAProxy's one thread per CPU).
+ * --rounds N takes the rows in turn N times, --duration seconds each: a row's
+ * latency is then the median over rounds, and its added latency the median of
+ * its difference to the direct row of the same round, so that a machine whose
+ * load drifts during the run shifts every row alike.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,12 +33,14 @@ const { values: args } = parseArgs({
   options: {
     rate: { type: 'string', default: '2000' },
     duration: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '1' },
     threads: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
 const RATE = Number(args.rate);
 const DURATION_MS = Number(args.duration) * 1000;
+const ROUNDS = Math.max(1, Number(args.rounds));
 const THREADS = args.threads === undefined ? undefined : Number(args.threads);
 const CLK_TCK = 100;
 
@@ -104,34 +110,53 @@ await runBenchmark(async () => {
       { name: 'ipx, API key + access + 3 limits', port: stack.ipx.httpPort, host: `guarded.${DOMAIN}`, headers: { 'x-api-key': API_KEY } },
       { name: 'ipx, RS256 JWT + access + 3 limits', port: stack.ipx.httpPort, host: `guarded.${DOMAIN}`, headers: { authorization: `Bearer ${BENCH_JWT}` } },
     ];
-    const results: Array<{ name: string; result: OpenLoopResult; cpuMsPer10k: number | undefined }> = [];
-    for (const phase of phases) {
-      const before = await cpuTicks(pids);
-      const result = await openLoop({ port: phase.port, host: phase.host, headers: phase.headers, rate: RATE, durationMs: DURATION_MS, warmup: Math.min(2000, RATE) });
-      const ticks = (await cpuTicks(pids)) - before;
-      const cpuMsPer10k = phase.name === 'direct' ? undefined : Math.round(((ticks * 1000) / CLK_TCK / result.sent) * 10_000);
-      results.push({ name: phase.name, result, cpuMsPer10k });
+    const rounds: Array<Array<{ result: OpenLoopResult; ticks: number }>> = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const row: Array<{ result: OpenLoopResult; ticks: number }> = [];
+      for (const phase of phases) {
+        const before = await cpuTicks(pids);
+        const result = await openLoop({ port: phase.port, host: phase.host, headers: phase.headers, rate: RATE, durationMs: DURATION_MS, warmup: Math.min(2000, RATE) });
+        row.push({ result, ticks: (await cpuTicks(pids)) - before });
+      }
+      rounds.push(row);
     }
-    const base = results[0]!.result.latencyUs;
-    const added = (r: OpenLoopResult) => ({ p50: (r.latencyUs.p50 - base.p50) / 1000, p99: (r.latencyUs.p99 - base.p99) / 1000 });
-    const summary = results.map(({ name, result, cpuMsPer10k }) => ({
-      name,
-      sent: result.sent,
-      statuses: result.statuses,
-      errors: result.errors,
-      lateStarts: result.lateStarts,
-      latencyMs: { p50: result.latencyUs.p50 / 1000, p90: result.latencyUs.p90 / 1000, p99: result.latencyUs.p99 / 1000, max: result.latencyUs.max / 1000 },
-      addedMs: name === 'direct' ? undefined : added(result),
-      haproxyCpuMsPer10k: cpuMsPer10k,
-    }));
-    const data = { rate: RATE, durationS: DURATION_MS / 1000, threads: THREADS ?? 'default', phases: summary, provenance: provenance(REPO_ROOT) };
+    const median = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const merged = (counts: Array<Record<string, number>>) => {
+      const out: Record<string, number> = {};
+      for (const c of counts) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
+      return out;
+    };
+    const summary = phases.map(({ name }, i) => {
+      const taken = rounds.map((row) => row[i]!);
+      const directs = rounds.map((row) => row[0]!.result.latencyUs);
+      const latency = (q: 'p50' | 'p90' | 'p99' | 'max') => median(taken.map((t) => t.result.latencyUs[q])) / 1000;
+      const addedBy = (q: 'p50' | 'p99') => median(taken.map((t, r) => t.result.latencyUs[q] - directs[r]![q])) / 1000;
+      const sent = sum(taken.map((t) => t.result.sent));
+      return {
+        name,
+        sent,
+        statuses: merged(taken.map((t) => t.result.statuses)),
+        errors: merged(taken.map((t) => t.result.errors)),
+        lateStarts: sum(taken.map((t) => t.result.lateStarts)),
+        latencyMs: { p50: latency('p50'), p90: latency('p90'), p99: latency('p99'), max: latency('max') },
+        addedMs: i === 0 ? undefined : { p50: addedBy('p50'), p99: addedBy('p99') },
+        haproxyCpuMsPer10k: i === 0 ? undefined : Math.round(((sum(taken.map((t) => t.ticks)) * 1000) / CLK_TCK / sent) * 10_000),
+      };
+    });
+    const data = { rate: RATE, durationS: DURATION_MS / 1000, rounds: ROUNDS, threads: THREADS ?? 'default', phases: summary, provenance: provenance(REPO_ROOT) };
     const file = await saveResults(REPO_ROOT, 'datapath', data);
     if (args.json) {
       console.log(JSON.stringify(data, null, 2));
       return;
     }
     const fmt = (n: number | undefined) => (n === undefined ? '—' : n.toFixed(3));
-    console.log(`Data path, open loop at ${RATE} requests/s for ${DURATION_MS / 1000} s per row (latency from each request's due time), HAProxy threads: ${THREADS ?? 'default'}\n`);
+    const taking = ROUNDS === 1 ? `${DURATION_MS / 1000} s per row` : `${ROUNDS} rounds of ${DURATION_MS / 1000} s per row, taken in turn (latency: medians over rounds; added: median of the difference to the same round's direct row)`;
+    console.log(`Data path, open loop at ${RATE} requests/s, ${taking} (latency from each request's due time), HAProxy threads: ${THREADS ?? 'default'}\n`);
     console.log(
       table([
         ['', 'p50 ms', 'p99 ms', 'added p50', 'added p99', 'HAProxy CPU ms / 10k req', 'statuses', 'late starts'],
