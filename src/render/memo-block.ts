@@ -10,17 +10,26 @@ import type Handlebars from 'handlebars';
  * output: a block may read its service, `@index`/`@first`/`@last` (part of the
  * key) and anything else in the context, whose JSON (all but `services`) is
  * compared once per render; a difference empties the memo.
+ *
+ * `{{#memo @root.global @root.timeoutsMap}}` names what else the block reads:
+ * then only those values are compared. Without it a new service empties the
+ * memo (its route is in the context) and the reload it causes renders every
+ * backend again (measured at 5,000 services: 250 ms and about 100 MB of
+ * garbage at the reload, the process's memory peak).
  */
 export function registerMemoBlock(hb: typeof Handlebars): void {
   let root: unknown;
   let fingerprint: string | undefined;
   let texts = new WeakMap<object, { readonly position: string; readonly text: string }>();
-  hb.registerHelper('memo', function (this: unknown, options: Handlebars.HelperOptions) {
+  // Handlebars passes the block's arguments first and its options last.
+  hb.registerHelper('memo', function (this: unknown, ...args: unknown[]) {
+    const options = args.pop() as Handlebars.HelperOptions;
     if (typeof this !== 'object' || this === null) return options.fn(this);
     const data = (options.data ?? {}) as { root?: unknown; index?: number; first?: boolean; last?: boolean };
     if (data.root !== root) {
       root = data.root;
-      const next = fingerprintOf(root);
+      // The named values come from @root, so they are the same for every service of one render.
+      const next = args.length > 0 ? JSON.stringify(args) : fingerprintOf(root);
       if (next !== fingerprint) texts = new WeakMap();
       fingerprint = next;
     }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HaproxyRuntimeError } from '../../src/errors.ts';
 import { liveMismatches } from '../../src/haproxy/runtime/live-vs-model.ts';
@@ -35,6 +36,31 @@ describe('parseServersState', () => {
       { backend: 'svc_web', server: 'w1', address: '127.0.0.1', port: 8001, opState: 2, adminState: 0, weight: 1 },
       { backend: 'svc_web', server: 'w3', address: '127.0.0.3', port: 8003, opState: 2, adminState: 5, weight: 1 },
     ]);
+  });
+
+  it('reads each column as splitting the line on whitespace would, whatever the spacing and however short the line', () => {
+    // Not starting with '#': such a line is a comment.
+    const token = fc.stringMatching(/^[!-"$-~][!-~]{0,11}$/);
+    const gap = fc.constantFrom(' ', '  ', '\t', ' \t ');
+    const names = COLUMNS.slice(2).split(' ');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(token, gap), { minLength: 1, maxLength: 27 }), fc.constantFrom('', ' ', '\r'), (fields, tail) => {
+        const text = fields.map(([value, space]) => value + space).join('').trimEnd() + tail;
+        const split = text.trim().split(/\s+/);
+        const at = (column: string) => split[names.indexOf(column)] ?? '';
+        const [server] = parseServersState(dump(text)).servers;
+        expect(server).toEqual({
+          backend: at('be_name'),
+          server: at('srv_name'),
+          address: at('srv_addr'),
+          port: Number(at('srv_port')),
+          opState: Number(at('srv_op_state')),
+          adminState: Number(at('srv_admin_state')),
+          weight: Number(at('srv_uweight')),
+          line: text.replace(/\r$/, ''),
+        });
+      }),
+    );
   });
 
   it.each([

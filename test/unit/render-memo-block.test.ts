@@ -37,4 +37,19 @@ describe('memo block', () => {
     run([b, counted]);
     expect(reads).toBe(2);
   });
+
+  it('with the values it reads named, compares only those: other context changes keep its text', () => {
+    const named = '{{#each services}}{{#memo @root.global}}{{ident name}}:{{ident @root.global.mode}};{{/memo}}{{/each}}';
+    const { main: template } = compileTemplates({ main: named, partials: {} });
+    let reads = 0;
+    const counted = { get name() { reads += 1; return 'c'; } };
+    const run = (routes: readonly string[], mode = 'http') => template({ services: [counted], global: { mode }, routes });
+    expect(run(['c'])).toBe('c:http;');
+    // A route added (as with a new service): not something the block reads.
+    expect(run(['c', 'd'])).toBe('c:http;');
+    expect(reads).toBe(1);
+    // A named value changed: rendered again.
+    expect(run(['c', 'd'], 'tcp')).toBe('c:tcp;');
+    expect(reads).toBe(2);
+  });
 });

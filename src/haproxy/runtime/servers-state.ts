@@ -50,11 +50,15 @@ export function parseServersState(text: string): ServersState {
   const missing = COLUMNS.filter((column) => at[column] < 0);
   if (missing.length > 0) throw new HaproxyRuntimeError(`haproxy: 'show servers state' has no column ${missing.join(', ')}; HAProxy 2.6 or newer is required`);
 
+  // Only the seven columns ipx reads are cut out of a line: at 50,000 servers, splitting every line
+  // into its 25 fields made over a million strings per reload (measured: the reload's memory peak).
+  const order = COLUMNS.map((column) => at[column]);
   const servers: LiveServer[] = [];
-  for (const line of lines.slice(2)) {
+  for (let i = 2; i < lines.length; i++) {
+    const line = lines[i] as string;
     if (line.trim() === '' || line.startsWith('#')) continue;
-    const fields = line.trim().split(/\s+/);
-    const field = (column: (typeof COLUMNS)[number]) => fields[at[column]] ?? '';
+    const found = fieldsAt(line, order);
+    const field = (column: (typeof COLUMNS)[number]) => found.get(at[column]) ?? '';
     servers.push({
       backend: field('be_name'),
       server: field('srv_name'),
@@ -67,6 +71,27 @@ export function parseServersState(text: string): ServersState {
     });
   }
   return { header: `${version}\n${columnsLine}\n`, servers };
+}
+
+/** The whitespace-separated fields of `line` at the given positions (0-based), by position; none past its end. */
+function fieldsAt(line: string, positions: readonly number[]): Map<number, string> {
+  const last = Math.max(...positions);
+  const byPosition = new Map<number, string>();
+  let field = 0;
+  let i = 0;
+  while (i < line.length && field <= last) {
+    while (i < line.length && isSpace(line.charCodeAt(i))) i++;
+    if (i >= line.length) break;
+    const start = i;
+    while (i < line.length && !isSpace(line.charCodeAt(i))) i++;
+    if (positions.includes(field)) byPosition.set(field, line.slice(start, i));
+    field++;
+  }
+  return byPosition;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 13;
 }
 
 export function isMaint(server: LiveServer): boolean {
