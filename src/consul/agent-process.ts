@@ -31,7 +31,9 @@ export interface AgentProcess {
 export function spawnAgent(binary: string, args: readonly string[], logFile?: string): AgentProcess {
   const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
   const tail: string[] = [];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the agent
+  // must outlive the watch that reads it until `ipx dev` stops it, last.
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   collect(child, tail, log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const killOnExit = (): void => void child.kill('SIGKILL');
