@@ -30,7 +30,7 @@ import { isDeepStrictEqual } from 'node:util';
 import pLimit from 'p-limit';
 import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
-import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, runBlockingView, type ViewEffects, type ViewTiming } from './blocking-view.ts';
+import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, type ViewEffects, type ViewTiming } from './blocking-view.ts';
 import { isBehind, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
@@ -38,21 +38,13 @@ import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query 
 import type { ReadPool } from './read-pool.ts';
 import { BY_NODE_MIN_SERVICES, seedFirstSync } from './read-by-node.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
+import { startSlot, type Slot } from './signal-slot.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
 
 import type { ConsulWatcher, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
 
 export type { ConsulWatcher, WatcherErrorInfo, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
-
-interface Slot<T> {
-  readonly key: string;
-  readonly controller: AbortController;
-  done: Promise<void>;
-  data: { readonly value: T } | undefined;
-  failures: number;
-  failingSince: number | undefined;
-}
 
 /** Long-held blocking queries: catalog/services, the unhealthy checks and the KV prefix (and the intentions, when watched). */
 export const BLOCKING_QUERIES = 3;
@@ -152,44 +144,20 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function startView<T>(query: Query<T>, onData: (data: T) => void, onIndex: (index: string) => void = () => {}): Slot<T> {
-    const slot: Slot<T> = {
-      key: query.key,
-      controller: new AbortController(),
-      done: Promise.resolve(),
-      data: undefined,
-      failures: 0,
-      failingSince: undefined,
-    };
-    controller.signal.addEventListener('abort', () => slot.controller.abort(), { once: true });
-    slot.done = runBlockingView({
-      client,
-      query,
-      wait: config.wait,
-      signal: slot.controller.signal,
-      timing: options.timing,
-      effects: options.effects,
-      onSuccess: (index) => {
-        succeeded(slot.key, slot.failures);
+    const view = { client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now };
+    return startSlot(view, {
+      onSuccess: (index, failures) => {
+        succeeded(query.key, failures);
         // After a failure streak, or when Consul's index went backwards (a restarted agent, a
         // restored snapshot), a signal cannot tell what it missed: every service is read again.
-        const previous = lastIndex.get(slot.key);
-        lastIndex.set(slot.key, index);
-        if (slot.failures > 0 || (previous !== undefined && isBackwards(previous, index))) resyncAll(slot.key);
-        slot.failures = 0;
-        slot.failingSince = undefined;
+        const previous = lastIndex.get(query.key);
+        lastIndex.set(query.key, index);
+        if (failures > 0 || (previous !== undefined && isBackwards(previous, index))) resyncAll(query.key);
         onIndex(index);
       },
-      onData: (data) => {
-        slot.data = { value: data };
-        onData(data);
-      },
-      onError: (error, attempt) => {
-        slot.failures = attempt;
-        slot.failingSince ??= now();
-        failed(slot.key, error, attempt);
-      },
+      onData,
+      onError: (error, attempt) => failed(query.key, error, attempt),
     });
-    return slot;
   }
 
   function reconcile(names: readonly string[]): void {
