@@ -7,7 +7,7 @@ import { latestOnly } from './files/latest-only.ts';
 import { replaceMap } from './runtime/replace-map.ts';
 import { createDrainer } from './runtime/drainer.ts';
 import { createLastGoodStore } from './files/last-good.ts';
-import { liveMismatches } from './runtime/live-vs-model.ts';
+import { adoptedAgrees } from './runtime/adopted-agrees.ts';
 import { countOps, planApply, planForLive, type ApplyPlan, type RuntimeOp } from './plan/plan-apply.ts';
 import { adoptHaproxy, attachHaproxy, type HaproxyProcess } from './process/process.ts';
 import { checkNewBinds, startManaged } from './process/start-managed.ts';
@@ -110,7 +110,7 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
         }
       } else if (running && live?.hash === rendered().hash) {
         // An adopted HAProxy has the right files; its servers must also agree before runtime changes build on them.
-        const agrees = live.model !== undefined || !model || (await agreesWithLive(model));
+        const agrees = live.model !== undefined || !model || (await adoptedAgrees(admin, model, drainer.draining(), logger));
         if (agrees) {
           if (model) live = { ...live, model };
           // These files are the live ones: whatever rendered them renders the live config.
@@ -241,19 +241,6 @@ export function createHaproxyManager(options: HaproxyManagerOptions): HaproxyMan
     proc = outcome.proc ?? (await haproxy.cli.showProc().catch(() => proc));
     const { action, hash, checkWarnings, reloadMs, phasesMs } = outcome;
     return { action, hash, checkWarnings, ...(reloadMs === undefined ? {} : { reloadMs }), ...(phasesMs ? { phasesMs } : {}) };
-  }
-
-  /** For an HAProxy adopted with the right files: whether its servers are what the model says. */
-  async function agreesWithLive(model: Model): Promise<boolean> {
-    try {
-      const { state } = await admin.serversState();
-      const mismatches = liveMismatches(state.servers, model, drainer.draining());
-      if (mismatches.length > 0) logger.warn({ mismatches: mismatches.slice(0, 10) }, 'haproxy: the adopted HAProxy\'s servers disagree with the model; reloading');
-      return mismatches.length === 0;
-    } catch (err) {
-      logger.warn({ err: errorMessage(err) }, 'haproxy: could not compare the adopted HAProxy with the model; reloading');
-      return false;
-    }
   }
 
   function status(): HaproxyStatus {
