@@ -86,7 +86,7 @@ export function instanceSignalOf(answers: ReadonlyArray<{ readonly body: unknown
  * once (megabytes each at thousands of services) and keeps only the summary.
  */
 export function createInstanceScan(): { add(answer: { readonly body: unknown; readonly index: string }): void; finish(): InstanceSignal } {
-  const services = new Collector();
+  const nodes: NodeInstances[] = [];
   let lowest: bigint | undefined;
   return {
     add({ body, index }) {
@@ -94,17 +94,40 @@ export function createInstanceScan(): { add(answer: { readonly body: unknown; re
       lowest = lowest === undefined || at < lowest ? at : lowest;
       // A node deregistered between the node list and its read answers null: it has no instances.
       if (body === null || body === undefined) return;
-      if (!isRecord(body) || !isRecord(body.Node) || typeof body.Node.Node !== 'string') {
-        throw shapeError('/v1/catalog/node/<node>', 'a node with its services');
-      }
-      const node = body.Node.Node;
-      for (const instance of Object.values(isRecord(body.Services) ? body.Services : {})) {
-        if (!isRecord(instance) || typeof instance.ID !== 'string' || typeof instance.Service !== 'string') continue;
-        services.add(instance.Service, pairKey(node, instance.ID), indexOf(instance.ModifyIndex));
-      }
+      nodes.push(nodeInstancesOf(body, '/v1/catalog/node/<node>'));
     },
-    finish: () => ({ index: lowest ?? 0n, services: services.seen() }),
+    finish: () => instanceSignalFromNodes(nodes, lowest ?? 0n),
   };
+}
+
+/** One node's instances as the instance signal counts them. */
+export interface NodeInstances {
+  /** [service, JSON [node, id] pair, ModifyIndex], in the order Consul listed them. */
+  readonly entries: ReadonlyArray<readonly [string, string, bigint]>;
+}
+
+/**
+ * Pure: one node's instances out of GET /v1/catalog/node/<node> (services keyed
+ * by id) or GET /v1/catalog/node-services/<node> (a list); null, a node gone, has none.
+ */
+export function nodeInstancesOf(body: unknown, path: string): NodeInstances {
+  if (body === null || body === undefined) return { entries: [] };
+  if (!isRecord(body) || !isRecord(body.Node) || typeof body.Node.Node !== 'string') throw shapeError(path, 'a node with its services');
+  const node = body.Node.Node;
+  const services = Array.isArray(body.Services) ? body.Services : Object.values(isRecord(body.Services) ? body.Services : {});
+  const entries: Array<readonly [string, string, bigint]> = [];
+  for (const instance of services) {
+    if (!isRecord(instance) || typeof instance.ID !== 'string' || typeof instance.Service !== 'string') continue;
+    entries.push([instance.Service, pairKey(node, instance.ID), indexOf(instance.ModifyIndex)]);
+  }
+  return { entries };
+}
+
+/** Pure: the instance signal of every node's instances, as of `index`. */
+export function instanceSignalFromNodes(nodes: Iterable<NodeInstances>, index: bigint): InstanceSignal {
+  const services = new Collector();
+  for (const { entries } of nodes) for (const [service, key, modified] of entries) services.add(service, key, modified);
+  return { index, services: services.seen() };
 }
 
 /** Pure: node names out of GET /v1/catalog/nodes, sorted. */

@@ -56,6 +56,11 @@ export interface ConsulClient {
   catalogNodes(options: ReadOptions): Promise<ReadResult>;
   /** One node and its service instances with their ModifyIndex (GET /v1/catalog/node/<node>). */
   catalogNode(node: string, options: ReadOptions): Promise<ReadResult>;
+  /**
+   * One node's instances (GET /v1/catalog/node-services/<node>, Consul 1.7+): a blocking read
+   * of it wakes only for that node's registrations, though its index is the whole catalog's.
+   */
+  catalogNodeServices(node: string, options: ReadOptions): Promise<ReadResult>;
   /** Every check on one node, its own and its instances' (GET /v1/health/node/<node>). */
   healthNode(node: string, options: ReadOptions): Promise<ReadResult>;
   /** Recursive KV read; an empty prefix (HTTP 404) is an empty list, not an error. */
@@ -160,6 +165,10 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     catalogNodes: (options) => read('/v1/catalog/nodes', options, (opts) => raw.catalog.node.list(opts)),
     catalogNode: (node, options) =>
       read(`/v1/catalog/node/${encodeURIComponent(node)}`, options, (opts) => raw.catalog.node.services({ ...opts, node })),
+    catalogNodeServices: (node, options) => {
+      const path = `/catalog/node-services/${encodeURIComponent(node)}`;
+      return read(`/v1${path}`, options, (opts) => raw._get(rawRequest('catalog.node-services', path, opts, consulConfig.token), withResponse));
+    },
     healthNode: (node, options) => read(`/v1/health/node/${encodeURIComponent(node)}`, options, (opts) => raw.health.node({ ...opts, node })),
     kvRecurse: (prefix, options) =>
       read(`/v1/kv/${prefix}`, options, (opts) => raw.kv.get({ ...opts, key: prefix, recurse: true })),

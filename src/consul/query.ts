@@ -3,7 +3,7 @@
  * includes every argument, so the watcher can key its views by it, and a
  * fetch that returns normalized, sorted, frozen data plus the Consul index.
  */
-import { checkSignalOf, type CheckSignal } from './change-signals.ts';
+import { checkSignalOf, nodeInstancesOf, type CheckSignal, type NodeInstances } from './change-signals.ts';
 import type { ConsulClient, ReadResult } from './client.ts';
 import { normalizeInstances, normalizeKv, normalizeServiceNames } from './normalize.ts';
 import type { InstanceEntry, KvEntry } from './snapshot.ts';
@@ -53,6 +53,14 @@ export function checksNotPassingQuery(): Query<CheckSignal> {
       const result = await client.healthChecksNotPassing(options);
       return { data: checkSignalOf(result.body, result.index), index: result.index };
     },
+  };
+}
+
+/** One node's instances, blocking on that node's registrations alone: the watcher's node views (node-views.ts). */
+export function nodeInstancesQuery(node: string): Query<NodeInstances> {
+  return {
+    key: `catalog.node-services(${JSON.stringify(node)})`,
+    fetch: async (client, options) => convert(await client.catalogNodeServices(node, options), (body) => nodeInstancesOf(body, `/v1/catalog/node-services/${node}`)),
   };
 }
 

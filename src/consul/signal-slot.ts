@@ -13,6 +13,8 @@ export interface Slot<T> {
   readonly data: { readonly value: T } | undefined;
   readonly failures: number;
   readonly failingSince: number | undefined;
+  /** Ends this view alone (its parent's abort ends them all). */
+  stop(): void;
 }
 
 export interface SlotHooks<T> {
@@ -37,6 +39,7 @@ export function startSlot<T>(view: SlotView<T>, hooks: SlotHooks<T>): Slot<T> {
     data: undefined,
     failures: 0,
     failingSince: undefined,
+    stop: () => controller.abort(),
   };
   slot.done = runBlockingView({
     client: view.client,

@@ -31,9 +31,10 @@ import pLimit from 'p-limit';
 import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
 import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, type ViewEffects, type ViewTiming } from './blocking-view.ts';
-import { isBehind, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
+import { isBehind, nodeNamesOf, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
+import { createNodeViews } from './node-views.ts';
 import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
 import { BY_NODE_MIN_SERVICES, seedFirstSync } from './read-by-node.ts';
@@ -62,7 +63,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   // Every read in flight listens for the stop: up to consul.maxConnections of them, not a leak.
   setMaxListeners(config.maxConnections + 8, controller.signal);
   // The blocking queries hold BLOCKING_QUERIES sockets for good; every other read shares the rest.
-  const limit = pLimit(Math.max(1, config.maxConnections - BLOCKING_QUERIES - (options.intentions ? 1 : 0)));
+  const longHeld = BLOCKING_QUERIES + (options.intentions ? 1 : 0);
+  const limit = pLimit(Math.max(1, config.maxConnections - longHeld));
   const readTimeout = requestTimeout('0', 0, timing);
   let catalog: Slot<readonly string[]> | undefined;
   let kv: Slot<readonly KvEntry[]> | undefined;
@@ -130,6 +132,32 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       failed(NODE_SCAN_KEY, error, attempt);
     },
   });
+
+  // Registrations: one blocking query per node while the nodes fit in the budget, else a scan per burst.
+  const views = createNodeViews({
+    maxConnections: config.maxConnections,
+    longHeld,
+    limit,
+    start: (query, hooks) => startSlot({ client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now }, hooks),
+    onSignal: (signal) => {
+      instances = signal;
+      refreshBehind();
+    },
+    onSuccess: succeeded,
+    onError: failed,
+  });
+
+  /** After a registration somewhere: follow the nodes with views when they fit, else scan them all (not at the first answer). */
+  async function followNodes(first: boolean): Promise<void> {
+    try {
+      const listed = await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }));
+      if (views.follow(nodeNamesOf(listed.body))) return;
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      logger.debug({ err: errorMessage(err) }, 'consul: listing the nodes failed; scanning them instead');
+    }
+    if (!first) scan.trigger();
+  }
 
   function resyncAll(key: string): void {
     logger.info({ key, services: reads.records.size }, 'consul: reading every service again, as a change signal may have missed writes');
@@ -214,7 +242,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function slots(): Array<Readonly<Slot<unknown>>> {
-    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, checks, intentions];
+    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, checks, intentions, ...views.slots()];
     return all.filter((slot): slot is Readonly<Slot<unknown>> => slot !== undefined);
   }
 
@@ -239,7 +267,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         if (index === catalogIndex) return;
         const first = catalogIndex === '';
         catalogIndex = index;
-        if (!first) scan.trigger();
+        void followNodes(first);
       });
     },
     stop() {

@@ -13,7 +13,7 @@ import { ConsulError } from '../../src/errors.ts';
 import { normalizeInstances } from '../../src/consul/normalize.ts';
 import { instancesOf, sleep, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
 
-type Endpoint = 'catalog' | 'kv' | 'checks' | 'nodes' | 'node-checks' | 'intentions' | `health:${string}`;
+type Endpoint = 'catalog' | 'kv' | 'checks' | 'nodes' | 'node-services' | 'node-checks' | 'intentions' | `health:${string}`;
 
 class FakeConsul implements ConsulClient {
   readonly address = 'http://fake:8500';
@@ -78,6 +78,13 @@ class FakeConsul implements ConsulClient {
     return this.read('nodes', options, () => ({
       Node: FakeConsul.node,
       Services: Object.fromEntries([...this.services].flatMap(([service, ids]) => ids.map((id) => [id, this.instance(service, id)]))),
+    }));
+  }
+
+  catalogNodeServices(_node: string, options: ReadOptions): Promise<ReadResult> {
+    return this.read('node-services', options, () => ({
+      Node: FakeConsul.node,
+      Services: [...this.services].flatMap(([service, ids]) => ids.map((id) => this.instance(service, id))),
     }));
   }
 

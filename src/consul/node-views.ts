@@ -1,0 +1,124 @@
+/**
+ * The instance signal from one blocking query per node on
+ * /v1/catalog/node-services/<node>: a registration wakes only its node's
+ * query (measured on Consul 1.8.7), so a change reads one node instead of a
+ * scan of all of them (node-scan.ts), which at 5,000 services on 10 nodes is
+ * 10 answers of 2 MB and about a second of the agent's time per registration.
+ *
+ * Each view holds a connection for good, so views run only while the nodes fit
+ * beside the other long-held queries and MIN_READS pooled reads within
+ * consul.maxConnections; otherwise the watcher scans. The pool shrinks by one
+ * read per view while they run.
+ *
+ * A node-services answer's X-Consul-Index is the whole catalog's, not the
+ * node's. A view that is blocked has seen every write to its node (its query
+ * would have returned otherwise), so the signal is dated by the newest answer
+ * of any view; while a view fails (and is not blocked), no later than its last
+ * answer. A view's data counts once every view has answered.
+ */
+import type { LimitFunction } from 'p-limit';
+import { instanceSignalFromNodes, type InstanceSignal, type NodeInstances } from './change-signals.ts';
+import type { ConsulError } from '../errors.ts';
+import { nodeInstancesQuery } from './query.ts';
+import type { Slot, SlotHooks } from './signal-slot.ts';
+import type { Query } from './query.ts';
+
+/**
+ * Pooled reads kept beside the views: a change reads the few services it
+ * touched, and the first sync of a large catalog reads two nodes at a time.
+ */
+export const MIN_READS = 2;
+
+/** Pure: whether views for `nodes` nodes fit in `maxConnections` beside `longHeld` other blocking queries. */
+export function nodeViewsFit(nodes: number, maxConnections: number, longHeld: number): boolean {
+  return nodes >= 1 && nodes <= maxConnections - longHeld - MIN_READS;
+}
+
+export interface NodeViewsOptions {
+  readonly maxConnections: number;
+  readonly longHeld: number;
+  /** The watcher's read pool: its concurrency shrinks by one per view. */
+  readonly limit: LimitFunction;
+  start<T>(query: Query<T>, hooks: SlotHooks<T>): Slot<T>;
+  onSignal(signal: InstanceSignal): void;
+  onSuccess(key: string, failures: number): void;
+  onError(key: string, error: ConsulError, attempt: number): void;
+}
+
+export interface NodeViews {
+  /** Follows exactly these nodes; false (and no view left) when they do not fit: then the caller scans. */
+  follow(nodes: readonly string[]): boolean;
+  readonly slots: () => ReadonlyArray<Slot<NodeInstances>>;
+}
+
+interface View {
+  readonly slot: Slot<NodeInstances>;
+  data: NodeInstances | undefined;
+  lastIndex: bigint;
+}
+
+export function createNodeViews(options: NodeViewsOptions): NodeViews {
+  const pooled = options.limit.concurrency;
+  const views = new Map<string, View>();
+  let newest = 0n;
+  let publishing = false;
+
+  // A success and the data it brought arrive one after the other in one turn: one signal for both.
+  function schedulePublish(): void {
+    if (publishing) return;
+    publishing = true;
+    queueMicrotask(() => {
+      publishing = false;
+      publish();
+    });
+  }
+
+  function publish(): void {
+    const all = [...views.values()];
+    if (all.length === 0 || all.some((view) => view.data === undefined)) return;
+    let index = newest;
+    for (const view of all) if (view.slot.failures > 0 && view.lastIndex < index) index = view.lastIndex;
+    options.onSignal(instanceSignalFromNodes(all.map((view) => view.data as NodeInstances), index));
+  }
+
+  function startView(node: string): View {
+    const query = nodeInstancesQuery(node);
+    const view: View = {
+      data: undefined,
+      lastIndex: 0n,
+      slot: options.start(query, {
+        onData: (data) => {
+          view.data = data;
+          schedulePublish();
+        },
+        onSuccess: (index, failures) => {
+          options.onSuccess(query.key, failures);
+          const at = /^\d+$/.test(index) ? BigInt(index) : 0n;
+          view.lastIndex = at;
+          if (at > newest) newest = at;
+          schedulePublish();
+        },
+        onError: (error, attempt) => options.onError(query.key, error, attempt),
+      }),
+    };
+    return view;
+  }
+
+  return {
+    follow(nodes) {
+      const fits = nodeViewsFit(nodes.length, options.maxConnections, options.longHeld);
+      const wanted = new Set(fits ? nodes : []);
+      for (const [node, view] of views) {
+        if (wanted.has(node)) continue;
+        view.slot.stop();
+        views.delete(node);
+      }
+      for (const node of wanted) if (!views.has(node)) views.set(node, startView(node));
+      options.limit.concurrency = Math.max(1, pooled - views.size);
+      // A node gone changes what the others add up to.
+      if (views.size > 0) schedulePublish();
+      return fits;
+    },
+    slots: () => [...views.values()].map((view) => view.slot),
+  };
+}
