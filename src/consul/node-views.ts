@@ -40,13 +40,23 @@ export interface NodeViewsOptions {
   /** The watcher's read pool: its concurrency shrinks by one per view. */
   readonly limit: LimitFunction;
   start<T>(query: Query<T>, hooks: SlotHooks<T>): Slot<T>;
+  /** The catalog's node names (GET /v1/catalog/nodes). */
+  listNodes(): Promise<readonly string[]>;
+  /** Scans every node once (node-scan.ts): the way when the views do not fit. */
+  scan(): void;
   onSignal(signal: InstanceSignal): void;
   onSuccess(key: string, failures: number): void;
   onError(key: string, error: ConsulError, attempt: number): void;
 }
 
 export interface NodeViews {
-  /** Follows exactly these nodes; false (and no view left) when they do not fit: then the caller scans. */
+  /**
+   * After a registration somewhere (a new catalog/services index): follows the
+   * catalog's nodes with views when they fit, else scans them all (not after
+   * the first index: every service is read then anyway).
+   */
+  refresh(first: boolean): Promise<void>;
+  /** Follows exactly these nodes; false (and no view left) when they do not fit. */
   follow(nodes: readonly string[]): boolean;
   readonly slots: () => ReadonlyArray<Slot<NodeInstances>>;
 }
@@ -104,21 +114,29 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
     return view;
   }
 
+  function follow(nodes: readonly string[]): boolean {
+    const fits = nodeViewsFit(nodes.length, options.maxConnections, options.longHeld);
+    const wanted = new Set(fits ? nodes : []);
+    for (const [node, view] of views) {
+      if (wanted.has(node)) continue;
+      view.slot.stop();
+      views.delete(node);
+    }
+    for (const node of wanted) if (!views.has(node)) views.set(node, startView(node));
+    options.limit.concurrency = Math.max(1, pooled - views.size);
+    // A node gone changes what the others add up to.
+    if (views.size > 0) schedulePublish();
+    return fits;
+  }
+
   return {
-    follow(nodes) {
-      const fits = nodeViewsFit(nodes.length, options.maxConnections, options.longHeld);
-      const wanted = new Set(fits ? nodes : []);
-      for (const [node, view] of views) {
-        if (wanted.has(node)) continue;
-        view.slot.stop();
-        views.delete(node);
-      }
-      for (const node of wanted) if (!views.has(node)) views.set(node, startView(node));
-      options.limit.concurrency = Math.max(1, pooled - views.size);
-      // A node gone changes what the others add up to.
-      if (views.size > 0) schedulePublish();
-      return fits;
+    async refresh(first) {
+      // A failed listing scans instead: the scan reports its own failures and retries.
+      const nodes = await options.listNodes().catch(() => undefined);
+      if (nodes && follow(nodes)) return;
+      if (!first) options.scan();
     },
+    follow,
     slots: () => [...views.values()].map((view) => view.slot),
   };
 }

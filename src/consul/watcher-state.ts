@@ -15,6 +15,8 @@ export interface WatcherStateInput {
   readonly basisRead: boolean;
   readonly signals: readonly SignalView[];
   readonly scan: { readonly key: string; readonly failingSince: number | undefined };
+  /** The node views (node-views.ts): like the scan, they count when failing, not among the views read. */
+  readonly nodeViews?: ReadonlyArray<{ readonly key: string; readonly failingSince: number | undefined }>;
   readonly records: Iterable<Pick<ServiceRecord, 'name' | 'data' | 'failingSince'>>;
   readonly queuedReads: number;
   readonly lastSuccessAt: number | undefined;
@@ -25,7 +27,9 @@ export interface WatcherStateInput {
 export function watcherState(input: WatcherStateInput): WatcherState {
   const failing: Array<{ key: string; since: number }> = [];
   for (const signal of input.signals) if (signal.failingSince !== undefined) failing.push({ key: signal.key, since: signal.failingSince });
-  if (input.scan.failingSince !== undefined) failing.push({ key: input.scan.key, since: input.scan.failingSince });
+  for (const follower of [input.scan, ...(input.nodeViews ?? [])]) {
+    if (follower.failingSince !== undefined) failing.push({ key: follower.key, since: follower.failingSince });
+  }
   let services = 0;
   let read = 0;
   for (const record of input.records) {

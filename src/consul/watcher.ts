@@ -8,17 +8,20 @@
  * prefix. A service is read (GET /v1/health/service/<name>, not blocking) when
  * it is new, and again only when a signal shows a write newer than its last
  * read (change-signals.ts): a check turning unhealthy or healthy again shows
- * in the check signal; a registration wakes catalog/services, which starts a
- * scan of the nodes' instances. Those reads, and the scan's, go through a pool
- * of consul.maxConnections - 3 requests (- 4 with access.consulIntentions,
- * whose intentions are a fourth long-held query), so no more than
+ * in the check signal; a registration wakes the view of its node
+ * (node-views.ts: one blocking query per node while the nodes fit in the
+ * budget), or else catalog/services, which starts a scan of the nodes'
+ * instances. Those reads go through a pool of consul.maxConnections - 3
+ * requests (- 4 with access.consulIntentions, whose intentions are a fourth
+ * long-held query; less one per node view), so no more than
  * consul.maxConnections sockets are ever open.
  *
  * Why not the alternatives (measured, README "Consul at scale"): one blocking
  * query per service needs one connection each under HTTP/1.1 and breaks at the
  * agent's limit; polling every service costs a full read of each per round; the
- * unfiltered health/state/any costs megabytes per wake. The price here is the
- * node scan, which grows with the catalog and runs once per registration burst.
+ * unfiltered health/state/any costs megabytes per wake. The price here is a
+ * node's answer per registration, and with more nodes than fit, a scan of all
+ * of them per registration burst.
  *
  * A snapshot is emitted once every service has been read (or failed its first
  * read), and whenever one changes; a failing read keeps the service's last
@@ -139,6 +142,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     longHeld,
     limit,
     start: (query, hooks) => startSlot({ client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now }, hooks),
+    listNodes: async () => nodeNamesOf((await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }))).body),
+    scan: () => scan.trigger(),
     onSignal: (signal) => {
       instances = signal;
       refreshBehind();
@@ -146,18 +151,6 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     onSuccess: succeeded,
     onError: failed,
   });
-
-  /** After a registration somewhere: follow the nodes with views when they fit, else scan them all (not at the first answer). */
-  async function followNodes(first: boolean): Promise<void> {
-    try {
-      const listed = await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }));
-      if (views.follow(nodeNamesOf(listed.body))) return;
-    } catch (err) {
-      if (controller.signal.aborted) return;
-      logger.debug({ err: errorMessage(err) }, 'consul: listing the nodes failed; scanning them instead');
-    }
-    if (!first) scan.trigger();
-  }
 
   function resyncAll(key: string): void {
     logger.info({ key, services: reads.records.size }, 'consul: reading every service again, as a change signal may have missed writes');
@@ -242,7 +235,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function slots(): Array<Readonly<Slot<unknown>>> {
-    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, checks, intentions, ...views.slots()];
+    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, checks, intentions];
     return all.filter((slot): slot is Readonly<Slot<unknown>> => slot !== undefined);
   }
 
@@ -267,7 +260,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         if (index === catalogIndex) return;
         const first = catalogIndex === '';
         catalogIndex = index;
-        void followNodes(first);
+        void views.refresh(first);
       });
     },
     stop() {
@@ -276,7 +269,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         controller.abort();
         reads.stop();
         limit.clearQueue();
-        stopping = Promise.all([...slots().map((slot) => slot.done), scan.done(), idle()]).then(() => undefined);
+        stopping = Promise.all([...[...slots(), ...views.slots()].map((slot) => slot.done), scan.done(), idle()]).then(() => undefined);
       }
       return stopping;
     },
@@ -286,6 +279,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         basisRead: catalog?.data !== undefined && kv?.data !== undefined,
         signals: slots().map((slot) => ({ key: slot.key, answered: slot.data !== undefined, failingSince: slot.failingSince })),
         scan: { key: NODE_SCAN_KEY, failingSince: scanFailure.failingSince },
+        nodeViews: views.slots(),
         records: reads.records.values(),
         queuedReads: reads.pending(),
         lastSuccessAt,

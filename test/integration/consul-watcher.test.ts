@@ -194,7 +194,14 @@ describe('ConsulWatcher with a real Consul agent', () => {
   });
 
   // No check moves for these: only the catalog wakes, and the node scan finds which service changed.
-  it('follows instances registered without any check: added, re-registered on another port, removed', async () => {
+  it.each([
+    ['the view of their node', 16],
+    // 5 connections leave no room for a node view beside the three long-held queries and two reads.
+    ['a scan of the nodes, when no node view fits', 5],
+  ])('follows instances registered without any check through %s: added, re-registered on another port, removed', async (_how, maxConnections) => {
+    await watcher.stop();
+    watcher = watch({ ...consul, config: { ...consul.config, maxConnections } });
+    await recorder.waitFor(() => true);
     const plain = (id: string, port: number) => ({ name: 'plain', id, address: '127.0.0.1', port });
     const step = async (change: () => Promise<void>, done: (instances: ReturnType<typeof instancesOf>) => boolean) => {
       const from = recorder.snapshots.length;

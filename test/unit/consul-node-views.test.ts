@@ -1,0 +1,109 @@
+import pLimit from 'p-limit';
+import { describe, expect, it } from 'vitest';
+import type { InstanceSignal, NodeInstances } from '../../src/consul/change-signals.ts';
+import { createNodeViews, nodeViewsFit } from '../../src/consul/node-views.ts';
+import type { Slot, SlotHooks } from '../../src/consul/signal-slot.ts';
+
+/** Views whose answers the test gives by hand. */
+function harness(nodes: string[]) {
+  const hooks = new Map<string, SlotHooks<NodeInstances>>();
+  const slots = new Map<string, Slot<NodeInstances> & { failures: number; stopped: boolean }>();
+  const signals: InstanceSignal[] = [];
+  const limit = pLimit(13);
+  let scans = 0;
+  const views = createNodeViews({
+    maxConnections: 16,
+    longHeld: 3,
+    limit,
+    start: <T>(query: { key: string }, given: SlotHooks<T>) => {
+      const slot = { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stopped: false, stop: () => void (slot.stopped = true) };
+      hooks.set(query.key, given as unknown as SlotHooks<NodeInstances>);
+      slots.set(query.key, slot);
+      return slot as unknown as Slot<T>;
+    },
+    listNodes: async () => nodes,
+    scan: () => void scans++,
+    onSignal: (signal) => void signals.push(signal),
+    onSuccess: () => {},
+    onError: () => {},
+  });
+  const key = (node: string) => `catalog.node-services(${JSON.stringify(node)})`;
+  return {
+    views,
+    limit,
+    signals,
+    slots,
+    scans: () => scans,
+    /** One answer of a node's view: a success at `index`, with new data when `ids` are given. */
+    async answer(node: string, index: number, ids?: string[]) {
+      const view = hooks.get(key(node));
+      if (!view) throw new Error(`no view of ${node}`);
+      view.onSuccess(String(index), slots.get(key(node))!.failures);
+      if (ids) view.onData({ entries: ids.map((id) => ['web', JSON.stringify([node, id]), BigInt(index)] as const) });
+      await Promise.resolve();
+    },
+    slotOf: (node: string) => slots.get(key(node))!,
+  };
+}
+
+describe('node views', () => {
+  it('fit while the nodes leave two pooled reads beside the other long-held queries', () => {
+    expect(nodeViewsFit(11, 16, 3)).toBe(true);
+    expect(nodeViewsFit(12, 16, 3)).toBe(false);
+    expect(nodeViewsFit(10, 16, 4)).toBe(true);
+    expect(nodeViewsFit(0, 16, 3)).toBe(false);
+  });
+
+  it('follow each node with a view taken from the pool, and sign once every node has answered, dated by the newest answer', async () => {
+    const t = harness(['n1', 'n2']);
+    await t.views.refresh(false);
+    expect([...t.slots.keys()]).toEqual(['catalog.node-services("n1")', 'catalog.node-services("n2")']);
+    expect(t.limit.concurrency).toBe(11);
+    expect(t.scans()).toBe(0);
+    await t.answer('n1', 7, ['web-1']);
+    expect(t.signals).toEqual([]);
+    await t.answer('n2', 9, ['web-2']);
+    expect(t.signals.at(-1)?.index).toBe(9n);
+    expect(t.signals.at(-1)?.services.get('web')).toEqual({ keys: `${JSON.stringify(['n1', 'web-1'])}\n${JSON.stringify(['n2', 'web-2'])}`, maxIndex: 9n });
+    // A blocked view has seen every write to its node: n1 unchanged, n2's new answer dates both.
+    await t.answer('n2', 12, ['web-2', 'web-3']);
+    expect(t.signals.at(-1)?.index).toBe(12n);
+  });
+
+  it('date the signal no later than the last answer of a view that is failing', async () => {
+    const t = harness(['n1', 'n2']);
+    await t.views.refresh(false);
+    await t.answer('n1', 5, []);
+    await t.answer('n2', 6, []);
+    t.slotOf('n1').failures = 2;
+    await t.answer('n2', 20, ['web-9']);
+    expect(t.signals.at(-1)?.index).toBe(5n);
+  });
+
+  it('stop the views and scan instead once the nodes do not fit; the first catalog answer does not scan', async () => {
+    const nodes = ['n1', 'n2'];
+    const t = harness(nodes);
+    await t.views.refresh(true);
+    nodes.push(...Array.from({ length: 10 }, (_, i) => `m${i}`));
+    await t.views.refresh(true);
+    expect(t.scans()).toBe(0);
+    expect(t.slotOf('n1').stopped).toBe(true);
+    expect(t.views.slots()).toEqual([]);
+    expect(t.limit.concurrency).toBe(13);
+    await t.views.refresh(false);
+    expect(t.scans()).toBe(1);
+  });
+
+  it('drop a node that left the catalog, and sign without its instances', async () => {
+    const nodes = ['n1', 'n2'];
+    const t = harness(nodes);
+    await t.views.refresh(false);
+    await t.answer('n1', 3, ['web-1']);
+    await t.answer('n2', 4, ['web-2']);
+    nodes.pop();
+    await t.views.refresh(false);
+    await Promise.resolve();
+    expect(t.slotOf('n2').stopped).toBe(true);
+    expect(t.signals.at(-1)?.services.get('web')?.keys).toBe(JSON.stringify(['n1', 'web-1']));
+  });
+});
