@@ -63,7 +63,7 @@ export const consulSchema = z
       .min(4, 'must be at least 4: three long-held blocking queries plus one connection for reads')
       .max(1_000)
       .default(16)
-      .describe('Most TCP connections ipx opens to the Consul agent, whatever the number of services (the agent allows 200 per client IP by default)'),
+      .describe('Most TCP connections ipx opens to the Consul agent, whatever the number of services (the agent allows 200 per client IP by default); catalogs on up to maxConnections - 5 nodes (- 6 with access.consulIntentions) get a blocking query per node'),
   })
   .refine((consul) => !(consul.token && consul.tokenFile), { message: 'set token or tokenFile, not both', path: ['tokenFile'] })
   .describe('Where and how to read Consul');
