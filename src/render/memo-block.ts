@@ -36,10 +36,20 @@ export function registerMemoBlock(hb: typeof Handlebars): void {
     const position = `${data.index}/${data.first}/${data.last}`;
     const known = texts.get(this);
     if (known?.position === position) return known.text;
-    const text = options.fn(this);
+    const text = flatten(options.fn(this));
     texts.set(this, { position, text });
     return text;
   });
+}
+
+/**
+ * One flat string instead of the rope of thousands of pieces a block renders to.
+ * Slicing makes V8 flatten the rope; a kept rope held its pieces (measured at
+ * 5,000 services: 478,000 rope nodes, 15 MB, in the heap at rest), and hashing
+ * the whole configuration walked them on every render.
+ */
+function flatten(text: string): string {
+  return (` ${text}`).slice(1);
 }
 
 function fingerprintOf(root: unknown): string {
