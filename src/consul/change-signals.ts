@@ -130,6 +130,60 @@ export function instanceSignalFromNodes(nodes: Iterable<NodeInstances>, index: b
   return { index, services: services.seen() };
 }
 
+/** The instance signal kept up to date one node at a time (the node views). */
+export interface InstanceTotals {
+  /** Replaces one node's instances (undefined: the node is gone); returns the services whose summary changed. */
+  set(node: string, instances: NodeInstances | undefined): ReadonlySet<string>;
+  signal(index: bigint): InstanceSignal;
+}
+
+/**
+ * Pure: what instanceSignalFromNodes gives for every node's latest instances,
+ * but a node's new answer costs a pass over that node's instances and a new
+ * summary for only the services whose instances on it changed (one, for a
+ * registration), instead of summing up every node again.
+ */
+export function createInstanceTotals(): InstanceTotals {
+  const byNode = new Map<string, Map<string, { keys: string[]; maxIndex: bigint }>>();
+  const seen = new Map<string, Seen>();
+  return {
+    set(node, instances) {
+      const before = byNode.get(node) ?? new Map<string, { keys: string[]; maxIndex: bigint }>();
+      const after = new Map<string, { keys: string[]; maxIndex: bigint }>();
+      for (const [service, key, modified] of instances?.entries ?? []) {
+        const entry = after.get(service);
+        if (!entry) after.set(service, { keys: [key], maxIndex: modified });
+        else {
+          entry.keys.push(key);
+          if (modified > entry.maxIndex) entry.maxIndex = modified;
+        }
+      }
+      const changed = new Set<string>();
+      for (const [service, entry] of after) {
+        const old = before.get(service);
+        if (!old || old.maxIndex !== entry.maxIndex || old.keys.join('\n') !== entry.keys.join('\n')) changed.add(service);
+      }
+      for (const service of before.keys()) if (!after.has(service)) changed.add(service);
+      if (instances) byNode.set(node, after);
+      else byNode.delete(node);
+      for (const service of changed) {
+        const keys: string[] = [];
+        let maxIndex: bigint | undefined;
+        for (const services of byNode.values()) {
+          const entry = services.get(service);
+          if (!entry) continue;
+          keys.push(...entry.keys);
+          if (maxIndex === undefined || entry.maxIndex > maxIndex) maxIndex = entry.maxIndex;
+        }
+        if (maxIndex === undefined) seen.delete(service);
+        else seen.set(service, { keys: joinSorted(keys), maxIndex });
+      }
+      return changed;
+    },
+    signal: (index) => ({ index, services: new Map(seen) }),
+  };
+}
+
 /** Pure: node names out of GET /v1/catalog/nodes, sorted. */
 export function nodeNamesOf(body: unknown): readonly string[] {
   if (!Array.isArray(body)) throw shapeError('/v1/catalog/nodes', 'a list of nodes');

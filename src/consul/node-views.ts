@@ -17,7 +17,7 @@
  * answer. A view's data counts once every view has answered.
  */
 import type { LimitFunction } from 'p-limit';
-import { instanceSignalFromNodes, type InstanceSignal, type NodeInstances } from './change-signals.ts';
+import { createInstanceTotals, type InstanceSignal, type NodeInstances } from './change-signals.ts';
 import type { ConsulError } from '../errors.ts';
 import { nodeInstancesQuery } from './query.ts';
 import type { Slot, SlotHooks } from './signal-slot.ts';
@@ -44,7 +44,11 @@ export interface NodeViewsOptions {
   listNodes(): Promise<readonly string[]>;
   /** Scans every node once (node-scan.ts): the way when the views do not fit. */
   scan(): void;
-  onSignal(signal: InstanceSignal): void;
+  /**
+   * A new signal, with the services whose instances changed since the last one
+   * (undefined: any may have, e.g. the first signal of a set of views).
+   */
+  onSignal(signal: InstanceSignal, changed: ReadonlySet<string> | undefined): void;
   onSuccess(key: string, failures: number): void;
   onError(key: string, error: ConsulError, attempt: number): void;
 }
@@ -70,6 +74,8 @@ interface View {
 export function createNodeViews(options: NodeViewsOptions): NodeViews {
   const pooled = options.limit.concurrency;
   const views = new Map<string, View>();
+  const totals = createInstanceTotals();
+  let changed: Set<string> | undefined;
   let newest = 0n;
   let publishing = false;
 
@@ -88,7 +94,13 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
     if (all.length === 0 || all.some((view) => view.data === undefined)) return;
     let index = newest;
     for (const view of all) if (view.slot.failures > 0 && view.lastIndex < index) index = view.lastIndex;
-    options.onSignal(instanceSignalFromNodes(all.map((view) => view.data as NodeInstances), index));
+    const since = changed;
+    changed = new Set();
+    options.onSignal(totals.signal(index), since);
+  }
+
+  function note(services: ReadonlySet<string>): void {
+    if (changed) for (const service of services) changed.add(service);
   }
 
   function startView(node: string): View {
@@ -99,6 +111,7 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
       slot: options.start(query, {
         onData: (data) => {
           view.data = data;
+          note(totals.set(node, data));
           schedulePublish();
         },
         onSuccess: (index, failures) => {
@@ -121,7 +134,10 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
       if (wanted.has(node)) continue;
       view.slot.stop();
       views.delete(node);
+      note(totals.set(node, undefined));
     }
+    // Views starting from none: the signal before them was a scan's, so the first of theirs may differ anywhere.
+    if (views.size === 0) changed = undefined;
     for (const node of wanted) if (!views.has(node)) views.set(node, startView(node));
     options.limit.concurrency = Math.max(1, pooled - views.size);
     // A node gone changes what the others add up to.

@@ -144,9 +144,10 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     start: (query, hooks) => startSlot({ client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now }, hooks),
     listNodes: async () => nodeNamesOf((await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }))).body),
     scan: () => scan.trigger(),
-    onSignal: (signal) => {
+    onSignal: (signal, changed) => {
+      const since = instances?.index;
       instances = signal;
-      refreshBehind();
+      refreshBehind(changed, since);
     },
     onSuccess: succeeded,
     onError: failed,
@@ -157,10 +158,13 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     for (const name of reads.records.keys()) reads.refresh(name);
   }
 
-  /** Reads again every service a signal shows a newer write for. */
-  function refreshBehind(): void {
+  /** Reads again every service a signal shows a newer write for; given what changed since the instance
+   *  signal dated `since`, only those and the services read after it can have become behind. */
+  function refreshBehind(changed?: ReadonlySet<string>, since?: bigint): void {
     for (const record of reads.records.values()) {
-      if (record.data && !record.busy && behind(record.name, record.data.fetched)) reads.refresh(record.name);
+      if (!record.data || record.busy) continue;
+      if (changed && since !== undefined && !changed.has(record.name) && record.data.fetched.index <= since) continue;
+      if (behind(record.name, record.data.fetched)) reads.refresh(record.name);
     }
   }
 
@@ -247,7 +251,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         dirty = true;
         scheduleEmit();
       });
-      checks = startView(checksNotPassingQuery(), refreshBehind);
+      checks = startView(checksNotPassingQuery(), () => refreshBehind());
       if (options.intentions) {
         intentions = startView(intentionsQuery(), () => {
           dirty = true;

@@ -9,6 +9,7 @@ function harness(nodes: string[]) {
   const hooks = new Map<string, SlotHooks<NodeInstances>>();
   const slots = new Map<string, Slot<NodeInstances> & { failures: number; stopped: boolean }>();
   const signals: InstanceSignal[] = [];
+  const changes: Array<string[] | undefined> = [];
   const limit = pLimit(13);
   let scans = 0;
   const views = createNodeViews({
@@ -23,7 +24,10 @@ function harness(nodes: string[]) {
     },
     listNodes: async () => nodes,
     scan: () => void scans++,
-    onSignal: (signal) => void signals.push(signal),
+    onSignal: (signal, changed) => {
+      signals.push(signal);
+      changes.push(changed && [...changed]);
+    },
     onSuccess: () => {},
     onError: () => {},
   });
@@ -32,6 +36,7 @@ function harness(nodes: string[]) {
     views,
     limit,
     signals,
+    changes,
     slots,
     scans: () => scans,
     /** One answer of a node's view: a success at `index`, with new data when `ids` are given. */
@@ -68,6 +73,10 @@ describe('node views', () => {
     // A blocked view has seen every write to its node: n1 unchanged, n2's new answer dates both.
     await t.answer('n2', 12, ['web-2', 'web-3']);
     expect(t.signals.at(-1)?.index).toBe(12n);
+    // The first signal of the views may differ from what came before anywhere; the next names what changed.
+    expect(t.changes).toEqual([undefined, ['web']]);
+    await t.answer('n1', 13);
+    expect(t.changes.at(-1)).toEqual([]);
   });
 
   it('date the signal no later than the last answer of a view that is failing', async () => {
