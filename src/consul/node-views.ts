@@ -46,7 +46,7 @@ export interface NodeViewsOptions {
   scan(): void;
   /**
    * A new signal, with the services whose instances changed since the last one
-   * (undefined: any may have, e.g. the first signal of a set of views).
+   * (undefined: every service may have changed, e.g. at the first signal of a set of views).
    */
   onSignal(signal: InstanceSignal, changed: ReadonlySet<string> | undefined): void;
   onSuccess(key: string, failures: number): void;
