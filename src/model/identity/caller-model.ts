@@ -45,7 +45,7 @@ function serviceLines(service: CallerService, accessDefault: 'allow' | 'deny', u
     policy.push([`${b}/tu`, total.unit]);
     limits.push([`${b}/t`, String(total.count)], [`${b}/tra`, String(UNIT_SECONDS[total.unit])]);
   }
-  // One line that says the service has any of these: the frontend skips the per-service rules without it.
+  // One line that says the service has one of these or more: the frontend skips the per-service rules without it.
   if (policy.length > 0) policy.push([`${b}/on`, '1']);
   return { policy, limits, allowed };
 }
