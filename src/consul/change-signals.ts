@@ -66,12 +66,12 @@ export function checkSignalOf(body: unknown, index: string): CheckSignal {
     // The filter is the agent's; a check that passes anyway is not one the signal is about.
     if (check.Status === 'passing') continue;
     const key = checkKey(check.Node, check.CheckID, check.Status);
-    const modified = indexOf(check.ModifyIndex);
+    const modified = consulIndex(check.ModifyIndex);
     const service = typeof check.ServiceName === 'string' ? check.ServiceName : '';
     if (service) services.add(service, key, modified);
     else if (!str(check.ServiceID)) nodes.add(check.Node, key, modified);
   }
-  return { index: indexOf(index), services: services.seen(), nodes: nodes.seen() };
+  return { index: consulIndex(index), services: services.seen(), nodes: nodes.seen() };
 }
 
 /** Pure: the bodies of GET /v1/catalog/node/<node> for every node into per-service instance summaries. */
@@ -86,17 +86,17 @@ export function instanceSignalOf(answers: ReadonlyArray<{ readonly body: unknown
  * once (megabytes each at thousands of services) and keeps only the summary.
  */
 export function createInstanceScan(): { add(answer: { readonly body: unknown; readonly index: string }): void; finish(): InstanceSignal } {
-  const nodes: NodeInstances[] = [];
+  const services = new Collector();
   let lowest: bigint | undefined;
   return {
     add({ body, index }) {
-      const at = indexOf(index);
+      const at = consulIndex(index);
       lowest = lowest === undefined || at < lowest ? at : lowest;
       // A node deregistered between the node list and its read answers null: it has no instances.
       if (body === null || body === undefined) return;
-      nodes.push(nodeInstancesOf(body, '/v1/catalog/node/<node>'));
+      for (const [service, key, modified] of nodeInstancesOf(body, '/v1/catalog/node/<node>').entries) services.add(service, key, modified);
     },
-    finish: () => instanceSignalFromNodes(nodes, lowest ?? 0n),
+    finish: () => ({ index: lowest ?? 0n, services: services.seen() }),
   };
 }
 
@@ -118,16 +118,9 @@ export function nodeInstancesOf(body: unknown, path: string): NodeInstances {
   const entries: Array<readonly [string, string, bigint]> = [];
   for (const instance of services) {
     if (!isRecord(instance) || typeof instance.ID !== 'string' || typeof instance.Service !== 'string') continue;
-    entries.push([instance.Service, pairKey(node, instance.ID), indexOf(instance.ModifyIndex)]);
+    entries.push([instance.Service, pairKey(node, instance.ID), consulIndex(instance.ModifyIndex)]);
   }
   return { entries };
-}
-
-/** Pure: the instance signal of every node's instances, as of `index`. */
-export function instanceSignalFromNodes(nodes: Iterable<NodeInstances>, index: bigint): InstanceSignal {
-  const services = new Collector();
-  for (const { entries } of nodes) for (const [service, key, modified] of entries) services.add(service, key, modified);
-  return { index, services: services.seen() };
 }
 
 /** The instance signal kept up to date one node at a time (the node views). */
@@ -138,26 +131,20 @@ export interface InstanceTotals {
 }
 
 /**
- * Pure: what instanceSignalFromNodes gives for every node's latest instances,
+ * Pure: what a scan of every node's latest answer gives (createInstanceScan),
  * but a node's new answer costs a pass over that node's instances and a new
  * summary for only the services whose instances on it changed (one, for a
  * registration), instead of summing up every node again.
  */
 export function createInstanceTotals(): InstanceTotals {
-  const byNode = new Map<string, Map<string, { keys: string[]; maxIndex: bigint }>>();
+  const byNode = new Map<string, ReadonlyMap<string, Readonly<Group>>>();
   const seen = new Map<string, Seen>();
   return {
     set(node, instances) {
-      const before = byNode.get(node) ?? new Map<string, { keys: string[]; maxIndex: bigint }>();
-      const after = new Map<string, { keys: string[]; maxIndex: bigint }>();
-      for (const [service, key, modified] of instances?.entries ?? []) {
-        const entry = after.get(service);
-        if (!entry) after.set(service, { keys: [key], maxIndex: modified });
-        else {
-          entry.keys.push(key);
-          if (modified > entry.maxIndex) entry.maxIndex = modified;
-        }
-      }
+      const before = byNode.get(node) ?? new Map<string, Readonly<Group>>();
+      const collector = new Collector();
+      for (const [service, key, modified] of instances?.entries ?? []) collector.add(service, key, modified);
+      const after = collector.groups;
       const changed = new Set<string>();
       for (const [service, entry] of after) {
         const old = before.get(service);
@@ -206,7 +193,7 @@ export function fetchedServiceOf(body: unknown, index: string): FetchedService {
     }
   }
   return {
-    index: indexOf(index),
+    index: consulIndex(index),
     instanceKeys: joinSorted(instances),
     checkKeys: joinSorted([...checks]),
     nodes: [...nodes].sort(compareStrings),
@@ -246,8 +233,19 @@ function expectedChecks(service: string, nodes: readonly string[], checks: Check
   return { keys: joinSorted(keys), maxIndex };
 }
 
+/** One name's keys as collected, unsorted, and the highest index among them. */
+interface Group {
+  keys: string[];
+  maxIndex: bigint;
+}
+
 class Collector {
-  private readonly byName = new Map<string, { keys: string[]; maxIndex: bigint }>();
+  private readonly byName = new Map<string, Group>();
+
+  /** What was added so far, by name. */
+  get groups(): ReadonlyMap<string, Readonly<Group>> {
+    return this.byName;
+  }
 
   add(name: string, key: string, modified: bigint): void {
     const entry = this.byName.get(name);
@@ -278,7 +276,8 @@ function joinSorted(keys: readonly string[]): string {
   return [...new Set(keys)].sort(compareStrings).join('\n');
 }
 
-function indexOf(value: unknown): bigint {
+/** An X-Consul-Index or ModifyIndex as a number to compare; 0 when it is not one. */
+export function consulIndex(value: unknown): bigint {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
   if (typeof value === 'string' && /^\d+$/.test(value)) return BigInt(value);
   return 0n;

@@ -17,7 +17,7 @@
  * answer. A view's data counts once every view has answered.
  */
 import type { LimitFunction } from 'p-limit';
-import { createInstanceTotals, type InstanceSignal, type NodeInstances } from './change-signals.ts';
+import { consulIndex, createInstanceTotals, type InstanceSignal, type NodeInstances } from './change-signals.ts';
 import type { ConsulError } from '../errors.ts';
 import { nodeInstancesQuery } from './query.ts';
 import type { Slot, SlotHooks } from './signal-slot.ts';
@@ -116,7 +116,7 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
         },
         onSuccess: (index, failures) => {
           options.onSuccess(query.key, failures);
-          const at = /^\d+$/.test(index) ? BigInt(index) : 0n;
+          const at = consulIndex(index);
           view.lastIndex = at;
           if (at > newest) newest = at;
           schedulePublish();

@@ -17,7 +17,7 @@
  * first of them has a higher index, shows in a change signal as newer, and
  * the service is read again on its own.
  */
-import { nodeNamesOf, fetchedServiceOf, type FetchedService } from './change-signals.ts';
+import { consulIndex, nodeNamesOf, fetchedServiceOf, type FetchedService } from './change-signals.ts';
 import { isRecord, normalizeInstances } from './normalize.ts';
 import type { ReadPool } from './read-pool.ts';
 import type { ServiceReads } from './service-reads.ts';
@@ -117,7 +117,7 @@ export function createNodeGrouping(wanted: ReadonlySet<string>): {
       }
     },
     index(value) {
-      const at = /^\d+$/.test(value) ? BigInt(value) : 0n;
+      const at = consulIndex(value);
       lowest = lowest === undefined || at < lowest ? at : lowest;
     },
     finish() {

@@ -42,7 +42,7 @@ import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query 
 import type { ReadPool } from './read-pool.ts';
 import { BY_NODE_MIN_SERVICES, seedFirstSync } from './read-by-node.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
-import { startSlot, type Slot } from './signal-slot.ts';
+import { startSlot, type Slot, type SlotView } from './signal-slot.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
 
@@ -136,12 +136,14 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     },
   });
 
+  const slotView = <T>(query: Query<T>): SlotView<T> => ({ client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now });
+
   // Registrations: one blocking query per node while the nodes fit in the budget, else a scan per burst.
   const views = createNodeViews({
     maxConnections: config.maxConnections,
     longHeld,
     limit,
-    start: (query, hooks) => startSlot({ client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now }, hooks),
+    start: (query, hooks) => startSlot(slotView(query), hooks),
     listNodes: async () => nodeNamesOf((await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }))).body),
     scan: () => scan.trigger(),
     onSignal: (signal, changed) => {
@@ -169,8 +171,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function startView<T>(query: Query<T>, onData: (data: T) => void, onIndex: (index: string) => void = () => {}): Slot<T> {
-    const view = { client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now };
-    return startSlot(view, {
+    return startSlot(slotView(query), {
       onSuccess: (index, failures) => {
         succeeded(query.key, failures);
         // After a failure streak, or when Consul's index went backwards (a restarted agent, a

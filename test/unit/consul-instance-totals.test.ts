@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createInstanceTotals, instanceSignalFromNodes, type InstanceSignal, type NodeInstances } from '../../src/consul/change-signals.ts';
+import { createInstanceTotals, instanceSignalOf, nodeInstancesOf, type InstanceSignal } from '../../src/consul/change-signals.ts';
 
 const NODES = ['n1', 'n2', 'n3'];
 const SERVICES = ['api', 'db', 'web'];
@@ -11,8 +11,18 @@ const answer = fc.option(
   { nil: undefined },
 );
 
-function instancesOf(node: string, rows: ReadonlyArray<readonly [string, number, bigint]>): NodeInstances {
-  return { entries: rows.map(([service, id, modified]) => [service, JSON.stringify([node, `${service}-${id}`]), modified] as const) };
+type Rows = ReadonlyArray<readonly [string, number, bigint]>;
+
+/** GET /v1/catalog/node/<node> as Consul answers it. */
+function nodeBody(node: string, rows: Rows) {
+  return {
+    Node: { Node: node },
+    Services: Object.fromEntries(rows.map(([service, id, modified]) => [`${service}-${id}`, { ID: `${service}-${id}`, Service: service, ModifyIndex: Number(modified) }])),
+  };
+}
+
+function instancesOf(node: string, rows: Rows) {
+  return nodeInstancesOf(nodeBody(node, rows), '/v1/catalog/node/<node>');
 }
 
 function differing(a: InstanceSignal, b: InstanceSignal): Set<string> {
@@ -24,20 +34,19 @@ function differing(a: InstanceSignal, b: InstanceSignal): Set<string> {
 }
 
 describe('instance totals', () => {
-  it('equal a full summing up of every node after any sequence of node answers, and name every service whose summary changed', () => {
+  it("equal a scan of every node's latest answer after any sequence of node answers, and name every service whose summary changed", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.constantFrom(...NODES), answer), { minLength: 1, maxLength: 25 }), (updates) => {
         const totals = createInstanceTotals();
-        const current = new Map<string, NodeInstances>();
-        let before = instanceSignalFromNodes([], 0n);
+        const current = new Map<string, Rows>();
+        let before = instanceSignalOf([]);
         updates.forEach(([node, rows], step) => {
-          const instances = rows === undefined ? undefined : instancesOf(node, rows);
-          const changed = totals.set(node, instances);
-          if (instances) current.set(node, instances);
+          const changed = totals.set(node, rows === undefined ? undefined : instancesOf(node, rows));
+          if (rows) current.set(node, rows);
           else current.delete(node);
-          const index = BigInt(step + 1);
-          const full = instanceSignalFromNodes(current.values(), index);
-          expect(totals.signal(index)).toEqual(full);
+          const index = String(step + 1);
+          const full = instanceSignalOf([...current].map(([name, answer]) => ({ index, body: nodeBody(name, answer) })));
+          expect(totals.signal(BigInt(index)).services).toEqual(full.services);
           for (const name of differing(before, full)) expect(changed.has(name)).toBe(true);
           before = full;
         });
