@@ -1,11 +1,13 @@
 /**
  * When a change reached HAProxy: polls `show servers state <backend>` on the
  * worker's admin socket until the server on the probe port is in service
- * (`ready`) or out of it (`gone`: absent or in maintenance).
+ * (`ready`) or out of it (`gone`: absent, in maintenance, or draining: HAProxy
+ * sends a removed instance no new request from the moment it drains, while the
+ * requests it still serves finish before it is deleted).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdminCli, parseServersState } from '../../src/haproxy/index.ts';
-import { isMaint } from '../../src/haproxy/runtime/servers-state.ts';
+import { isDraining, isMaint } from '../../src/haproxy/runtime/servers-state.ts';
 import { backendName } from '../../src/model/identifiers.ts';
 
 export type Wanted = 'ready' | 'gone';
@@ -15,7 +17,7 @@ export function createServersProbe(adminSocket: string) {
   async function state(service: string, port: number): Promise<Wanted> {
     const text = await admin.command(`show servers state ${backendName(service)}`, { expectOutput: true });
     const server = parseServersState(text).servers.find((s) => s.port === port && s.address === '127.0.0.1');
-    return server && !isMaint(server) ? 'ready' : 'gone';
+    return server && !isMaint(server) && !isDraining(server) ? 'ready' : 'gone';
   }
   return {
     /** Milliseconds from `since` (Date.now()) until the probe server is `wanted`, or undefined after timeoutMs. */

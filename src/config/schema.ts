@@ -55,15 +55,16 @@ export const consulSchema = z
     wait: duration('Blocking query wait time (Consul caps it at 10m)', '55s'),
     stale: z.boolean().default(true).describe('Allow stale reads from any Consul server (less load on the leader)'),
     // The agent allows limits.http_max_conns_per_client (200) connections per client IP, shared by
-    // every process on the host: 16 leaves the rest to the application and other tools, and on 2
+    // every process on the host: 18 (four long-held queries, node views for up to 12 nodes, two reads)
+    // leaves the rest to the application and other tools, ten gateways on one host included, and on 2
     // cores refetch throughput stops growing well before 13 parallel reads (README, Consul at scale).
     maxConnections: z
       .number()
       .int()
-      .min(4, 'must be at least 4: three long-held blocking queries plus one connection for reads')
+      .min(5, 'must be at least 5: four long-held blocking queries plus one connection for reads')
       .max(1_000)
-      .default(16)
-      .describe('Most TCP connections ipx opens to the Consul agent, whatever the number of services (the agent allows 200 per client IP by default); catalogs on up to maxConnections - 5 nodes (- 6 with access.consulIntentions) get a blocking query per node'),
+      .default(18)
+      .describe('Most TCP connections ipx opens to the Consul agent, whatever the number of services (the agent allows 200 per client IP by default); catalogs on up to maxConnections - 6 nodes (- 7 with access.consulIntentions) get a blocking query per node'),
   })
   .refine((consul) => !(consul.token && consul.tokenFile), { message: 'set token or tokenFile, not both', path: ['tokenFile'] })
   .describe('Where and how to read Consul');

@@ -2,13 +2,11 @@
  * Pure: which services changed, judged from two cluster-wide reads instead of
  * one blocking query per service (CONSUL-SCALE.md).
  *
- * - The check signal is GET /v1/health/state/any?filter=Status != "passing":
- *   every check that is not passing, with its node, service, status and
- *   ModifyIndex. It wakes on any check write anywhere, but its body holds only
- *   the unhealthy checks: measured at 1,000 × 10 instances, the unfiltered
- *   list is 3.8 MB and takes the agent 200-700 ms to answer, on every wake.
- *   A check turning critical or warning joins the list, one turning passing
- *   leaves it; either way the service's set of unhealthy checks changes.
+ * - The check signal is GET /v1/health/state/critical and /warning
+ *   (check-views.ts): every check that is not passing, with its node,
+ *   service, status and ModifyIndex. A check turning critical or warning joins
+ *   an answer, one turning passing leaves it; either way the service's set of
+ *   unhealthy checks changes.
  * - The instance signal is a scan of GET /v1/catalog/node/<node>: every
  *   instance with its ModifyIndex. It runs when /v1/catalog/services wakes,
  *   which it does on any registration anywhere (a new instance, a removed one,
@@ -56,14 +54,14 @@ export interface FetchedService {
   readonly nodes: readonly string[];
 }
 
-/** Pure: the checks not passing (GET /v1/health/state/any, filtered) into per-service and per-node summaries. */
-export function checkSignalOf(body: unknown, index: string): CheckSignal {
-  if (!Array.isArray(body)) throw shapeError('/v1/health/state/any', 'a list of checks');
+/** Pure: checks not passing (GET /v1/health/state/critical or /warning) into per-service and per-node summaries. */
+export function checkSignalOf(body: unknown, index: string, path = '/v1/health/state/<state>'): CheckSignal {
+  if (!Array.isArray(body)) throw shapeError(path, 'a list of checks');
   const services = new Collector();
   const nodes = new Collector();
   for (const check of body) {
     if (!isRecord(check) || typeof check.Node !== 'string' || typeof check.CheckID !== 'string') continue;
-    // The filter is the agent's; a check that passes anyway is not one the signal is about.
+    // Asked for by state; a check that passes anyway is not one the signal is about.
     if (check.Status === 'passing') continue;
     const key = checkKey(check.Node, check.CheckID, check.Status);
     const modified = consulIndex(check.ModifyIndex);
@@ -272,7 +270,7 @@ function checkKey(node: string, id: string, status: unknown): string {
   return JSON.stringify([node, id, str(status)]);
 }
 
-function joinSorted(keys: readonly string[]): string {
+export function joinSorted(keys: readonly string[]): string {
   return [...new Set(keys)].sort(compareStrings).join('\n');
 }
 

@@ -48,10 +48,10 @@ export interface ConsulClient {
   catalogServices(options: ReadOptions): Promise<ReadResult>;
   healthService(service: string, options: ReadOptions): Promise<ReadResult>;
   /**
-   * Every check in the datacenter that is not passing (GET /v1/health/state/any with a filter):
-   * the watcher's change signal for health. Small while the datacenter is healthy.
+   * Every check in the datacenter in one state (GET /v1/health/state/<state>): the critical and
+   * the warning ones are the watcher's change signal for health. Small while the datacenter is healthy.
    */
-  healthChecksNotPassing(options: ReadOptions): Promise<ReadResult>;
+  healthState(state: 'critical' | 'warning', options: ReadOptions): Promise<ReadResult>;
   /** Every node (GET /v1/catalog/nodes). */
   catalogNodes(options: ReadOptions): Promise<ReadResult>;
   /** One node and its service instances with their ModifyIndex (GET /v1/catalog/node/<node>). */
@@ -93,7 +93,7 @@ interface RawConsul {
     service: { list(options: CallOptions): Answer };
     node: { list(options: CallOptions): Answer; services(options: CallOptions & { node: string }): Answer };
   };
-  health: { service(options: CallOptions & { service: string }): Answer; state(options: CallOptions & { state: 'any'; filter: string }): Answer; node(options: CallOptions & { node: string }): Answer };
+  health: { service(options: CallOptions & { service: string }): Answer; state(options: CallOptions & { state: 'critical' | 'warning' }): Answer; node(options: CallOptions & { node: string }): Answer };
   kv: {
     get(options: CallOptions & { key: string; recurse: boolean }): Answer;
     set(options: CallOptions & { key: string; value: string; cas: string }): Answer;
@@ -160,8 +160,7 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     catalogServices: (options) => read('/v1/catalog/services', options, (opts) => raw.catalog.service.list(opts)),
     healthService: (service, options) =>
       read(`/v1/health/service/${encodeURIComponent(service)}`, options, (opts) => raw.health.service({ ...opts, service })),
-    healthChecksNotPassing: (options) =>
-      read('/v1/health/state/any', options, (opts) => raw.health.state({ ...opts, state: 'any', filter: 'Status != "passing"' })),
+    healthState: (state, options) => read(`/v1/health/state/${state}`, options, (opts) => raw.health.state({ ...opts, state })),
     catalogNodes: (options) => read('/v1/catalog/nodes', options, (opts) => raw.catalog.node.list(opts)),
     catalogNode: (node, options) =>
       read(`/v1/catalog/node/${encodeURIComponent(node)}`, options, (opts) => raw.catalog.node.services({ ...opts, node })),

@@ -45,13 +45,13 @@ export function healthServiceQuery(service: string): Query<readonly InstanceEntr
   };
 }
 
-/** The checks not passing, summed up per service and per node: the watcher's health change signal. */
-export function checksNotPassingQuery(): Query<CheckSignal> {
+/** The checks in one state, summed up per service and per node: half of the watcher's health change signal (check-views.ts). */
+export function checksInStateQuery(state: 'critical' | 'warning'): Query<CheckSignal> {
   return {
-    key: 'health.checks(not passing)',
+    key: `health.state(${state})`,
     fetch: async (client, options) => {
-      const result = await client.healthChecksNotPassing(options);
-      return { data: checkSignalOf(result.body, result.index), index: result.index };
+      const result = await client.healthState(state, options);
+      return { data: checkSignalOf(result.body, result.index, `/v1/health/state/${state}`), index: result.index };
     },
   };
 }

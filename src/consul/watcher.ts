@@ -3,23 +3,23 @@
  * services (CONSUL-SCALE.md: the agent allows 200 per client IP, shared by every
  * process on the host; one blocking query per service holds one each under HTTP/1.1).
  *
- * Three long-held blocking queries: the catalog's service list, the checks in
- * the datacenter that are not passing (the health change signal) and the KV
+ * Four long-held blocking queries: the catalog's service list, the critical and
+ * the warning checks (the health change signal, check-views.ts) and the KV
  * prefix. A service is read (GET /v1/health/service/<name>, not blocking) when
  * it is new, and again only when a signal shows a write newer than its last
  * read (change-signals.ts): a check turning unhealthy or healthy again shows
  * in the check signal; a registration wakes the view of its node
- * (node-views.ts: one blocking query per node while the nodes fit in the
- * budget), or else catalog/services, which starts a scan of the nodes'
- * instances. Those reads go through a pool of consul.maxConnections - 3
- * requests (- 4 with access.consulIntentions, whose intentions are a fourth
- * long-held query; less one per node view), so no more than
+ * (node-views.ts: one blocking query per node while the nodes fit), or else
+ * catalog/services, which starts a scan of the nodes' instances. Those reads
+ * share a pool of consul.maxConnections - 4 requests (- 5 with
+ * access.consulIntentions, less one per node view): no more than
  * consul.maxConnections sockets are ever open.
  *
  * Why not the alternatives (measured, README "Consul at scale"): one blocking
  * query per service needs one connection each under HTTP/1.1 and breaks at the
  * agent's limit; polling every service costs a full read of each per round; the
- * unfiltered health/state/any costs megabytes per wake. The price here is a
+ * unfiltered health/state/any costs megabytes per wake, and filtered it still
+ * costs the agent a read of every check per wake. The price here is a
  * node's answer per registration, and with more nodes than fit, a scan of all
  * of them per registration burst.
  *
@@ -34,11 +34,12 @@ import pLimit from 'p-limit';
 import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
 import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, type ViewEffects, type ViewTiming } from './blocking-view.ts';
-import { isBehind, nodeNamesOf, type CheckSignal, type FetchedService, type InstanceSignal } from './change-signals.ts';
+import { isBehind, nodeNamesOf, type FetchedService, type InstanceSignal } from './change-signals.ts';
+import { startCheckViews, type CheckViews } from './check-views.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { createNodeViews } from './node-views.ts';
-import { catalogServicesQuery, checksNotPassingQuery, kvPrefixQuery, type Query } from './query.ts';
+import { catalogServicesQuery, kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
 import { BY_NODE_MIN_SERVICES, seedFirstSync } from './read-by-node.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
@@ -50,8 +51,8 @@ import type { ConsulWatcher, WatcherLogger, WatcherOptions, WatcherState } from 
 
 export type { ConsulWatcher, WatcherErrorInfo, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
 
-/** Long-held blocking queries: catalog/services, the unhealthy checks and the KV prefix (and the intentions, when watched). */
-export const BLOCKING_QUERIES = 3;
+/** Long-held blocking queries: catalog/services, the critical and the warning checks, the KV prefix (and the intentions, when watched). */
+export const BLOCKING_QUERIES = 4;
 
 const SILENT: WatcherLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -72,7 +73,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   let catalog: Slot<readonly string[]> | undefined;
   let kv: Slot<readonly KvEntry[]> | undefined;
   let intentions: Slot<readonly IntentionEntry[]> | undefined;
-  let checks: Slot<CheckSignal> | undefined;
+  let checks: CheckViews | undefined;
   let instances: InstanceSignal | undefined;
   let catalogIndex = '';
   let unwatched: readonly string[] = [];
@@ -100,7 +101,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     if (failures > 0) logger.info({ key, failures }, 'consul: reading again after errors');
   }
 
-  const behind = (name: string, fetched: FetchedService): boolean => isBehind(name, fetched, checks?.data?.value, instances);
+  const behind = (name: string, fetched: FetchedService): boolean => isBehind(name, fetched, checks?.signal(), instances);
 
   const pool: ReadPool = { client, limit, signal: controller.signal, timing, effects, timeoutMs: readTimeout };
   const reads = createServiceReads({
@@ -240,7 +241,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function slots(): Array<Readonly<Slot<unknown>>> {
-    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, checks, intentions];
+    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, ...(checks?.slots ?? []), intentions];
     return all.filter((slot): slot is Readonly<Slot<unknown>> => slot !== undefined);
   }
 
@@ -252,7 +253,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         dirty = true;
         scheduleEmit();
       });
-      checks = startView(checksNotPassingQuery(), () => refreshBehind());
+      checks = startCheckViews((query, onData) => startView(query, onData), () => refreshBehind());
       if (options.intentions) {
         intentions = startView(intentionsQuery(), () => {
           dirty = true;

@@ -52,7 +52,7 @@ export function buildModel({ snapshot, config, memo = NO_MEMO }: BuildModelInput
     const service = result.unlinked;
     const { backend, rejection } = resolveFailover(service, unlinked);
     if (rejection) rejections.push(rejection);
-    return memo.linked(result, { ...service, failover: backend, tcp: ports.tcp.get(service.name) ?? null });
+    return memo.linked(result, backend, ports.tcp.get(service.name) ?? null);
   });
   const routes = buildRoutes(services);
   rejections.push(...routes.rejections);

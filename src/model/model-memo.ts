@@ -30,8 +30,11 @@ export interface ModelMemo {
   shared(config: object, kv: object, staticPolicies: string, build: () => SharedLayers): SharedLayers;
   /** The service as built last time from this entry and these shared layers, or built now. */
   service(entry: ServiceEntry, shared: SharedLayers, build: () => { unlinked: UnlinkedService; rejections: readonly Rejection[] }): ServiceResult;
-  /** The linked service of last time when nothing about it changed, else `next`. */
-  linked(result: ServiceResult, next: ServiceModel): ServiceModel;
+  /**
+   * The linked service of last time when nothing about it changed, else a new one: made only
+   * then, as copying thousands of unchanged services on every change costs more than the rest.
+   */
+  linked(result: ServiceResult, failover: string | null, tcp: ServiceModel['tcp']): ServiceModel;
   /** Forgets services not built since the last sweep. */
   sweep(): void;
 }
@@ -52,17 +55,21 @@ export function createModelMemo(): ModelMemo {
       seen.set(entry.name, result);
       return result;
     },
-    linked(result, next) {
+    linked(result, failover, tcp) {
       const before = result.linked;
-      if (before && before.failover === next.failover && sameTcp(before.tcp, next.tcp) && hasUnlinked(before, result.unlinked)) return before;
-      result.linked = next;
-      return next;
+      if (before && before.failover === failover && sameTcp(before.tcp, tcp) && hasUnlinked(before, result.unlinked)) return before;
+      result.linked = link(result.unlinked, failover, tcp);
+      return result.linked;
     },
     sweep() {
       services = seen;
       seen = new Map();
     },
   };
+}
+
+function link(unlinked: UnlinkedService, failover: string | null, tcp: ServiceModel['tcp']): ServiceModel {
+  return { ...unlinked, failover, tcp };
 }
 
 function sameTcp(a: ServiceModel['tcp'], b: ServiceModel['tcp']): boolean {
@@ -78,6 +85,6 @@ function hasUnlinked(linked: ServiceModel, unlinked: UnlinkedService): boolean {
 export const NO_MEMO: ModelMemo = Object.freeze({
   shared: (_config: object, _kv: object, _statics: string, build: () => SharedLayers) => build(),
   service: (entry: ServiceEntry, shared: SharedLayers, build: () => { unlinked: UnlinkedService; rejections: readonly Rejection[] }) => ({ entry, shared, ...build() }),
-  linked: (_result: ServiceResult, next: ServiceModel) => next,
+  linked: (result: ServiceResult, failover: string | null, tcp: ServiceModel['tcp']) => link(result.unlinked, failover, tcp),
   sweep: () => {},
 });

@@ -108,7 +108,7 @@ afterEach(async () => {
 describe('logs people read', () => {
   it('one line per apply: the action, each step\'s time and what changed', async () => {
     const log = watch.stderr();
-    expect(log).toMatch(/^consul: first sync done: 1 services \(4 views\) read in \d+\.\d s$/m);
+    expect(log).toMatch(/^consul: first sync done: 1 services \(5 views\) read in \d+\.\d s$/m);
     expect(log).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: haproxy: start applied in \d+ ms \(model \d+ ms, render \d+ ms, check [\d.]+ ms, start [\d.]+ ms\): services \+1 \(\+api\), routes \+1 \(\+api\.service\.internal → svc_api\), servers \+1 \(\+api\/api-1 127\.0\.0\.1:\d+\)/m);
     // Not JSON on the line: a person reads it.
     expect(log).not.toMatch(/^\{"level"/m);
@@ -130,7 +130,7 @@ describe('ipx status', () => {
     await eventually(async () => ((await ipx(['status', '--json'], { cwd: dir })).stdout.includes('"api-2"') ? true : undefined), 10_000, 'api-2 in /status');
     const run = await ipx(['status'], { cwd: dir });
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`^consul:  ${consul.agent.address.replace(/\./g, '\\.')}, 1 services, 4 of 4 views read, index \\d+, fresh \\(last answer \\d+ s ago\\), \\d+ connections$`, 'm'));
+    expect(run.stdout).toMatch(new RegExp(`^consul:  ${consul.agent.address.replace(/\./g, '\\.')}, 1 services, 5 of 5 views read, index \\d+, fresh \\(last answer \\d+ s ago\\), \\d+ connections$`, 'm'));
     expect(run.stdout).toMatch(/^applied: runtime ok at \S+ in \d+ ms; serving [0-9a-f]{12}: 1 services, 0 items skipped$/m);
     expect(run.stdout).toMatch(/^haproxy: master \d+, workers \d+/m);
     expect(run.stdout).toMatch(/^SERVICE +BACKEND +SERVER +ADDRESS +WEIGHT +STATE +HAPROXY$/m);
@@ -146,7 +146,7 @@ describe('ipx status', () => {
       backends: Array<{ service: string; servers: Array<{ name: string; state: string; weight: number; live: { state: string } }> }>;
     };
     // The three change signals (catalog, checks, KV) and one read per service.
-    expect(json.consul.views).toBe(4);
+    expect(json.consul.views).toBe(5);
     expect(json.consul.connections).toBeGreaterThanOrEqual(1);
     expect(Number(json.consul.lastIndex)).toBeGreaterThan(0);
     expect(json.backends[0]?.servers.map((s) => [s.name, s.state, s.weight, s.live.state])).toEqual([

@@ -145,6 +145,16 @@ describe('ConsulWatcher with a real Consul agent', () => {
     expect(instancesOf(snapshot, 'web')?.map((i) => i.status)).toEqual(['critical', 'passing']);
   });
 
+  it('follows a check through warning, critical and back to passing', async () => {
+    await twoWebs();
+    // Each state is its own blocking query: a check entering or leaving either one wakes the watcher.
+    for (const status of ['warning', 'critical', 'passing', 'critical', 'warning', 'passing'] as const) {
+      await updateCheck(consul.client, serviceCheckId('web-1'), status, `${status} on purpose`);
+      const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.[0]?.status === status, 2_000);
+      expect(instancesOf(snapshot, 'web')?.[1]?.status).toBe('passing');
+    }
+  });
+
   it('reads an HTTP check registered as passing as passing before its first poll', async () => {
     // Nothing listens on port 1, and a 10 h interval puts the first poll (staggered within it) far away.
     await register({ ...web('web-1', 9001), check: { http: 'http://127.0.0.1:1/health', interval: '10h', status: 'passing' } });
@@ -236,8 +246,8 @@ describe('ConsulWatcher with a real Consul agent', () => {
       errors.length = 0;
       await own.agent.stop();
 
-      // The three long-held reads fail; the services' own reads wait for a signal that moves.
-      const keys = ['catalog.services', 'health.checks(not passing)', 'kv.recurse("ipx/")'];
+      // The four long-held reads fail; the services' own reads wait for a signal that moves.
+      const keys = ['catalog.services', 'health.state(critical)', 'health.state(warning)', 'kv.recurse("ipx/")'];
       await waitUntil(() => keys.every((key) => errors.some((e) => e.key === key && e.attempt >= 2)), 'errors from every view', 5_000);
       await sleep(500);
       expect(recorder.snapshots.length).toBe(count);

@@ -83,7 +83,7 @@ describe('parsing the signals', () => {
   });
 
   it.each([
-    ['health/state/any', () => checkSignalOf({}, '1')],
+    ['health/state/critical', () => checkSignalOf({}, '1', '/v1/health/state/critical')],
     ['catalog/nodes', () => nodeNamesOf('nope')],
     ['catalog/node', () => instanceSignalOf([{ index: '1', body: [] }])],
   ])('rejects an answer of the wrong shape from %s instead of reading it as empty', (_name, parse) => {

@@ -13,7 +13,7 @@ import { ConsulError } from '../../src/errors.ts';
 import { normalizeInstances } from '../../src/consul/normalize.ts';
 import { instancesOf, sleep, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
 
-type Endpoint = 'catalog' | 'kv' | 'checks' | 'nodes' | 'node-services' | 'node-checks' | 'intentions' | `health:${string}`;
+type Endpoint = 'catalog' | 'kv' | 'checks-critical' | 'checks-warning' | 'nodes' | 'node-services' | 'node-checks' | 'intentions' | `health:${string}`;
 
 class FakeConsul implements ConsulClient {
   readonly address = 'http://fake:8500';
@@ -66,8 +66,8 @@ class FakeConsul implements ConsulClient {
   }
 
   // A failing node check written on every change (as output updates are): every service is read again.
-  healthChecksNotPassing(options: ReadOptions): Promise<ReadResult> {
-    return this.read('checks', options, () => [{ Node: 'n1', CheckID: 'disk', Status: 'warning', ServiceID: '', ServiceName: '', ModifyIndex: this.index }]);
+  healthState(state: 'critical' | 'warning', options: ReadOptions): Promise<ReadResult> {
+    return this.read(`checks-${state}`, options, () => (state === 'warning' ? [{ Node: 'n1', CheckID: 'disk', Status: 'warning', ServiceID: '', ServiceName: '', ModifyIndex: this.index }] : []));
   }
 
   catalogNodes(options: ReadOptions): Promise<ReadResult> {
@@ -335,7 +335,7 @@ describe('createWatcher (fan-in rules)', () => {
     fake.services.set('web', ['web-1']);
     const { recorder, watcher } = setup(fake);
     await recorder.waitFor(() => true);
-    await waitUntil(() => fake.inFlight.get('catalog') === 1 && fake.inFlight.get('checks') === 1, 'blocked reads');
+    await waitUntil(() => fake.inFlight.get('catalog') === 1 && fake.inFlight.get('checks-critical') === 1 && fake.inFlight.get('checks-warning') === 1, 'blocked reads');
 
     const first = watcher.stop();
     expect(watcher.stop()).toBe(first);
