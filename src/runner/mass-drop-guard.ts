@@ -17,13 +17,24 @@ export interface DropAssessment {
   readonly exceeds: boolean;
 }
 
+// An unchanged service keeps its servers array from one model to the next (model/model-memo.ts):
+// counted once, not 50,000 servers again on every change at thousands of services.
+const readyCounts = new WeakMap<Model['services'][number]['servers'], number>();
+
+/** How many of these servers take traffic. */
+export function countReady(servers: Model['services'][number]['servers']): number {
+  let count = readyCounts.get(servers);
+  if (count === undefined) {
+    count = servers.filter((server) => server.state === 'ready').length;
+    readyCounts.set(servers, count);
+  }
+  return count;
+}
+
 /** How many instances take traffic, by backend. */
 function routableCounts(model: Model): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const service of model.services) {
-    const ready = service.servers.filter((server) => server.state === 'ready').length;
-    counts.set(service.backend, (counts.get(service.backend) ?? 0) + ready);
-  }
+  for (const service of model.services) counts.set(service.backend, (counts.get(service.backend) ?? 0) + countReady(service.servers));
   return counts;
 }
 
