@@ -4,7 +4,7 @@
  * counting relay to a `consul agent -dev` with default limits; the time until
  * every service is routable, model + render, haproxy -c, reload, peak RSS,
  * propagation by position (first, middle, last service), connections, and the
- * requests and bytes ipx reads from the agent at idle and under 1 change/s,
+ * requests and bytes ipx reads from the agent, and the agent's CPU time, at idle and under 1 change/s,
  * against one blocking query per service measured in the same run.
  *
  *   node --import tsx bench/scale.ts [--sizes 1000,5000] [--instances 10] [--changes 24]
@@ -69,8 +69,8 @@ interface Row {
   readonly bySteps?: Record<string, Distribution>;
   readonly peakConnections: number;
   readonly maxConnections?: number;
-  readonly idle: { requests: number; bytes: number };
-  readonly churn: { requests: number; bytes: number };
+  readonly idle: Load;
+  readonly churn: Load;
   readonly errors?: Record<string, number>;
 }
 
@@ -138,13 +138,13 @@ async function measureIpx(services: number): Promise<Row> {
     const syncMs = (await appliedAll(logFile, services, started)) - started;
     const confirmedMs = (await allRoutable(`http://127.0.0.1:${http}`, services, started)) - started;
     console.error(`bench: ipx sync ${services}: ${syncMs} ms (all ${services} confirmed routable by probing at ${confirmedMs} ms)`);
-    const idle = await window(proxy, idleMs, async () => sleep(idleMs));
+    const idle = await window(proxy, world.agent.pid, async () => sleep(idleMs));
     const probe = createServersProbe(path.join(runDir, 'admin.sock'));
     const latencies: Record<string, number[]> = { first: [], middle: [], last: [] };
     const bySteps: Record<string, number[]> = {};
     const missed: Record<string, number> = { first: 0, middle: 0, last: 0 };
     const positions = { first: serviceName(0), middle: serviceName(Math.floor(services / 2)), last: serviceName(services - 1) };
-    const churn = await window(proxy, changeCount * 1000, async () => {
+    const churn = await window(proxy, world.agent.pid, async () => {
       for (let i = 0; i < changeCount; i++) {
         const tick = Date.now();
         const position = (['first', 'middle', 'last'] as const)[i % 3]!;
@@ -201,9 +201,9 @@ async function measurePerService(services: number): Promise<Row> {
     const started = Date.now();
     await waitFor(async () => watch.read() === services, 30_000).catch(() => undefined);
     const syncMs = watch.read() === services ? Date.now() - started : undefined;
-    const idle = await window(proxy, idleMs, async () => sleep(idleMs));
+    const idle = await window(proxy, world.agent.pid, async () => sleep(idleMs));
     const middle = serviceName(Math.floor(services / 2));
-    const churn = await window(proxy, changeCount * 1000, async () => {
+    const churn = await window(proxy, world.agent.pid, async () => {
       for (let i = 0; i < changeCount; i++) {
         // This approach holds the agent's whole per-client budget: other clients on the host
         // (here, the benchmark's own writes) are refused. Counted, not retried.
@@ -270,11 +270,30 @@ async function allRoutable(base: string, services: number, started: number): Pro
 }
 
 /** Requests and bytes per second through the relay while `during` runs. */
-async function window(proxy: CountingProxy, _ms: number, during: () => Promise<unknown>) {
+/** What a watcher costs the agent: requests and bytes through the relay, and the agent's CPU time, per second. */
+interface Load {
+  readonly requests: number;
+  readonly bytes: number;
+  readonly agentCpuMsPerS?: number;
+}
+
+async function window(proxy: CountingProxy, agentPid: number, during: () => Promise<unknown>): Promise<Load> {
   const before = proxy.counters();
+  const cpuBefore = await cpuMs(agentPid);
   const at = Date.now();
   await during();
-  return ratesBetween(before, proxy.counters(), Date.now() - at);
+  const ms = Date.now() - at;
+  const cpuAfter = await cpuMs(agentPid);
+  const agentCpu = cpuBefore === undefined || cpuAfter === undefined ? {} : { agentCpuMsPerS: ((cpuAfter - cpuBefore) * 1000) / ms };
+  return { ...ratesBetween(before, proxy.counters(), ms), ...agentCpu };
+}
+
+/** User plus system CPU time of a process so far (Linux /proc), in ms. */
+async function cpuMs(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks of 10 ms.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields ? (Number(fields[11]) + Number(fields[12])) * 10 : undefined;
 }
 
 /** What the daemon does per change, timed in this process on the same data: median of three. */
@@ -329,7 +348,7 @@ function formatSteps(rows: readonly Row[]): string {
 
 function formatRows(rows: readonly Row[]): string {
   const ms = (v: number | undefined) => (v === undefined ? '–' : `${v}`);
-  const rate = (r: { requests: number; bytes: number }) => `${r.requests.toFixed(1)} req/s, ${(r.bytes / 1024).toFixed(0)} KiB/s`;
+  const rate = (r: Load) => `${r.requests.toFixed(1)} req/s, ${(r.bytes / 1024).toFixed(0)} KiB/s${r.agentCpuMsPerS === undefined ? '' : `, agent CPU ${r.agentCpuMsPerS.toFixed(0)} ms/s`}`;
   const prop = (d: (Distribution & { missed: number }) | undefined) =>
     d === undefined ? '–' : `${ms(d.p50)}/${ms(d.p99)}${d.missed ? ` (${d.missed} missed)` : ''}`;
   const header = ['approach', 'services', 'sync ms', 'read', 'model+render ms', 'haproxy -c ms', 'reload ms', 'RSS MB', 'prop. p50/p99 ms first', 'middle', 'last', 'conns (max)', 'idle', '1 change/s'];

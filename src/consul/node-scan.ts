@@ -10,7 +10,7 @@ import { asConsulError, backoffDelay } from './blocking-view.ts';
 import { createInstanceScan, nodeNamesOf, type InstanceSignal } from './change-signals.ts';
 import type { ReadPool } from './read-pool.ts';
 
-export const NODE_SCAN_KEY = 'catalog.nodes';
+export const NODE_SCAN_KEY = 'catalog.node-scan';
 
 /**
  * Node reads of one scan in flight at once. Each answer is megabytes at thousands of

@@ -17,6 +17,7 @@
  * answer. A view's data counts once every view has answered.
  */
 import type { LimitFunction } from 'p-limit';
+import { compareStrings } from '../compare.ts';
 import { consulIndex, createInstanceTotals, type InstanceSignal, type NodeInstances } from './change-signals.ts';
 import type { ConsulError } from '../errors.ts';
 import { nodeInstancesQuery } from './query.ts';
@@ -49,6 +50,12 @@ export interface NodeViewsOptions {
    * (undefined: every service may have changed, e.g. at the first signal of a set of views).
    */
   onSignal(signal: InstanceSignal, changed: ReadonlySet<string> | undefined): void;
+  /**
+   * The names of the services on the followed nodes, sorted, after a signal that
+   * may have changed them (a service's first instance or last one): while every
+   * node is followed, the catalog's service list without asking for it.
+   */
+  onNames(names: readonly string[]): void;
   onSuccess(key: string, failures: number): void;
   onError(key: string, error: ConsulError, attempt: number): void;
 }
@@ -78,6 +85,7 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
   let changed: Set<string> | undefined;
   let newest = 0n;
   let publishing = false;
+  let present: ReadonlySet<string> | undefined;
 
   // A success and the data it brought arrive one after the other in one turn: one signal for both.
   function schedulePublish(): void {
@@ -96,7 +104,13 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
     for (const view of all) if (view.slot.failures > 0 && view.lastIndex < index) index = view.lastIndex;
     const since = changed;
     changed = new Set();
-    options.onSignal(totals.signal(index), since);
+    const signal = totals.signal(index);
+    options.onSignal(signal, since);
+    // Only a service's first instance or its last one changes the names: not worth a sort of thousands per change.
+    const known = present;
+    if (known && since && [...since].every((service) => signal.services.has(service) === known.has(service))) return;
+    present = new Set(signal.services.keys());
+    options.onNames([...present].sort(compareStrings));
   }
 
   function note(services: ReadonlySet<string>): void {
@@ -137,7 +151,10 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
       note(totals.set(node, undefined));
     }
     // Views starting from none: the signal before them was a scan's, so the first of theirs may differ anywhere.
-    if (views.size === 0) changed = undefined;
+    if (views.size === 0) {
+      changed = undefined;
+      present = undefined;
+    }
     for (const node of wanted) if (!views.has(node)) views.set(node, startView(node));
     options.limit.concurrency = Math.max(1, pooled - views.size);
     // A node gone changes what the others add up to.

@@ -3,7 +3,7 @@
  * includes every argument, so the watcher can key its views by it, and a
  * fetch that returns normalized, sorted, frozen data plus the Consul index.
  */
-import { checkSignalOf, nodeInstancesOf, type CheckSignal, type NodeInstances } from './change-signals.ts';
+import { checkSignalOf, nodeInstancesOf, nodeNamesOf, type CheckSignal, type NodeInstances } from './change-signals.ts';
 import type { ConsulClient, ReadResult } from './client.ts';
 import { normalizeInstances, normalizeKv, normalizeServiceNames } from './normalize.ts';
 import type { InstanceEntry, KvEntry } from './snapshot.ts';
@@ -26,6 +26,14 @@ export interface QueryResult<T> {
 export interface Query<T> {
   readonly key: string;
   fetch(client: ConsulClient, options: FetchOptions): Promise<QueryResult<T>>;
+}
+
+/** Names of every node, blocking on nodes coming and going (not on their services): while node views follow them all. */
+export function catalogNodesQuery(): Query<readonly string[]> {
+  return {
+    key: 'catalog.nodes',
+    fetch: async (client, options) => convert(await client.catalogNodes(options), nodeNamesOf),
+  };
 }
 
 /** Names of every service in the catalog (tags are read per instance from health). */

@@ -3,9 +3,10 @@
  * services (CONSUL-SCALE.md: the agent allows 200 per client IP, shared by every
  * process on the host; one blocking query per service holds one each under HTTP/1.1).
  *
- * Four long-held blocking queries: the catalog's service list, the critical and
- * the warning checks (the health change signal, check-views.ts) and the KV
- * prefix. A service is read (GET /v1/health/service/<name>, not blocking) when
+ * Four long-held blocking queries: the list of services (catalog/services, or
+ * catalog/nodes while node views follow every node: catalog-source.ts), the
+ * critical and the warning checks (the health change signal, check-views.ts)
+ * and the KV prefix. A service is read (GET /v1/health/service/<name>, not blocking) when
  * it is new, and again only when a signal shows a write newer than its last
  * read (change-signals.ts): a check turning unhealthy or healthy again shows
  * in the check signal; a registration wakes the view of its node
@@ -39,7 +40,8 @@ import { startCheckViews, type CheckViews } from './check-views.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { createNodeViews } from './node-views.ts';
-import { catalogServicesQuery, kvPrefixQuery, type Query } from './query.ts';
+import { createCatalogSource } from './catalog-source.ts';
+import { kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
 import { BY_NODE_MIN_SERVICES, seedFirstSync } from './read-by-node.ts';
 import { createServiceReads, type ServiceRecord } from './service-reads.ts';
@@ -51,7 +53,7 @@ import type { ConsulWatcher, WatcherLogger, WatcherOptions, WatcherState } from 
 
 export type { ConsulWatcher, WatcherErrorInfo, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
 
-/** Long-held blocking queries: catalog/services, the critical and the warning checks, the KV prefix (and the intentions, when watched). */
+/** Long-held blocking queries: the list of services, the critical and the warning checks, the KV prefix (and the intentions, when watched). */
 export const BLOCKING_QUERIES = 4;
 
 const SILENT: WatcherLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -70,12 +72,10 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const longHeld = BLOCKING_QUERIES + (options.intentions ? 1 : 0);
   const limit = pLimit(Math.max(1, config.maxConnections - longHeld));
   const readTimeout = requestTimeout('0', 0, timing);
-  let catalog: Slot<readonly string[]> | undefined;
   let kv: Slot<readonly KvEntry[]> | undefined;
   let intentions: Slot<readonly IntentionEntry[]> | undefined;
   let checks: CheckViews | undefined;
   let instances: InstanceSignal | undefined;
-  let catalogIndex = '';
   let unwatched: readonly string[] = [];
   let phase: 'new' | 'running' | 'stopped' = 'new';
   let stopping: Promise<void> | undefined;
@@ -152,9 +152,11 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       instances = signal;
       refreshBehind(changed, since);
     },
+    onNames: (names) => catalog.fromViews(names),
     onSuccess: succeeded,
     onError: failed,
   });
+  const catalog = createCatalogSource({ start: startView, views: () => views, onNames: reconcile });
 
   function resyncAll(key: string): void {
     logger.info({ key, services: reads.records.size }, 'consul: reading every service again, as a change signal may have missed writes');
@@ -219,7 +221,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   function emitIfComplete(): void {
     // A service never read and not failed yet has its first answer on the way; without it
     // the service would show zero instances.
-    if (phase !== 'running' || !catalog?.data || !kv?.data || !dirty || reads.unread() > 0) return;
+    if (phase !== 'running' || !catalog.listed() || !kv?.data || !dirty || reads.unread() > 0) return;
     // Never answered and not failed: without them every intention deny would be missing.
     if (intentions && !intentions.data && intentions.failures === 0) return;
     const services: Array<readonly [string, ServiceRecord['data'] & object]> = [];
@@ -241,7 +243,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function slots(): Array<Readonly<Slot<unknown>>> {
-    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog, kv, ...(checks?.slots ?? []), intentions];
+    const all: Array<Readonly<Slot<unknown>> | undefined> = [catalog.slot(), kv, ...(checks?.slots ?? []), intentions];
     return all.filter((slot): slot is Readonly<Slot<unknown>> => slot !== undefined);
   }
 
@@ -260,14 +262,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
           scheduleEmit();
         });
       }
-      catalog = startView(catalogServicesQuery(), reconcile, (index) => {
-        // The list of names may stay the same while instances come and go: every new index
-        // scans. Not the first: every service is read after it anyway.
-        if (index === catalogIndex) return;
-        const first = catalogIndex === '';
-        catalogIndex = index;
-        void views.refresh(first);
-      });
+      catalog.start();
     },
     stop() {
       if (!stopping) {
@@ -282,7 +277,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     state: () =>
       watcherState({
         running: phase === 'running',
-        basisRead: catalog?.data !== undefined && kv?.data !== undefined,
+        basisRead: catalog.listed() && kv?.data !== undefined,
         signals: slots().map((slot) => ({ key: slot.key, answered: slot.data !== undefined, failingSince: slot.failingSince })),
         scan: { key: NODE_SCAN_KEY, failingSince: scanFailure.failingSince },
         nodeViews: views.slots(),

@@ -10,6 +10,7 @@ function harness(nodes: string[]) {
   const slots = new Map<string, Slot<NodeInstances> & { failures: number; stopped: boolean }>();
   const signals: InstanceSignal[] = [];
   const changes: Array<string[] | undefined> = [];
+  const names: Array<readonly string[]> = [];
   const limit = pLimit(13);
   let scans = 0;
   const views = createNodeViews({
@@ -28,6 +29,7 @@ function harness(nodes: string[]) {
       signals.push(signal);
       changes.push(changed && [...changed]);
     },
+    onNames: (list) => void names.push(list),
     onSuccess: () => {},
     onError: () => {},
   });
@@ -37,14 +39,16 @@ function harness(nodes: string[]) {
     limit,
     signals,
     changes,
+    names,
     slots,
     scans: () => scans,
-    /** One answer of a node's view: a success at `index`, with new data when `ids` are given. */
+    /** One answer of a node's view: a success at `index`, with new data when `ids` (`id`, or `service/id`; web's by default) are given. */
     async answer(node: string, index: number, ids?: string[]) {
       const view = hooks.get(key(node));
       if (!view) throw new Error(`no view of ${node}`);
       view.onSuccess(String(index), slots.get(key(node))!.failures);
-      if (ids) view.onData({ entries: ids.map((id) => ['web', JSON.stringify([node, id]), BigInt(index)] as const) });
+      const entry = (id: string) => (id.includes('/') ? id.split('/') : ['web', id]) as [string, string];
+      if (ids) view.onData({ entries: ids.map((id) => [entry(id)[0], JSON.stringify([node, entry(id)[1]]), BigInt(index)] as const) });
       await Promise.resolve();
     },
     slotOf: (node: string) => slots.get(key(node))!,
@@ -77,6 +81,24 @@ describe('node views', () => {
     expect(t.changes).toEqual([undefined, ['web']]);
     await t.answer('n1', 13);
     expect(t.changes.at(-1)).toEqual([]);
+  });
+
+  it('list the services on the nodes once every node has answered, and again only when a service comes or goes', async () => {
+    const t = harness(['n1', 'n2']);
+    await t.views.refresh(false);
+    await t.answer('n1', 3, ['web-1']);
+    expect(t.names).toEqual([]);
+    await t.answer('n2', 4, ['api/api-1', 'web-2']);
+    expect(t.names).toEqual([['api', 'web']]);
+    // Another instance of a service listed already: the same names, not listed again.
+    await t.answer('n2', 5, ['api/api-1', 'web-2', 'web-3']);
+    expect(t.names).toHaveLength(1);
+    await t.answer('n1', 6, ['web-1', 'db/db-1']);
+    expect(t.names.at(-1)).toEqual(['api', 'db', 'web']);
+    // api's last instance leaves.
+    await t.answer('n2', 7, ['web-2', 'web-3']);
+    expect(t.names.at(-1)).toEqual(['db', 'web']);
+    expect(t.names).toHaveLength(3);
   });
 
   it('date the signal no later than the last answer of a view that is failing', async () => {

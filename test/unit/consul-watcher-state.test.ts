@@ -8,7 +8,7 @@ const base: WatcherStateInput = {
     { key: 'catalog.services', answered: true, failingSince: undefined },
     { key: 'kv.recurse("ipx/")', answered: true, failingSince: undefined },
   ],
-  scan: { key: 'catalog.nodes', failingSince: undefined },
+  scan: { key: 'catalog.node-scan', failingSince: undefined },
   records: [
     { name: 'web', data: { instances: [] } as never, failingSince: undefined },
     { name: 'api', data: { instances: [] } as never, failingSince: undefined },
@@ -35,14 +35,14 @@ describe('watcherState', () => {
     const failing = {
       ...base,
       signals: [{ key: 'kv.recurse("ipx/")', answered: true, failingSince: 30 }],
-      scan: { key: 'catalog.nodes', failingSince: 20 },
+      scan: { key: 'catalog.node-scan', failingSince: 20 },
       records: [{ name: 'web', data: { instances: [] } as never, failingSince: 40 }],
     };
     expect(watcherState(failing)).toMatchObject({
       ready: true,
       stale: true,
       staleSince: 20,
-      failing: ['catalog.nodes', 'health.service("web")', 'kv.recurse("ipx/")'],
+      failing: ['catalog.node-scan', 'health.service("web")', 'kv.recurse("ipx/")'],
     });
   });
 });

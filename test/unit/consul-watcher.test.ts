@@ -219,11 +219,28 @@ describe('createWatcher (fan-in rules)', () => {
     const first = await recorder.waitFor(() => true);
     expect(first.services.map((s) => s.name)).toEqual(['web']);
 
-    // The catalog view sees new data, but the snapshot would be the same: nothing is emitted.
+    // The list of services (here the node's view) sees new data, but the snapshot would be the same: nothing is emitted.
     fake.change(() => fake.services.delete('consul'));
-    await waitUntil(() => fake.inFlight.get('catalog') === 1, 'the catalog view to block again');
+    await waitUntil(() => fake.inFlight.get('node-services') === 1, 'the node view to block again');
     await sleep(20);
     expect(recorder.snapshots).toHaveLength(1);
+  });
+
+  it('while its node views follow every node, lists the services from them: a registration reads no catalog list', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']);
+    const { recorder, watcher } = setup(fake);
+    await recorder.waitFor(() => true);
+    // The catalog's service list gives way to the node list once the node's view has answered.
+    await waitUntil(() => fake.inFlight.get('nodes') === 1 && !fake.inFlight.get('catalog'), 'the node list to be watched instead');
+    const catalogReads = fake.reads.get('catalog');
+    fake.change(() => fake.services.set('api', ['api-1']));
+    const next = await recorder.waitFor((s) => instancesOf(s, 'api')?.length === 1, 2_000);
+    expect(next.services.map((s) => s.name)).toEqual(['api', 'web']);
+    fake.change(() => fake.services.delete('web'));
+    await recorder.waitFor((s) => instancesOf(s, 'web') === undefined, 2_000);
+    expect(fake.reads.get('catalog')).toBe(catalogReads);
+    expect(watcher.state().failing).toEqual([]);
   });
 
   it('leaves out a service whose first read failed, only until it is read', async () => {
@@ -335,7 +352,7 @@ describe('createWatcher (fan-in rules)', () => {
     fake.services.set('web', ['web-1']);
     const { recorder, watcher } = setup(fake);
     await recorder.waitFor(() => true);
-    await waitUntil(() => fake.inFlight.get('catalog') === 1 && fake.inFlight.get('checks-critical') === 1 && fake.inFlight.get('checks-warning') === 1, 'blocked reads');
+    await waitUntil(() => fake.inFlight.get('nodes') === 1 && fake.inFlight.get('checks-critical') === 1 && fake.inFlight.get('checks-warning') === 1, 'blocked reads');
 
     const first = watcher.stop();
     expect(watcher.stop()).toBe(first);
