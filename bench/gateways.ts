@@ -5,7 +5,8 @@
  * dev agent with default limits and `--services` × `--instances`, then makes
  * `--changes` changes to a service in the middle of the range: how long until
  * every watcher has every service, how long until every watcher sees each
- * change, and the connections this process holds to the agent.
+ * change, the agent's CPU time per change, and the connections this process
+ * holds to the agent.
  *
  *   node --import tsx bench/gateways.ts [--gateways 10] [--services 1000] [--instances 2] [--changes 8]
  */
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config/index.ts';
 import { createConsulClient, createWatcher, startDevAgent, type Snapshot } from '../src/consul/index.ts';
 import { connectionsFrom, sampleConnections } from '../test/helpers/tcp-connections.ts';
+import { cpuMs } from './lib/proc-cpu.ts';
 import { distribution, formatDistribution, table } from './lib/report.ts';
 import { PROBE_STEPS, probeChange, seedCatalog, serviceName } from './lib/scale-catalog.ts';
 import { REPO_ROOT, runBenchmark } from './lib/stack.ts';
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
     const middle = serviceName(Math.floor(services / 2));
     const probe = (s: Snapshot | undefined) => s?.services.find((e) => e.name === middle)?.instances.find((i) => i.port === PROBE_PORT);
     const lastSeen: number[] = [];
+    const cpuBefore = await cpuMs(agent.pid);
     for (let i = 0; i < changes; i++) {
       const step = PROBE_STEPS[i % PROBE_STEPS.length]!;
       const at = Date.now();
@@ -67,11 +70,14 @@ async function main(): Promise<void> {
       lastSeen.push(Date.now() - at);
       await sleep(500);
     }
+    const cpuAfter = await cpuMs(agent.pid);
+    // Includes the agent's own work for each write and the 500 ms pauses between changes.
+    const agentCpu = cpuBefore === undefined || cpuAfter === undefined ? '–' : `${Math.round((cpuAfter - cpuBefore) / changes)} ms`;
     const peak = await sampler.stop();
     const now = await connectionsFrom(process.pid, agent.httpPort);
     console.log(table([
-      ['gateways', 'services', 'every gateway has every service', 'change → seen by every gateway p50/p95/p99', 'gateways\' connections (most / at the end)', 'bound'],
-      [`${gateways}`, `${services}×${instances}`, `${syncMs} ms`, formatDistribution(distribution(lastSeen), ' ms'), `${peak.length - own} / ${now.length - own}`, `${gateways} × ${config.consul.maxConnections}`],
+      ['gateways', 'services', 'every gateway has every service', 'change → seen by every gateway p50/p95/p99', 'agent CPU per change', 'gateways\' connections (most / at the end)', 'bound'],
+      [`${gateways}`, `${services}×${instances}`, `${syncMs} ms`, formatDistribution(distribution(lastSeen), ' ms'), agentCpu, `${peak.length - own} / ${now.length - own}`, `${gateways} × ${config.consul.maxConnections}`],
     ]));
   } finally {
     for (const stop of stoppers.reverse()) await stop();

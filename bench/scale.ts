@@ -28,6 +28,7 @@ import { renderSnapshot } from '../src/runner/pipeline.ts';
 import { get } from '../test/helpers/http.ts';
 import { ratesBetween, startCountingProxy, type CountingProxy } from './lib/counting-proxy.ts';
 import { startPerServiceWatch } from './lib/per-service-watch.ts';
+import { cpuMs } from './lib/proc-cpu.ts';
 import { distribution, provenance, describeProvenance, saveResults, table, type Distribution } from './lib/report.ts';
 import { PROBE_STEPS, probeChange, seedCatalog, serviceName } from './lib/scale-catalog.ts';
 import { createServersProbe } from './lib/servers-probe.ts';
@@ -288,13 +289,6 @@ async function window(proxy: CountingProxy, agentPid: number, during: () => Prom
   return { ...ratesBetween(before, proxy.counters(), ms), ...agentCpu };
 }
 
-/** User plus system CPU time of a process so far (Linux /proc), in ms. */
-async function cpuMs(pid: number): Promise<number | undefined> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks of 10 ms.
-  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields ? (Number(fields[11]) + Number(fields[12])) * 10 : undefined;
-}
 
 /** What the daemon does per change, timed in this process on the same data: median of three. */
 async function modelRenderAndCheck(address: string, config: ReturnType<typeof parseConfig>, dir: string) {

@@ -95,6 +95,11 @@ export interface BlockingViewOptions<T> {
   readonly wait: number;
   /** Aborting it cancels the request in flight and ends the view. */
   readonly signal: AbortSignal;
+  /**
+   * Ends the view once true, after the call in flight has answered: no request is cut short,
+   * so its connection goes back to the keep-alive pool instead of being closed.
+   */
+  readonly retired?: () => boolean;
   /** New data: the first answer, then only answers that differ (deep-equal). */
   onData(data: T): void;
   /** Every failed call, with its position in the current failure streak (1, 2, ...). */
@@ -114,7 +119,8 @@ export async function runBlockingView<T>(options: BlockingViewOptions<T>): Promi
   let last: { data: T } | undefined;
   let failures = 0;
 
-  while (!signal.aborted) {
+  const retired = options.retired ?? (() => false);
+  while (!signal.aborted && !retired()) {
     const started = effects.now();
     let result;
     try {
@@ -126,6 +132,7 @@ export async function runBlockingView<T>(options: BlockingViewOptions<T>): Promi
       // lower than ours; a blocking call would then sit out the whole wait. Re-read at once.
       index = '0';
       options.onError(asConsulError(err, query.key), failures);
+      if (retired()) return;
       await effects.sleep(backoffDelay(failures, timing, effects.random()), signal);
       continue;
     }
@@ -138,6 +145,7 @@ export async function runBlockingView<T>(options: BlockingViewOptions<T>): Promi
       last = { data: result.data };
       options.onData(result.data);
     }
+    if (retired()) return;
     await effects.sleep(pacingDelay(effects.now() - started, timing, effects.random()), signal);
   }
 }

@@ -9,6 +9,8 @@
  * list the services, so the catalog's list gives way to a blocking
  * /v1/catalog/nodes, which wakes for nodes coming and going and answers in a
  * millisecond; when the nodes no longer fit, the catalog's list comes back.
+ * Each switch lets the query it ends answer first (Slot.retire): no request is
+ * cut short, so its connection is reused and the agent never sees one more.
  */
 import type { NodeViews } from './node-views.ts';
 import { catalogNodesQuery, catalogServicesQuery, type Query } from './query.ts';
@@ -37,10 +39,24 @@ export function createCatalogSource(options: CatalogSourceOptions): CatalogSourc
   let nodes: Slot<readonly string[]> | undefined;
   let catalogIndex = '';
   let listed = false;
+  let switching = false;
   const names = (list: readonly string[]): void => {
     listed = true;
     options.onNames(list);
   };
+
+  function followNodes(nodeNames: readonly string[]): void {
+    if (options.views().follow(nodeNames)) return;
+    // The nodes no longer fit: this query has just answered, so it ends at once.
+    const old = nodes;
+    void old?.retire().then(() => {
+      if (nodes !== old) return;
+      nodes = undefined;
+      // Not a first index: with the views gone, the next registration scans.
+      catalogIndex = 'views stopped';
+      startCatalog();
+    });
+  }
 
   function startCatalog(): void {
     catalog = options.start(catalogServicesQuery(), names, (index) => {
@@ -56,16 +72,15 @@ export function createCatalogSource(options: CatalogSourceOptions): CatalogSourc
   return {
     start: startCatalog,
     fromViews(list) {
-      if (!nodes) {
-        catalog?.stop();
-        catalog = undefined;
-        nodes = options.start(catalogNodesQuery(), (nodeNames) => {
-          if (options.views().follow(nodeNames)) return;
-          nodes?.stop();
-          nodes = undefined;
-          // Not a first index: with the views gone, the next registration scans.
-          catalogIndex = 'views stopped';
-          startCatalog();
+      if (!nodes && !switching) {
+        // The catalog's query keeps listing until its call in flight answers (a registration, or consul.wait).
+        switching = true;
+        const old = catalog;
+        void old?.retire().then(() => {
+          switching = false;
+          if (catalog !== old) return;
+          catalog = undefined;
+          nodes = options.start(catalogNodesQuery(), followNodes);
         });
       }
       names(list);

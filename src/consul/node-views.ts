@@ -144,9 +144,11 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
   function follow(nodes: readonly string[]): boolean {
     const fits = nodeViewsFit(nodes.length, options.maxConnections, options.longHeld);
     const wanted = new Set(fits ? nodes : []);
+    const ended: Array<Promise<void>> = [];
     for (const [node, view] of views) {
       if (wanted.has(node)) continue;
       view.slot.stop();
+      ended.push(view.slot.done);
       views.delete(node);
       note(totals.set(node, undefined));
     }
@@ -156,7 +158,11 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
       present = undefined;
     }
     for (const node of wanted) if (!views.has(node)) views.set(node, startView(node));
-    options.limit.concurrency = Math.max(1, pooled - views.size);
+    // The pool shrinks at once; it grows once the views stopped have closed their connections,
+    // so that the agent never sees one more than consul.maxConnections.
+    const resize = (): void => void (options.limit.concurrency = Math.max(1, pooled - views.size));
+    if (pooled - views.size <= options.limit.concurrency || ended.length === 0) resize();
+    else void Promise.all(ended).then(resize);
     // A node gone changes what the others add up to.
     if (views.size > 0) schedulePublish();
     return fits;

@@ -15,6 +15,8 @@ export interface Slot<T> {
   readonly failingSince: number | undefined;
   /** Ends this view alone (its parent's abort ends them all). */
   stop(): void;
+  /** Ends this view once its call in flight has answered, reusing its connection; resolves when it has ended. */
+  retire(): Promise<void>;
 }
 
 export interface SlotHooks<T> {
@@ -32,6 +34,7 @@ export type SlotView<T> = Pick<BlockingViewOptions<T>, 'client' | 'query' | 'wai
 
 export function startSlot<T>(view: SlotView<T>, hooks: SlotHooks<T>): Slot<T> {
   const controller = new AbortController();
+  let retired = false;
   view.parent.addEventListener('abort', () => controller.abort(), { once: true });
   const slot: { -readonly [K in keyof Slot<T>]: Slot<T>[K] } = {
     key: view.query.key,
@@ -40,12 +43,17 @@ export function startSlot<T>(view: SlotView<T>, hooks: SlotHooks<T>): Slot<T> {
     failures: 0,
     failingSince: undefined,
     stop: () => controller.abort(),
+    retire: () => {
+      retired = true;
+      return slot.done;
+    },
   };
   slot.done = runBlockingView({
     client: view.client,
     query: view.query,
     wait: view.wait,
     signal: controller.signal,
+    retired: () => retired,
     ...(view.timing ? { timing: view.timing } : {}),
     ...(view.effects ? { effects: view.effects } : {}),
     onSuccess: (index) => {

@@ -203,4 +203,34 @@ describe('runBlockingView', () => {
     });
     expect(calls).toBe(0);
   });
+
+  it('once retired, lets the call in flight answer, reports it, and sends no other', async () => {
+    let retired = false;
+    const signals: AbortSignal[] = [];
+    const data: number[] = [];
+    let answer: (value: { data: number; index: string }) => void = () => {};
+    const view = runBlockingView<number>({
+      client: {} as ConsulClient,
+      query: {
+        key: 'fake',
+        fetch: (_client, options) => {
+          signals.push(options.signal as AbortSignal);
+          return new Promise<{ data: number; index: string }>((resolve) => (answer = resolve));
+        },
+      },
+      wait: 1_000,
+      signal: new AbortController().signal,
+      retired: () => retired,
+      onData: (value) => void data.push(value),
+      onError: () => {},
+    });
+    await Promise.resolve();
+    retired = true;
+    answer({ data: 7, index: '3' });
+    await view;
+    // Not cut short: its signal never aborted, so its connection goes back to the pool.
+    expect(signals).toHaveLength(1);
+    expect(signals[0]?.aborted).toBe(false);
+    expect(data).toEqual([7]);
+  });
 });

@@ -18,13 +18,17 @@ function harness() {
     start: (query, onData, onIndex) => {
       const entry = { key: query.key, stopped: false, onData, ...(onIndex ? { onIndex } : {}) };
       started.push(entry);
-      return { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stop: () => void (entry.stopped = true) } as Slot<readonly string[]>;
+      // retire: the query's call in flight answers, then it ends.
+      const end = async () => void (entry.stopped = true);
+      return { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stop: end, retire: end } as unknown as Slot<readonly string[]>;
     },
     views: () => views,
     onNames: (names) => void listed.push(names),
   });
   return { source, started, refreshed, listed, setFits: (value: boolean) => void (fits = value) };
 }
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('createCatalogSource', () => {
   it('lists from the catalog first, and has its indexes follow the nodes (the first without a scan)', () => {
@@ -41,25 +45,29 @@ describe('createCatalogSource', () => {
     expect(t.refreshed).toEqual([true, false]);
   });
 
-  it('takes the views\' list once they have one, watching the node list instead of the catalog\'s', () => {
+  it('takes the views\' list once they have one, watching the node list instead of the catalog\'s once its query has answered', async () => {
     const t = harness();
     t.source.start();
     t.source.fromViews(['api', 'web']);
     t.source.fromViews(['web']);
+    expect(t.started.map((s) => s.key)).toEqual(['catalog.services']);
+    await flush();
     expect(t.started.map((s) => [s.key, s.stopped])).toEqual([['catalog.services', true], ['catalog.nodes', false]]);
     expect(t.source.slot()?.key).toBe('catalog.nodes');
     expect(t.listed).toEqual([['api', 'web'], ['web']]);
   });
 
-  it('goes back to the catalog\'s list when the nodes no longer fit, and scans at its next index', () => {
+  it('goes back to the catalog\'s list when the nodes no longer fit, and scans at its next index', async () => {
     const t = harness();
     t.source.start();
     t.started[0]!.onIndex?.('5');
     t.source.fromViews(['web']);
+    await flush();
     t.started[1]!.onData(['n1', 'n2']);
     expect(t.started[1]!.stopped).toBe(false);
     t.setFits(false);
     t.started[1]!.onData(Array.from({ length: 20 }, (_, i) => `n${i}`));
+    await flush();
     expect(t.started.map((s) => [s.key, s.stopped])).toEqual([['catalog.services', true], ['catalog.nodes', true], ['catalog.services', false]]);
     t.started[2]!.onIndex?.('9');
     expect(t.refreshed).toEqual([true, false]);

@@ -60,7 +60,7 @@ describe('startCheckViews', () => {
     const views = startCheckViews(
       (query: Query<CheckSignal>) => {
         keys.push(query.key);
-        const slot = { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stop() {} };
+        const slot = { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stop() {}, retire: async () => {} };
         slots.push(slot);
         return slot;
       },

@@ -18,7 +18,7 @@ function harness(nodes: string[]) {
     longHeld: 3,
     limit,
     start: <T>(query: { key: string }, given: SlotHooks<T>) => {
-      const slot = { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stopped: false, stop: () => void (slot.stopped = true) };
+      const slot = { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stopped: false, stop: () => void (slot.stopped = true), retire: async () => void (slot.stopped = true) };
       hooks.set(query.key, given as unknown as SlotHooks<NodeInstances>);
       slots.set(query.key, slot);
       return slot as unknown as Slot<T>;
@@ -120,6 +120,8 @@ describe('node views', () => {
     expect(t.scans()).toBe(0);
     expect(t.slotOf('n1').stopped).toBe(true);
     expect(t.views.slots()).toEqual([]);
+    // The pool grows back once the stopped views have ended (their connections closed).
+    await new Promise((resolve) => setImmediate(resolve));
     expect(t.limit.concurrency).toBe(13);
     await t.views.refresh(false);
     expect(t.scans()).toBe(1);
