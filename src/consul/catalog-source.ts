@@ -52,10 +52,14 @@ export function createCatalogSource(options: CatalogSourceOptions): CatalogSourc
     void old?.retire().then(() => {
       if (nodes !== old) return;
       nodes = undefined;
-      // Not a first index: with the views gone, the next registration scans.
-      catalogIndex = 'views stopped';
-      startCatalog();
+      restartCatalog();
     });
+  }
+
+  function restartCatalog(): void {
+    // Not a first index: with the views gone, the next registration scans.
+    catalogIndex = 'views stopped';
+    startCatalog();
   }
 
   function startCatalog(): void {
@@ -79,6 +83,8 @@ export function createCatalogSource(options: CatalogSourceOptions): CatalogSourc
         void old?.retire().then(() => {
           switching = false;
           if (catalog !== old) return;
+          // Its last answer may have found more nodes than fit, and the views stopped: it goes on instead.
+          if (options.views().slots().length === 0) return restartCatalog();
           catalog = undefined;
           nodes = options.start(catalogNodesQuery(), followNodes);
         });

@@ -13,7 +13,7 @@ function harness() {
   const refreshed: boolean[] = [];
   const listed: Array<readonly string[]> = [];
   let fits = true;
-  const views = { refresh: async (first: boolean) => void refreshed.push(first), follow: () => fits, slots: () => [] } as unknown as NodeViews;
+  const views = { refresh: async (first: boolean) => void refreshed.push(first), follow: () => fits, slots: () => (fits ? [{}] : []) } as unknown as NodeViews;
   const source = createCatalogSource({
     start: (query, onData, onIndex) => {
       const entry = { key: query.key, stopped: false, onData, ...(onIndex ? { onIndex } : {}) };
@@ -55,6 +55,19 @@ describe('createCatalogSource', () => {
     expect(t.started.map((s) => [s.key, s.stopped])).toEqual([['catalog.services', true], ['catalog.nodes', false]]);
     expect(t.source.slot()?.key).toBe('catalog.nodes');
     expect(t.listed).toEqual([['api', 'web'], ['web']]);
+  });
+
+  it('keeps the catalog\'s list when the views stopped while its last call was answering', async () => {
+    const t = harness();
+    t.source.start();
+    t.source.fromViews(['web']);
+    // That call's index found more nodes than fit: the views stopped, and a scan follows its next index.
+    t.setFits(false);
+    await flush();
+    expect(t.started.map((s) => [s.key, s.stopped])).toEqual([['catalog.services', true], ['catalog.services', false]]);
+    expect(t.source.slot()?.key).toBe('catalog.services');
+    t.started[1]!.onIndex?.('9');
+    expect(t.refreshed).toEqual([false]);
   });
 
   it('goes back to the catalog\'s list when the nodes no longer fit, and scans at its next index', async () => {

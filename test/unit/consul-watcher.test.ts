@@ -231,7 +231,9 @@ describe('createWatcher (fan-in rules)', () => {
     fake.services.set('web', ['web-1']);
     const { recorder, watcher } = setup(fake);
     await recorder.waitFor(() => true);
-    // The catalog's service list gives way to the node list once the node's view has answered.
+    // The catalog's service list gives way to the node list once the node's view has answered,
+    // and once its own call in flight has answered (the next write anywhere, or consul.wait).
+    fake.change(() => {});
     await waitUntil(() => fake.inFlight.get('nodes') === 1 && !fake.inFlight.get('catalog'), 'the node list to be watched instead');
     const catalogReads = fake.reads.get('catalog');
     fake.change(() => fake.services.set('api', ['api-1']));
@@ -352,7 +354,7 @@ describe('createWatcher (fan-in rules)', () => {
     fake.services.set('web', ['web-1']);
     const { recorder, watcher } = setup(fake);
     await recorder.waitFor(() => true);
-    await waitUntil(() => fake.inFlight.get('nodes') === 1 && fake.inFlight.get('checks-critical') === 1 && fake.inFlight.get('checks-warning') === 1, 'blocked reads');
+    await waitUntil(() => (fake.inFlight.get('nodes') === 1 || fake.inFlight.get('catalog') === 1) && fake.inFlight.get('checks-critical') === 1 && fake.inFlight.get('checks-warning') === 1, 'blocked reads');
 
     const first = watcher.stop();
     expect(watcher.stop()).toBe(first);
