@@ -35,7 +35,9 @@ export type SlotView<T> = Pick<BlockingViewOptions<T>, 'client' | 'query' | 'wai
 export function startSlot<T>(view: SlotView<T>, hooks: SlotHooks<T>): Slot<T> {
   const controller = new AbortController();
   let retired = false;
-  view.parent.addEventListener('abort', () => controller.abort(), { once: true });
+  // A slot started after its parent ended (a hand-over finishing as the watcher stops) sends nothing.
+  if (view.parent.aborted) controller.abort();
+  else view.parent.addEventListener('abort', () => controller.abort(), { once: true });
   const slot: { -readonly [K in keyof Slot<T>]: Slot<T>[K] } = {
     key: view.query.key,
     done: Promise.resolve(),
