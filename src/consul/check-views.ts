@@ -34,18 +34,22 @@ export interface CheckViews {
 /** Starts one blocking query per state; `onSignal` after each new answer. */
 export function startCheckViews(start: (query: Query<CheckSignal>, onData: () => void) => Slot<CheckSignal>, onSignal: () => void): CheckViews {
   const slots = CHECK_STATES.map((state) => start(checksInStateQuery(state), onSignal));
-  let cached: { key: readonly unknown[]; signal: CheckSignal } | undefined;
+  type Part = { readonly signal: CheckSignal; readonly failing: boolean };
+  let cached: { parts: readonly Part[]; signal: CheckSignal } | undefined;
+  // Asked once per service a signal may concern (thousands per answer): merged once per answer
+  // or failure streak, and compared without building anything while neither changed.
+  const same = (parts: readonly Part[]): boolean =>
+    slots.every((slot, i) => slot.data?.value === parts[i]?.signal && slot.failures > 0 === parts[i]?.failing);
   return {
     slots,
     signal() {
-      const parts: Array<{ signal: CheckSignal; failing: boolean }> = [];
+      if (cached && same(cached.parts)) return cached.signal;
+      const parts: Part[] = [];
       for (const slot of slots) {
         if (!slot.data) return undefined;
         parts.push({ signal: slot.data.value, failing: slot.failures > 0 });
       }
-      // Asked once per service a signal may concern: merged once per answer or failure streak.
-      const key = parts.flatMap((part) => [part.signal, part.failing]);
-      if (!cached || key.some((item, i) => item !== cached?.key[i])) cached = { key, signal: mergeCheckSignals(parts) };
+      cached = { parts, signal: mergeCheckSignals(parts) };
       return cached.signal;
     },
   };
