@@ -1,6 +1,6 @@
 import { buildService } from './build-service.ts';
 import { buildComposites } from './composites/build.ts';
-import { compareStrings, compareTuples } from '../compare.ts';
+import { compareStrings } from '../compare.ts';
 import { exposedServices } from './gateway/exposure.ts';
 import { buildCallerModel } from './identity/caller-model.ts';
 import { limitKv, limitServices } from './limits.ts';
@@ -12,6 +12,7 @@ import { staticServices } from './static-upstreams.ts';
 import { assignTcpPorts } from './tcp-services.ts';
 import { buildVersions, NO_VERSIONS } from './versions.ts';
 import { NO_MEMO, type ModelMemo, type UnlinkedService } from './model-memo.ts';
+import { patchModel, sortRejections } from './model-patch.ts';
 import type { GlobalModel, Model, Rejection, ServiceModel } from './types.ts';
 import type { Config } from '../config/schema.ts';
 import type { ServiceEntry, Snapshot } from '../consul/snapshot.ts';
@@ -29,6 +30,20 @@ export interface BuildModelInput {
  * what cannot be expressed safely lands in `rejections`, the rest still applies.
  */
 export function buildModel({ snapshot, config, memo = NO_MEMO }: BuildModelInput): Model {
+  const last = memo.last;
+  const patched =
+    last &&
+    patchModel({
+      last,
+      snapshot,
+      config,
+      rebuild: (entry) => memo.replace(entry, last.shared, () => buildUnlinked(entry, last.shared, config)),
+      link: (result, before) => memo.linked(result, before.failover, before.tcp),
+    });
+  if (patched) {
+    memo.last = { ...patched, shared: last.shared };
+    return patched.model;
+  }
   const { limits } = config;
   const limited = limitServices(snapshot.services, snapshot.unwatched ?? [], limits);
   const exposed = exposedServices(limited.within, config.gateway);
@@ -60,8 +75,13 @@ export function buildModel({ snapshot, config, memo = NO_MEMO }: BuildModelInput
   rejections.push(...caller.rejections);
   const composites = buildComposites(config, kv.accepted);
   rejections.push(...composites.rejections);
-  rejections.sort((a, b) => compareTuples([a.subject, a.reason], [b.subject, b.reason]));
-  return { global: buildGlobal(config), services, routes: routes.routes, rejections, caller: caller.caller, ...(composites.model ? { composites: composites.model } : {}) };
+  sortRejections(rejections);
+  const model: Model = { global: buildGlobal(config), services, routes: routes.routes, rejections, caller: caller.caller, ...(composites.model ? { composites: composites.model } : {}) };
+  if (memo !== NO_MEMO) {
+    const uniqueNames = new Set(snapshot.services.map((service) => service.name)).size === snapshot.services.length;
+    memo.last = { snapshot, config, model, results, positions: new Map(results.map((result, i) => [result.entry.name, i])), uniqueNames, shared };
+  }
+  return model;
 }
 
 function buildUnlinked(service: ServiceEntry, shared: SharedLayers, config: BuildModelInput['config']): { unlinked: UnlinkedService; rejections: Rejection[] } {

@@ -11,13 +11,14 @@
  * The memo changes no result: buildModel with or without it gives deep-equal models.
  */
 import type { ServiceEntry } from '../consul/snapshot.ts';
+import type { LastBuild } from './model-patch.ts';
 import type { SharedLayers } from './policy/resolve.ts';
 import type { Rejection, ServiceModel } from './types.ts';
 
 /** A service as built before failover and TCP ports, which depend on the other services. */
 export type UnlinkedService = Omit<ServiceModel, 'failover' | 'tcp'> & { readonly failover: null; readonly tcp: null };
 
-interface ServiceResult {
+export interface ServiceResult {
   readonly entry: ServiceEntry;
   readonly shared: SharedLayers;
   readonly unlinked: UnlinkedService;
@@ -37,6 +38,10 @@ export interface ModelMemo {
   linked(result: ServiceResult, failover: string | null, tcp: ServiceModel['tcp']): ServiceModel;
   /** Forgets services not built since the last sweep. */
   sweep(): void;
+  /** A changed service built again by a patch (model-patch.ts), which visits no other and sweeps nothing. */
+  replace(entry: ServiceEntry, shared: SharedLayers, build: () => { unlinked: UnlinkedService; rejections: readonly Rejection[] }): ServiceResult;
+  /** The last build, for the next one to patch; never kept by NO_MEMO. */
+  last: (LastBuild & { readonly shared: SharedLayers }) | undefined;
 }
 
 export function createModelMemo(): ModelMemo {
@@ -65,6 +70,12 @@ export function createModelMemo(): ModelMemo {
       services = seen;
       seen = new Map();
     },
+    replace(entry, shared, build) {
+      const result = { entry, shared, ...build() };
+      services.set(entry.name, result);
+      return result;
+    },
+    last: undefined,
   };
 }
 
@@ -87,4 +98,9 @@ export const NO_MEMO: ModelMemo = Object.freeze({
   service: (entry: ServiceEntry, shared: SharedLayers, build: () => { unlinked: UnlinkedService; rejections: readonly Rejection[] }) => ({ entry, shared, ...build() }),
   linked: (result: ServiceResult, failover: string | null, tcp: ServiceModel['tcp']) => link(result.unlinked, failover, tcp),
   sweep: () => {},
+  replace: (entry: ServiceEntry, shared: SharedLayers, build: () => { unlinked: UnlinkedService; rejections: readonly Rejection[] }) => ({ entry, shared, ...build() }),
+  get last() {
+    return undefined;
+  },
+  set last(_ignored) {},
 });

@@ -25,7 +25,20 @@ type Edit =
   | { readonly kind: 'copy'; readonly at: number }
   | { readonly kind: 'kv-drop'; readonly at: number }
   | { readonly kind: 'kv-failover'; readonly from: number; readonly to: number }
-  | { readonly kind: 'config'; readonly accessLog: boolean };
+  | { readonly kind: 'config'; readonly accessLog: boolean; readonly gateway: boolean }
+  | { readonly kind: 'meta'; readonly at: number; readonly meta: number };
+
+// Instance meta that changes a service's policy (routes, TCP listener, timeouts, versions) or, for
+// a gateway, its exposure: a patched build (model-patch.ts) must see these and build anew.
+const META_EDITS: ReadonlyArray<Readonly<Record<string, string>>> = [
+  {},
+  { 'ipx-path-prefix': '/edited' },
+  { 'ipx-protocol': 'tcp', 'ipx-tcp-port': '7100' },
+  { 'ipx-timeout': '7s' },
+  { 'ipx-gateways': 'edge' },
+  { 'ipx-gateways': 'other, more' },
+  { 'ipx-version': 'v9' },
+];
 
 const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }),
@@ -33,7 +46,8 @@ const edit: fc.Arbitrary<Edit> = fc.oneof(
   fc.record({ kind: fc.constant('copy' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('kv-drop' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('kv-failover' as const), from: fc.nat(), to: fc.nat() }),
-  fc.record({ kind: fc.constant('config' as const), accessLog: fc.boolean() }),
+  fc.record({ kind: fc.constant('config' as const), accessLog: fc.boolean(), gateway: fc.boolean() }),
+  fc.record({ kind: fc.constant('meta' as const), at: fc.nat(), meta: fc.nat({ max: META_EDITS.length - 1 }) }),
 );
 
 function applyEdit(state: { snapshot: Snapshot; config: Config }, change: Edit, step: number): { snapshot: Snapshot; config: Config } {
@@ -76,10 +90,23 @@ function applyEdit(state: { snapshot: Snapshot; config: Config }, change: Edit, 
       const value = JSON.stringify({ failover: { service: (services[to] as ServiceEntry).name } });
       return { snapshot: { ...snapshot, services, kv: [...snapshot.kv.filter((entry) => entry.key !== key), { key, value }] }, config };
     }
+    case 'meta': {
+      const i = pick(change.at);
+      if (i === undefined) break;
+      const service = services[i] as ServiceEntry;
+      const meta = META_EDITS[change.meta] ?? {};
+      services[i] = { name: service.name, instances: service.instances.map((instance) => ({ ...instance, meta })) };
+      break;
+    }
     case 'config':
       return {
         snapshot: { ...snapshot, services },
-        config: parseConfig({ haproxy: { runDir: GOLDEN_RUN_DIR }, policies: config.policies, log: { access: change.accessLog ? 'stdout' : 'off' } } as never),
+        config: parseConfig({
+          haproxy: { runDir: GOLDEN_RUN_DIR },
+          policies: config.policies,
+          log: { access: change.accessLog ? 'stdout' : 'off' },
+          ...(change.gateway ? { gateway: { name: 'edge', exposeAll: true } } : {}),
+        } as never),
       };
   }
   return { snapshot: { ...snapshot, services }, config };
@@ -120,6 +147,38 @@ describe('model memo and memo block', () => {
     const after = buildModel({ snapshot: changed, config, memo });
     expect(after.services[0]).not.toBe(before.services[0]);
     after.services.slice(1).forEach((service, i) => expect(service).toBe(before.services[i + 1]));
+  });
+
+  it('patches the last model when only instances changed, and builds anew when a policy did', () => {
+    const { snapshot, config } = loadFixture('policy');
+    const memo = createModelMemo();
+    const before = buildModel({ snapshot, config, memo });
+    // A routed HTTP service without routes of its own.
+    const at = snapshot.services.findIndex((service) => service.name === 'checkout');
+    const service = snapshot.services[at] as ServiceEntry;
+    const withInstances = (instances: ServiceEntry['instances']) => ({ ...snapshot, services: snapshot.services.map((s, i) => (i === at ? { name: s.name, instances } : s)) });
+    const fewer = withInstances(service.instances.slice(1));
+    const patched = buildModel({ snapshot: fewer, config, memo });
+    expect(patched).toEqual(buildModel({ snapshot: fewer, config }));
+    // What only names and policies make is kept as it was.
+    expect(patched.routes).toBe(before.routes);
+    expect(patched.caller).toBe(before.caller);
+    const routed = withInstances(service.instances.map((instance) => ({ ...instance, meta: { 'ipx-path-prefix': '/patched' } })));
+    const rebuilt = buildModel({ snapshot: routed, config, memo });
+    expect(rebuilt).toEqual(buildModel({ snapshot: routed, config }));
+    expect(rebuilt.routes.map((route) => route.prefix)).toContain('/patched');
+  });
+
+  it('builds anew when instance meta takes a service off this gateway', () => {
+    const { snapshot } = loadFixture('basic');
+    const config = parseConfig({ haproxy: { runDir: GOLDEN_RUN_DIR }, gateway: { name: 'edge', exposeAll: true } } as never);
+    const memo = createModelMemo();
+    const [first, ...rest] = snapshot.services as [ServiceEntry, ...ServiceEntry[]];
+    expect(buildModel({ snapshot, config, memo }).services.map((s) => s.name)).toContain(first.name);
+    const elsewhere = { ...snapshot, services: [{ name: first.name, instances: first.instances.map((instance) => ({ ...instance, meta: { 'ipx-gateways': 'other' } })) }, ...rest] };
+    const after = buildModel({ snapshot: elsewhere, config, memo });
+    expect(after.services.map((s) => s.name)).not.toContain(first.name);
+    expect(after).toEqual(buildModel({ snapshot: elsewhere, config }));
   });
 
   it('builds every service again when the KV or the config object changes', () => {
