@@ -19,7 +19,7 @@
  * state, so the signal is dated by the newer answer, no later than the last
  * answer of a query that is failing, and counts once both have answered.
  */
-import { joinSorted, type CheckSignal, type Seen } from './change-signals.ts';
+import { joinSorted, type CheckSignal, type FetchedService, type Seen } from './change-signals.ts';
 import { checksInStateQuery, type Query } from './query.ts';
 import type { Slot } from './signal-slot.ts';
 
@@ -31,16 +31,39 @@ export interface CheckViews {
   signal(): CheckSignal | undefined;
 }
 
-/** Starts one blocking query per state; `onSignal` after each new answer. */
-export function startCheckViews(start: (query: Query<CheckSignal>, onData: () => void) => Slot<CheckSignal>, onSignal: () => void): CheckViews {
-  const slots = CHECK_STATES.map((state) => start(checksInStateQuery(state), onSignal));
+/** What differs between two check signals: only services named here, or running on a node named here, can have become behind. */
+export interface CheckChanges {
+  readonly services: ReadonlySet<string>;
+  readonly nodes: ReadonlySet<string>;
+}
+
+/**
+ * Starts one blocking query per state; `onSignal` after each new answer once both have answered,
+ * with what changed since the signal before (dated `since`; none for the first).
+ */
+export function startCheckViews(
+  start: (query: Query<CheckSignal>, onData: () => void) => Slot<CheckSignal>,
+  onSignal: (changes?: CheckChanges, since?: bigint) => void,
+): CheckViews {
+  let published: CheckSignal | undefined;
+  // Consul 1.8 wakes both queries on every check write, whatever its state (measured): at thousands
+  // of services, asking each whether it is behind took 5-40 ms per answer, twice per change.
+  const answered = (): void => {
+    const signal = views.signal();
+    if (!signal) return;
+    const before = published;
+    published = signal;
+    if (before) onSignal(checkSignalChanges(before, signal), before.index);
+    else onSignal();
+  };
+  const slots = CHECK_STATES.map((state) => start(checksInStateQuery(state), answered));
   type Part = { readonly signal: CheckSignal; readonly failing: boolean };
   let cached: { parts: readonly Part[]; signal: CheckSignal } | undefined;
   // Asked once per service a signal may concern (thousands per answer): merged once per answer
   // or failure streak, and compared without building anything while neither changed.
   const same = (parts: readonly Part[]): boolean =>
     slots.every((slot, i) => slot.data?.value === parts[i]?.signal && slot.failures > 0 === parts[i]?.failing);
-  return {
+  const views: CheckViews = {
     slots,
     signal() {
       if (cached && same(cached.parts)) return cached.signal;
@@ -53,6 +76,27 @@ export function startCheckViews(start: (query: Query<CheckSignal>, onData: () =>
       return cached.signal;
     },
   };
+  return views;
+}
+
+/** Whether a service's last read can be behind after these changes: it is named, or runs on a node named. */
+export function concernedBy(changes: CheckChanges): (record: { readonly name: string; readonly data: { readonly fetched: FetchedService } }) => boolean {
+  return (record) => changes.services.has(record.name) || (changes.nodes.size > 0 && record.data.fetched.nodes.some((node) => changes.nodes.has(node)));
+}
+
+/** Pure: the services and nodes whose unhealthy checks are not the same in `after` as in `before`. */
+export function checkSignalChanges(before: CheckSignal, after: CheckSignal): CheckChanges {
+  return { services: changedNames(before.services, after.services), nodes: changedNames(before.nodes, after.nodes) };
+}
+
+function changedNames(before: ReadonlyMap<string, Seen>, after: ReadonlyMap<string, Seen>): Set<string> {
+  const changed = new Set<string>();
+  for (const [name, seen] of before) {
+    const now = after.get(name);
+    if (!now || now.keys !== seen.keys || now.maxIndex !== seen.maxIndex) changed.add(name);
+  }
+  for (const name of after.keys()) if (!before.has(name)) changed.add(name);
+  return changed;
 }
 
 /** Pure: one signal out of the states' signals, dated by the newest answer, capped by the answer of any that is failing. */

@@ -28,6 +28,9 @@ export interface ServiceRecord {
   lagging: number;
 }
 
+/** A service read at least once. */
+export type ReadRecord = ServiceRecord & { readonly data: NonNullable<ServiceRecord['data']> };
+
 export interface ServiceReadsOptions extends ReadPool {
   /** Whether a signal shows a write newer than this read. */
   isBehind(name: string, fetched: FetchedService): boolean;

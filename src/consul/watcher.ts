@@ -36,7 +36,7 @@ import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
 import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, type ViewEffects, type ViewTiming } from './blocking-view.ts';
 import { isBehind, nodeNamesOf, type FetchedService, type InstanceSignal } from './change-signals.ts';
-import { startCheckViews, type CheckViews } from './check-views.ts';
+import { concernedBy, startCheckViews, type CheckViews } from './check-views.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { createNodeViews } from './node-views.ts';
@@ -44,7 +44,7 @@ import { createCatalogSource } from './catalog-source.ts';
 import { kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
 import { BY_NODE_MIN_SERVICES, seedFirstSync } from './read-by-node.ts';
-import { createServiceReads, type ServiceRecord } from './service-reads.ts';
+import { createServiceReads, type ReadRecord, type ServiceRecord } from './service-reads.ts';
 import { startSlot, type Slot, type SlotView } from './signal-slot.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
@@ -150,7 +150,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     onSignal: (signal, changed) => {
       const since = instances?.index;
       instances = signal;
-      refreshBehind(changed, since);
+      refreshBehind(changed && ((record) => changed.has(record.name)), since);
     },
     onNames: (names) => catalog.fromViews(names),
     onSuccess: succeeded,
@@ -163,12 +163,12 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     for (const name of reads.records.keys()) reads.refresh(name);
   }
 
-  /** Reads again every service a signal shows a newer write for; given what changed since the instance
-   *  signal dated `since`, only those and the services read after it can have become behind. */
-  function refreshBehind(changed?: ReadonlySet<string>, since?: bigint): void {
+  /** Reads again every service a signal shows a newer write for; given which services a change since the
+   *  signal dated `since` can concern, only those and the services read after it can have become behind. */
+  function refreshBehind(concerns?: (record: ReadRecord) => boolean, since?: bigint): void {
     for (const record of reads.records.values()) {
       if (!record.data || record.busy) continue;
-      if (changed && since !== undefined && !changed.has(record.name) && record.data.fetched.index <= since) continue;
+      if (concerns && since !== undefined && record.data.fetched.index <= since && !concerns(record as ReadRecord)) continue;
       if (behind(record.name, record.data.fetched)) reads.refresh(record.name);
     }
   }
@@ -255,7 +255,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         dirty = true;
         scheduleEmit();
       });
-      checks = startCheckViews((query, onData) => startView(query, onData), () => refreshBehind());
+      checks = startCheckViews((query, onData) => startView(query, onData), (changes, since) => refreshBehind(changes && concernedBy(changes), since));
       if (options.intentions) {
         intentions = startView(intentionsQuery(), () => {
           dirty = true;

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkSignalOf, fetchedServiceOf, isBehind } from '../../src/consul/change-signals.ts';
-import { mergeCheckSignals, startCheckViews } from '../../src/consul/check-views.ts';
+import { checkSignalChanges, concernedBy, mergeCheckSignals, startCheckViews, type CheckChanges } from '../../src/consul/check-views.ts';
 import type { CheckSignal } from '../../src/consul/change-signals.ts';
 import type { Query } from '../../src/consul/query.ts';
 import type { Slot } from '../../src/consul/signal-slot.ts';
@@ -52,22 +52,80 @@ describe('mergeCheckSignals', () => {
   });
 });
 
+describe('checkSignalChanges', () => {
+  const arbitraryChecks = fc.array(
+    fc.record({
+      node: fc.constantFrom('n1', 'n2', 'n3'),
+      id: fc.constantFrom('a', 'b'),
+      service: fc.constantFrom('', 'web', 'api'),
+      status: fc.constantFrom('critical', 'warning'),
+      modify: fc.integer({ min: 1, max: 30 }),
+    }),
+    { maxLength: 8 },
+  );
+
+  it('names every service that a read current with the signal before can be behind of after it', () => {
+    fc.assert(
+      fc.property(arbitraryChecks, arbitraryChecks, fc.subarray(['n1', 'n2', 'n3'], { minLength: 1 }), (was, is, nodes) => {
+        // A service's checks are on the nodes its instances run on (others would be instances the read lacks); node checks anywhere.
+        const toChecks = (list: typeof was) => list.filter((c) => c.service === '' || nodes.includes(c.node)).map((c) => check(c.node, c.id, c.service, c.status, c.modify));
+        const before = checkSignalOf(toChecks(was), '40');
+        const after = checkSignalOf(toChecks(is), '41');
+        const changes = checkSignalChanges(before, after);
+        for (const service of ['web', 'api']) {
+          // What a read of the service at index 40 returned: its checks and its nodes' checks not passing.
+          const mine = toChecks(was).filter((c) => nodes.includes(c.Node) && (c.ServiceName === service || c.ServiceName === ''));
+          const body = nodes.map((node) => ({ Node: { Node: node }, Service: { ID: `${service}-1`, Service: service }, Checks: mine.filter((c) => c.Node === node) }));
+          const fetched = fetchedServiceOf(body, '40');
+          expect(isBehind(service, fetched, before)).toBe(false);
+          if (isBehind(service, fetched, after)) expect(concernedBy(changes)({ name: service, data: { fetched } })).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('is empty between signals that differ only in their index', () => {
+    const checks = [check('n1', 'c', 'web', 'critical', 5), check('n1', 'serf', '', 'critical', 6)];
+    const changes = checkSignalChanges(checkSignalOf(checks, '9'), checkSignalOf(checks, '12'));
+    expect([...changes.services, ...changes.nodes]).toEqual([]);
+  });
+});
+
 describe('startCheckViews', () => {
   function harness() {
     const slots: Array<Slot<CheckSignal> & { data: { value: CheckSignal } | undefined; failures: number }> = [];
+    const answered: Array<() => void> = [];
     const keys: string[] = [];
-    let signals = 0;
+    const signals: Array<{ changes?: CheckChanges; since?: bigint }> = [];
     const views = startCheckViews(
-      (query: Query<CheckSignal>) => {
+      (query: Query<CheckSignal>, onData) => {
         keys.push(query.key);
         const slot = { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stop() {}, retire: async () => {} };
         slots.push(slot);
+        answered.push(onData);
         return slot;
       },
-      () => void signals++,
+      (changes, since) => void signals.push({ changes, since }),
     );
-    return { views, slots, keys, signals: () => signals };
+    const answer = (i: number, value: CheckSignal) => {
+      (slots[i] as { data: { value: CheckSignal } | undefined }).data = { value };
+      answered[i]?.();
+    };
+    return { views, slots, keys, signals, answer };
   }
+
+  it('signals once both have answered, then with what changed since the signal before', () => {
+    const { signals, answer } = harness();
+    answer(0, checkSignalOf([check('n1', 'c', 'web', 'critical', 5)], '9'));
+    expect(signals).toEqual([]);
+    answer(1, checkSignalOf([], '9'));
+    expect(signals).toEqual([{ changes: undefined, since: undefined }]);
+    // web recovers, api turns warning: both named, dated from the signal before.
+    answer(0, checkSignalOf([], '10'));
+    answer(1, checkSignalOf([check('n2', 'd', 'api', 'warning', 11)], '11'));
+    expect(signals[1]).toEqual({ changes: { services: new Set(['web']), nodes: new Set() }, since: 9n });
+    expect(signals[2]).toEqual({ changes: { services: new Set(['api']), nodes: new Set() }, since: 10n });
+  });
 
   it('reads one query per state and has no signal until both have answered', () => {
     const { views, slots, keys } = harness();
