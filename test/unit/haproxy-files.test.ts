@@ -1,10 +1,12 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HaproxyCheckError, HaproxyRuntimeError } from '../../src/errors.ts';
-import { applyRender, checkConfig, runDirLayout, writeFileAtomic, type ApplyDeps, type ExecFn, type RenderedConfig } from '../../src/haproxy/index.ts';
+import { applyRender, checkConfig, execCommand, persistRuntime, runDirLayout, writeFileAtomic, type ApplyDeps, type ExecFn, type RenderedConfig } from '../../src/haproxy/index.ts';
+import { BACKGROUND_NICENESS } from '../../src/haproxy/files/stage-config.ts';
+import type { Model } from '../../src/model/types.ts';
 import { createLastGoodStore, readLastGood, saveLastGood } from '../../src/haproxy/files/last-good.ts';
 
 const rendered = (main: string, map: string): RenderedConfig => ({
@@ -94,6 +96,35 @@ describe('files in runDir', () => {
     expect(() => runDirLayout('./run')).toThrow(/absolute/);
     expect(() => runDirLayout(`/${'x'.repeat(120)}`)).toThrow(/longer than 107 bytes/);
     expect(runDirLayout('/run/ipx', '/run/master.sock').masterSocket).toBe('/run/master.sock');
+  });
+});
+
+describe('the niceness of haproxy -c', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ipx-nice-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('checks the files of a runtime change in the background, and a reload\'s check as usual', async () => {
+    const seen: Array<number | undefined> = [];
+    const exec: ExecFn = async (_file, _args, options) => {
+      seen.push(options?.niceness);
+      return { exitCode: 0, stdout: 'Configuration file is valid\n', stderr: '' };
+    };
+    const base = { layout: runDirLayout(dir), binary: 'haproxy', logger: pino({ level: 'silent' }), exec, live: undefined, lastGood: createLastGoodStore(runDirLayout(dir)) };
+    await persistRuntime(rendered('runtime', 'aaa'), {} as Model, base);
+    await applyRender(rendered('reload', 'bbb'), { ...base, reloadTimeoutMs: 1000, running: undefined, start: async () => ({}) as never }).catch(() => undefined);
+    expect(seen).toEqual([BACKGROUND_NICENESS, undefined]);
+  });
+
+  it('runs a command at the niceness asked for', async () => {
+    // Field 19 of /proc/<pid>/stat is the niceness; the sleep lets the priority be set first.
+    const result = await execCommand('sh', ['-c', 'sleep 0.3; cut -d" " -f19 /proc/$$/stat'], { niceness: BACKGROUND_NICENESS });
+    expect(result.stdout.trim()).toBe(String(Math.max(BACKGROUND_NICENESS, getPriority())));
+    expect((await execCommand('sh', ['-c', 'cut -d" " -f19 /proc/$$/stat'])).stdout.trim()).toBe(String(getPriority()));
   });
 });
 

@@ -13,6 +13,8 @@ export interface CheckConfigOptions {
   readonly displayName?: string;
   readonly exec?: ExecFn;
   readonly timeoutMs?: number;
+  /** See ExecOptions.niceness. */
+  readonly niceness?: number;
 }
 
 export interface CheckConfigResult {
@@ -30,7 +32,7 @@ export async function checkConfig(options: CheckConfigOptions): Promise<CheckCon
   const { binary, dir, configFile } = options;
   const exec = options.exec ?? execCommand;
   const started = performance.now();
-  const result = await exec(binary, ['-c', '-f', configFile], { cwd: dir, timeoutMs: options.timeoutMs ?? 60_000 });
+  const result = await exec(binary, ['-c', '-f', configFile], { cwd: dir, timeoutMs: options.timeoutMs ?? 60_000, ...(options.niceness === undefined ? {} : { niceness: options.niceness }) });
   const durationMs = Math.round(performance.now() - started);
   if (result.exitCode === undefined) {
     throw new HaproxyRuntimeError(

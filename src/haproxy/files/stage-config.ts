@@ -27,6 +27,12 @@ export interface StageDeps {
   readonly lastGood: LastGoodStore;
 }
 
+/**
+ * The niceness of a check nobody waits on (the files of a runtime change, whose servers are
+ * live already): under it, Consul, HAProxy and ipx keep the CPU while the check runs.
+ */
+export const BACKGROUND_NICENESS = 10;
+
 /** A config staged beside the live one and accepted by `haproxy -c`, not yet swapped in. */
 export interface StagedConfig {
   readonly extraNames: string[];
@@ -43,7 +49,7 @@ export interface StagedConfig {
  * both swap in a checked file, so that the config on disk is always the one
  * a reload or a restart would bring back. A failed check leaves runDir as it was.
  */
-export async function stageConfig(rendered: RenderedConfig, deps: StageDeps): Promise<StagedConfig> {
+export async function stageConfig(rendered: RenderedConfig, deps: StageDeps, options: { readonly background?: boolean } = {}): Promise<StagedConfig> {
   const { layout, logger } = deps;
   const extraNames = extraFileNames(rendered);
   await mkdir(layout.dir, { recursive: true });
@@ -78,6 +84,7 @@ export async function stageConfig(rendered: RenderedConfig, deps: StageDeps): Pr
       configFile: STAGED_NAME,
       displayName: `${MAIN_CONFIG} (staged)`,
       exec: deps.exec,
+      ...(options.background ? { niceness: BACKGROUND_NICENESS } : {}),
     }));
   } catch (err) {
     await discard();

@@ -86,7 +86,8 @@ export async function applyRuntime(input: Omit<RuntimeApplyInput, 'rendered'>, d
  */
 export async function persistRuntime(rendered: RenderedConfig, model: Model, deps: StageDeps): Promise<PersistOutcome> {
   const lap = stopwatch();
-  const staged = await stageConfig(rendered, deps);
+  // The servers are live already; the file only has to be right before the next reload.
+  const staged = await stageConfig(rendered, deps, { background: true });
   const check = lap();
   await promoteStaged(deps.layout);
   await staged.confirm();
