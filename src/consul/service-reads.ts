@@ -51,6 +51,8 @@ export interface ServiceReads {
   seed(name: string, read: ServiceRead): void;
   /** Reads the service again (once, however often it is asked while waiting). */
   refresh(name: string): void;
+  /** Instances known without a read (change-signals.ts withoutRemoved); false when a read is in flight. */
+  replace(name: string, read: ServiceRead): boolean;
   /** Requests waiting for the pool. */
   pending(): number;
   /** Services neither read nor failed yet: a snapshot without them would show them empty. */
@@ -165,6 +167,12 @@ export function createServiceReads(options: ServiceReadsOptions): ServiceReads {
       return gone;
     },
     refresh,
+    replace(name, read) {
+      const record = records.get(name);
+      if (!record?.data || record.busy || signal.aborted) return false;
+      accept(record, read.instances, read.fetched);
+      return true;
+    },
     seed(name, read) {
       const record = records.get(name);
       if (!record || record.data || record.busy || signal.aborted) return;

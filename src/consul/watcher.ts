@@ -35,7 +35,7 @@ import pLimit from 'p-limit';
 import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
 import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, type ViewEffects, type ViewTiming } from './blocking-view.ts';
-import { isBehind, nodeNamesOf, type FetchedService, type InstanceSignal } from './change-signals.ts';
+import { isBehind, nodeNamesOf, withoutRemoved, type FetchedService, type InstanceSignal } from './change-signals.ts';
 import { concernedBy, startCheckViews, type CheckViews } from './check-views.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
@@ -169,7 +169,10 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     for (const record of reads.records.values()) {
       if (!record.data || record.busy) continue;
       if (concerns && since !== undefined && record.data.fetched.index <= since && !concerns(record as ReadRecord)) continue;
-      if (behind(record.name, record.data.fetched)) reads.refresh(record.name);
+      if (!behind(record.name, record.data.fetched)) continue;
+      // Only instances gone and the checks as read: what is left is known without asking.
+      const left = instances && !isBehind(record.name, record.data.fetched, checks?.signal()) ? withoutRemoved(record.name, record.data, instances) : undefined;
+      if (!left || !reads.replace(record.name, left)) reads.refresh(record.name);
     }
   }
 

@@ -138,6 +138,36 @@ describe('ConsulWatcher with a real Consul agent', () => {
     expect(instancesOf(snapshot, 'web')?.map((i) => i.id)).toEqual(['web-1', 'web-2']);
   });
 
+  it('drops a deregistered instance without reading its service again, keeping the others as read', async () => {
+    await watcher.stop();
+    // The real client, with its reads of web counted.
+    let webReads = 0;
+    const client = new Proxy(consul.client, {
+      get: (target, key, receiver) =>
+        key === 'healthService'
+          ? (service: string, options: Parameters<typeof target.healthService>[1]) => {
+              if (service === 'web') webReads += 1;
+              return target.healthService(service, options);
+            }
+          : Reflect.get(target, key, receiver),
+    });
+    watcher = watch({ ...consul, client });
+    await twoWebs();
+    await sleep(300);
+    const before = webReads;
+    let from = recorder.snapshots.length;
+    await deregisterService(consul.client, 'web-2');
+    const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000, from);
+    expect(instancesOf(snapshot, 'web')?.map((i) => [i.id, i.port, i.status])).toEqual([['web-1', 9001, 'passing']]);
+    expect(webReads).toBe(before);
+    // A new instance still needs its read, and gets it.
+    from = recorder.snapshots.length;
+    await register(web('web-3', 9003));
+    const added = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 2, 2_000, from);
+    expect(instancesOf(added, 'web')?.map((i) => i.id)).toEqual(['web-1', 'web-3']);
+    expect(webReads).toBeGreaterThan(before);
+  });
+
   it('turns a failed TTL check into status critical', async () => {
     await twoWebs();
     await updateCheck(consul.client, serviceCheckId('web-1'), 'critical', 'failing on purpose');
