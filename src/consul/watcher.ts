@@ -39,7 +39,7 @@ import { isBehind, nodeNamesOf, withoutRemoved, type FetchedService, type Instan
 import { concernedBy, startCheckViews, type CheckViews } from './check-views.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
-import { createNodeViews } from './node-views.ts';
+import { createNodeViews, nodeViewWait } from './node-views.ts';
 import { createCatalogSource } from './catalog-source.ts';
 import { kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
@@ -144,7 +144,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     maxConnections: config.maxConnections,
     longHeld,
     limit,
-    start: (query, hooks) => startSlot(slotView(query), hooks),
+    start: (query, hooks) => startSlot({ ...slotView(query), wait: nodeViewWait(config.wait) }, hooks),
     listNodes: async () => nodeNamesOf((await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }))).body),
     scan: () => scan.trigger(),
     onSignal: (signal, changed) => {

@@ -107,7 +107,11 @@ class FakeConsul implements ConsulClient {
   async updateCheck(): Promise<void> {}
   close(): void {}
 
+  /** The longest wait each endpoint was asked to block for. */
+  readonly waits = new Map<Endpoint, number>();
+
   private async read(endpoint: Endpoint, options: ReadOptions, body: () => unknown): Promise<ReadResult> {
+    if (options.wait !== undefined) this.waits.set(endpoint, Math.max(this.waits.get(endpoint) ?? 0, options.wait));
     this.inFlight.set(endpoint, (this.inFlight.get(endpoint) ?? 0) + 1);
     this.reads.set(endpoint, (this.reads.get(endpoint) ?? 0) + 1);
     try {
@@ -243,6 +247,18 @@ describe('createWatcher (fan-in rules)', () => {
     await recorder.waitFor((s) => instancesOf(s, 'web') === undefined, 2_000);
     expect(fake.reads.get('catalog')).toBe(catalogReads);
     expect(watcher.state().failing).toEqual([]);
+  });
+
+  it('holds node views for 5 minutes, and every other blocking query for consul.wait', async () => {
+    const fake = new FakeConsul();
+    fake.services.set('web', ['web-1']);
+    const { recorder } = setup(fake);
+    await recorder.waitFor(() => true);
+    fake.change(() => {});
+    await waitUntil(() => fake.waits.has('node-services') && fake.waits.has('checks-critical') && fake.waits.has('kv'), 'blocking reads');
+    expect(fake.waits.get('node-services')).toBe(300_000);
+    expect(fake.waits.get('checks-critical')).toBe(config.wait);
+    expect(fake.waits.get('kv')).toBe(config.wait);
   });
 
   it('leaves out a service whose first read failed, only until it is read', async () => {
