@@ -14,6 +14,9 @@ export interface WatcherLogger {
   error(fields: object, message: string): void;
 }
 
+/** The logger of a watcher given none. */
+export const SILENT_LOGGER: WatcherLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
 export interface WatcherErrorInfo {
   /** Query key of the failing view, e.g. health.service("web"). */
   readonly key: string;

@@ -48,19 +48,16 @@ import { createServiceReads, type ReadRecord, type ServiceRecord } from './servi
 import { startSlot, type Slot, type SlotView } from './signal-slot.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
-
-import type { ConsulWatcher, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
+import { SILENT_LOGGER, type ConsulWatcher, type WatcherOptions, type WatcherState } from './watcher-types.ts';
 
 export type { ConsulWatcher, WatcherErrorInfo, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
 
 /** Long-held blocking queries: the list of services, the critical and the warning checks, the KV prefix (and the intentions, when watched). */
 export const BLOCKING_QUERIES = 4;
 
-const SILENT: WatcherLogger = { debug() {}, info() {}, warn() {}, error() {} };
-
 export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const { client, config } = options;
-  const logger = options.logger ?? SILENT;
+  const logger = options.logger ?? SILENT_LOGGER;
   const timing: ViewTiming = { ...DEFAULT_VIEW_TIMING, ...options.timing };
   const effects: ViewEffects = { ...REAL_EFFECTS, ...options.effects };
   const now = effects.now;
@@ -83,6 +80,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   let dirty = true;
   let emitScheduled = false;
   let lastSuccessAt: number | undefined;
+  let synced!: () => void;
+  const firstSync = new Promise<void>((resolve) => (synced = resolve));
   let lastError: WatcherState['lastError'];
   const lastIndex = new Map<string, string>();
   const scanFailure = { failures: 0, failingSince: undefined as number | undefined };
@@ -145,6 +144,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     longHeld,
     limit,
     start: (query, hooks) => startSlot({ ...slotView(query), wait: nodeViewWait(config.wait) }, hooks),
+    synced: firstSync,
     listNodes: async () => nodeNamesOf((await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }))).body),
     scan: () => scan.trigger(),
     onSignal: (signal, changed) => {
@@ -163,8 +163,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     for (const name of reads.records.keys()) reads.refresh(name);
   }
 
-  /** Reads again every service a signal shows a newer write for; given which services a change since the
-   *  signal dated `since` can concern, only those and the services read after it can have become behind. */
+  /** Reads again the services a signal shows behind: of those read before `since`, only the ones a change concerns. */
   function refreshBehind(concerns?: (record: ReadRecord) => boolean, since?: bigint): void {
     for (const record of reads.records.values()) {
       if (!record.data || record.busy) continue;
@@ -225,6 +224,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     // A service never read and not failed yet has its first answer on the way; without it
     // the service would show zero instances.
     if (phase !== 'running' || !catalog.listed() || !kv?.data || !dirty || reads.unread() > 0) return;
+    synced();
     // Never answered and not failed: without them every intention deny would be missing.
     if (intentions && !intentions.data && intentions.failures === 0) return;
     const services: Array<readonly [string, ServiceRecord['data'] & object]> = [];

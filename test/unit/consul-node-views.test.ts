@@ -5,7 +5,7 @@ import { createNodeViews, nodeViewsFit } from '../../src/consul/node-views.ts';
 import type { Slot, SlotHooks } from '../../src/consul/signal-slot.ts';
 
 /** Views whose answers the test gives by hand. */
-function harness(nodes: string[]) {
+function harness(nodes: string[], synced: Promise<void> = Promise.resolve()) {
   const hooks = new Map<string, SlotHooks<NodeInstances>>();
   const slots = new Map<string, Slot<NodeInstances> & { failures: number; stopped: boolean }>();
   const signals: InstanceSignal[] = [];
@@ -24,6 +24,7 @@ function harness(nodes: string[]) {
       return slot as unknown as Slot<T>;
     },
     listNodes: async () => nodes,
+    synced,
     scan: () => void scans++,
     onSignal: (signal, changed) => {
       signals.push(signal);
@@ -61,6 +62,17 @@ describe('node views', () => {
     expect(nodeViewsFit(12, 16, 3)).toBe(false);
     expect(nodeViewsFit(10, 16, 4)).toBe(true);
     expect(nodeViewsFit(0, 16, 3)).toBe(false);
+  });
+
+  it('start only once every service has been read, and then follow the nodes', async () => {
+    let synced = (): void => {};
+    const t = harness(['n1', 'n2'], new Promise<void>((resolve) => (synced = resolve)));
+    const refreshed = t.views.refresh(true);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect([...t.slots.keys()]).toEqual([]);
+    synced();
+    await refreshed;
+    expect([...t.slots.keys()]).toEqual(['catalog.node-services("n1")', 'catalog.node-services("n2")']);
   });
 
   it('follow each node with a view taken from the pool, and sign once every node has answered, dated by the newest answer', async () => {
