@@ -235,8 +235,10 @@ describe('createWatcher (fan-in rules)', () => {
     fake.services.set('web', ['web-1']);
     const { recorder, watcher } = setup(fake);
     await recorder.waitFor(() => true);
-    // The catalog's service list gives way to the node list once the node's view has answered,
-    // and once its own call in flight has answered (the next write anywhere, or consul.wait).
+    // Node views start once every service has been read. The catalog's service list gives way to
+    // the node list once the node's view has answered, and once its own call in flight has
+    // answered (the next write anywhere, or consul.wait, which this fake does not keep).
+    await waitUntil(() => (fake.reads.get('node-services') ?? 0) >= 2, 'the node view to have answered');
     fake.change(() => {});
     await waitUntil(() => fake.inFlight.get('nodes') === 1 && !fake.inFlight.get('catalog'), 'the node list to be watched instead');
     const catalogReads = fake.reads.get('catalog');
