@@ -267,10 +267,22 @@ describe('ConsulWatcher with a real Consul agent', () => {
     const own = await startTestConsul({ wait: '5s' });
     let revived: DevAgent | undefined;
     await watcher.stop();
-    watcher = watch(own);
+    // The real client, with the node view's calls counted: the view starts after the first sync.
+    let nodeViewCalls = 0;
+    const client = new Proxy(own.client, {
+      get: (target, key, receiver) =>
+        key === 'catalogNodeServices'
+          ? (node: string, options: Parameters<typeof target.catalogNodeServices>[1]) => {
+              nodeViewCalls += 1;
+              return target.catalogNodeServices(node, options);
+            }
+          : Reflect.get(target, key, receiver),
+    });
+    watcher = watch({ ...own, client });
     try {
       await registerService(own.client, { ...web('api-1', 9101), name: 'api' });
       await recorder.waitFor((s) => instancesOf(s, 'api')?.length === 1, 2_000);
+      await waitUntil(() => nodeViewCalls > 0, 'the node view to start', 2_000);
       const count = recorder.snapshots.length;
       const last = recorder.last;
       errors.length = 0;
