@@ -58,7 +58,11 @@ beforeAll(async () => {
   consul.client.close();
   runDir = await makeRunDir('scale');
   // ipx's first sync happens here, sampled from before it starts, so each case below stands alone.
-  before = await connectionsFrom(process.pid, consul.agent.httpPort);
+  // The registrations' keep-alive sockets were just closed; the kernel may list them a moment longer.
+  before = await eventually(async () => {
+    const open = await connectionsFrom(process.pid, consul.agent.httpPort);
+    return open.length === 0 ? open : undefined;
+  }, 5_000, 'the registrations\' connections to close').catch(() => connectionsFrom(process.pid, consul.agent.httpPort));
   const syncSampler = sampleConnections(process.pid, consul.agent.httpPort, 20);
   daemon = await startTestDaemon(consul.agent.address, runDir, { consul: { wait: '55s' } });
   await eventually(async () => ((await routed(name(SERVICES - 1))) === 'first' ? true : undefined), 30_000, 'the last service to be routed');
