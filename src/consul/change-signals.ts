@@ -20,7 +20,6 @@
  */
 import { compareStrings } from '../compare.ts';
 import { isRecord, shapeError, str } from './normalize.ts';
-import type { InstanceEntry } from './snapshot.ts';
 
 /** What one signal saw of one service (or, for node checks, of one node). */
 export interface Seen {
@@ -215,33 +214,8 @@ export function isBehind(service: string, fetched: FetchedService, checks?: Chec
   return false;
 }
 
-const NONE: Seen = Object.freeze({ keys: '', maxIndex: 0n });
-
-/**
- * Pure: a read's instances less the ones the instance signal no longer shows,
- * when that is all that can have changed: the signal is not older than the read,
- * saw no instance written after it, and shows a strict subset of its instances
- * (a deregistration, or a node gone). Removing an instance changes nothing of the
- * others, so the service need not be read again (a read costs the agent little,
- * but waits its turn behind the node's answer at thousands of services).
- * Undefined otherwise. The checks are the caller's to compare.
- */
-export function withoutRemoved(
-  service: string,
-  read: { readonly instances: readonly InstanceEntry[]; readonly fetched: FetchedService },
-  signal: InstanceSignal,
-): { readonly instances: readonly InstanceEntry[]; readonly fetched: FetchedService } | undefined {
-  const { fetched } = read;
-  const seen = signal.services.get(service) ?? NONE;
-  if (signal.index < fetched.index || seen.maxIndex > fetched.index || seen.keys === fetched.instanceKeys) return undefined;
-  const kept = new Set(seen.keys ? seen.keys.split('\n') : []);
-  const had = new Set(fetched.instanceKeys ? fetched.instanceKeys.split('\n') : []);
-  for (const key of kept) if (!had.has(key)) return undefined;
-  return {
-    instances: read.instances.filter((instance) => kept.has(pairKey(instance.node, instance.id))),
-    fetched: { ...fetched, instanceKeys: seen.keys },
-  };
-}
+/** What a signal that does not list a name saw of it. */
+export const NONE: Seen = Object.freeze({ keys: '', maxIndex: 0n });
 
 /** The unhealthy checks a health read of `service` returns: its own, plus the node checks of the nodes it runs on. */
 function expectedChecks(service: string, nodes: readonly string[], checks: CheckSignal): Seen {
@@ -289,7 +263,7 @@ class Collector {
 }
 
 // JSON keeps any character of an untrusted name from blurring two pairs into one.
-function pairKey(node: string, id: string): string {
+export function pairKey(node: string, id: string): string {
   return JSON.stringify([node, id]);
 }
 

@@ -51,7 +51,7 @@ export interface ServiceReads {
   seed(name: string, read: ServiceRead): void;
   /** Reads the service again (once, however often it is asked while waiting). */
   refresh(name: string): void;
-  /** Instances known without a read (change-signals.ts withoutRemoved); false when a read is in flight. */
+  /** Instances known without a read (without-removed.ts); false when a read is in flight. */
   replace(name: string, read: ServiceRead): boolean;
   /** Requests waiting for the pool. */
   pending(): number;

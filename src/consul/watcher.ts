@@ -35,7 +35,7 @@ import pLimit from 'p-limit';
 import { errorMessage, type ConsulError } from '../errors.ts';
 import { assembleSnapshot, chooseWatched, NO_WATCH_LIMITS } from './assemble.ts';
 import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, type ViewEffects, type ViewTiming } from './blocking-view.ts';
-import { isBehind, nodeNamesOf, withoutRemoved, type FetchedService, type InstanceSignal } from './change-signals.ts';
+import { isBehind, nodeNamesOf, type FetchedService, type InstanceSignal } from './change-signals.ts';
 import { concernedBy, startCheckViews, type CheckViews } from './check-views.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
@@ -48,6 +48,7 @@ import { createServiceReads, type ReadRecord, type ServiceRecord } from './servi
 import { startSlot, type Slot, type SlotView } from './signal-slot.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
+import { withoutRemoved } from './without-removed.ts';
 import { SILENT_LOGGER, type ConsulWatcher, type WatcherOptions, type WatcherState } from './watcher-types.ts';
 
 export type { ConsulWatcher, WatcherErrorInfo, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';

@@ -18,6 +18,7 @@ import {
   type ServiceRegistration,
 } from '../../src/consul/index.ts';
 import { ConsulError } from '../../src/errors.ts';
+import type { ConsulClient, ReadOptions } from '../../src/consul/client.ts';
 import { instancesOf, putKv, sleep, SnapshotRecorder, startTestConsul, waitUntil, type TestConsul } from '../helpers/consul.ts';
 
 let consul: TestConsul;
@@ -55,6 +56,21 @@ function watch(on: TestConsul): ConsulWatcher {
   });
   started.start();
   return started;
+}
+
+/** The real client, with the calls of one of its reads counted (only those for `first`, when given). */
+function counting(client: ConsulClient, method: 'healthService' | 'catalogNodeServices', first?: string): { client: ConsulClient; calls: () => number } {
+  let calls = 0;
+  const counted = new Proxy(client, {
+    get: (target, key, receiver) =>
+      key === method
+        ? (name: string, options: ReadOptions) => {
+            if (first === undefined || name === first) calls += 1;
+            return target[method](name, options);
+          }
+        : Reflect.get(target, key, receiver),
+  });
+  return { client: counted, calls: () => calls };
 }
 
 async function indexOf(path: string): Promise<bigint> {
@@ -140,32 +156,22 @@ describe('ConsulWatcher with a real Consul agent', () => {
 
   it('drops a deregistered instance without reading its service again, keeping the others as read', async () => {
     await watcher.stop();
-    // The real client, with its reads of web counted.
-    let webReads = 0;
-    const client = new Proxy(consul.client, {
-      get: (target, key, receiver) =>
-        key === 'healthService'
-          ? (service: string, options: Parameters<typeof target.healthService>[1]) => {
-              if (service === 'web') webReads += 1;
-              return target.healthService(service, options);
-            }
-          : Reflect.get(target, key, receiver),
-    });
+    const { client, calls: webReads } = counting(consul.client, 'healthService', 'web');
     watcher = watch({ ...consul, client });
     await twoWebs();
     await sleep(300);
-    const before = webReads;
+    const before = webReads();
     let from = recorder.snapshots.length;
     await deregisterService(consul.client, 'web-2');
     const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000, from);
     expect(instancesOf(snapshot, 'web')?.map((i) => [i.id, i.port, i.status])).toEqual([['web-1', 9001, 'passing']]);
-    expect(webReads).toBe(before);
+    expect(webReads()).toBe(before);
     // A new instance still needs its read, and gets it.
     from = recorder.snapshots.length;
     await register(web('web-3', 9003));
     const added = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 2, 2_000, from);
     expect(instancesOf(added, 'web')?.map((i) => i.id)).toEqual(['web-1', 'web-3']);
-    expect(webReads).toBeGreaterThan(before);
+    expect(webReads()).toBeGreaterThan(before);
   });
 
   it('turns a failed TTL check into status critical', async () => {
@@ -267,22 +273,13 @@ describe('ConsulWatcher with a real Consul agent', () => {
     const own = await startTestConsul({ wait: '5s' });
     let revived: DevAgent | undefined;
     await watcher.stop();
-    // The real client, with the node view's calls counted: the view starts after the first sync.
-    let nodeViewCalls = 0;
-    const client = new Proxy(own.client, {
-      get: (target, key, receiver) =>
-        key === 'catalogNodeServices'
-          ? (node: string, options: Parameters<typeof target.catalogNodeServices>[1]) => {
-              nodeViewCalls += 1;
-              return target.catalogNodeServices(node, options);
-            }
-          : Reflect.get(target, key, receiver),
-    });
+    // The node view's calls counted: the view starts after the first sync.
+    const { client, calls: nodeViewCalls } = counting(own.client, 'catalogNodeServices');
     watcher = watch({ ...own, client });
     try {
       await registerService(own.client, { ...web('api-1', 9101), name: 'api' });
       await recorder.waitFor((s) => instancesOf(s, 'api')?.length === 1, 2_000);
-      await waitUntil(() => nodeViewCalls > 0, 'the node view to start', 2_000);
+      await waitUntil(() => nodeViewCalls() > 0, 'the node view to start', 2_000);
       const count = recorder.snapshots.length;
       const last = recorder.last;
       errors.length = 0;

@@ -3,7 +3,8 @@
  * answers as it sends them (fields trimmed to the ones that matter).
  */
 import { describe, expect, it } from 'vitest';
-import { checkSignalOf, fetchedServiceOf, instanceSignalOf, isBehind, nodeNamesOf, withoutRemoved } from '../../src/consul/change-signals.ts';
+import { checkSignalOf, fetchedServiceOf, instanceSignalOf, isBehind, nodeNamesOf } from '../../src/consul/change-signals.ts';
+import { withoutRemoved } from '../../src/consul/without-removed.ts';
 import { normalizeInstances } from '../../src/consul/normalize.ts';
 import { ConsulError } from '../../src/errors.ts';
 
