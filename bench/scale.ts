@@ -277,7 +277,6 @@ async function allRoutable(base: string, services: number, started: number): Pro
   return last;
 }
 
-/** Requests and bytes per second through the relay while `during` runs. */
 /** What a watcher costs the agent: requests and bytes through the relay, and the agent's CPU time, per second. */
 interface Load {
   readonly requests: number;
@@ -285,6 +284,7 @@ interface Load {
   readonly agentCpuMsPerS?: number;
 }
 
+/** The load while `during` runs. */
 async function window(proxy: CountingProxy, agentPid: number, during: () => Promise<unknown>): Promise<Load> {
   const before = proxy.counters();
   const cpuBefore = await cpuMs(agentPid);
@@ -295,7 +295,6 @@ async function window(proxy: CountingProxy, agentPid: number, during: () => Prom
   const agentCpu = cpuBefore === undefined || cpuAfter === undefined ? {} : { agentCpuMsPerS: ((cpuAfter - cpuBefore) * 1000) / ms };
   return { ...ratesBetween(before, proxy.counters(), ms), ...agentCpu };
 }
-
 
 /** What the daemon does per change, timed in this process on the same data: median of three. */
 async function modelRenderAndCheck(address: string, config: ReturnType<typeof parseConfig>, dir: string) {

@@ -7,10 +7,12 @@
  *   service, status and ModifyIndex. A check turning critical or warning joins
  *   an answer, one turning passing leaves it; either way the service's set of
  *   unhealthy checks changes.
- * - The instance signal is a scan of GET /v1/catalog/node/<node>: every
- *   instance with its ModifyIndex. It runs when /v1/catalog/services wakes,
- *   which it does on any registration anywhere (a new instance, a removed one,
- *   a re-registration with another port or meta) but not on check writes.
+ * - The instance signal is every node's instances with their ModifyIndex: one
+ *   blocking GET /v1/catalog/node-services/<node> per node while the nodes fit
+ *   (node-views.ts), else a scan of GET /v1/catalog/node/<node> each time
+ *   /v1/catalog/services wakes (node-scan.ts). Either wakes on any registration
+ *   (a new instance, a removed one, a re-registration with another port or
+ *   meta) but not on check writes.
  *
  * A service's own read (GET /v1/health/service/<name>) returns its per-service
  * index, which Consul raises on every write to the service's instances, their

@@ -41,7 +41,7 @@ export function buildModel({ snapshot, config, memo = NO_MEMO }: BuildModelInput
       link: (result, before) => memo.linked(result, before.failover, before.tcp),
     });
   if (patched) {
-    memo.last = { ...patched, shared: last.shared };
+    memo.last = patched;
     return patched.model;
   }
   const { limits } = config;

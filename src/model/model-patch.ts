@@ -42,18 +42,21 @@ export interface LastBuild {
   readonly uniqueNames: boolean;
 }
 
-export interface PatchInput {
-  readonly last: LastBuild;
+export interface PatchInput<L extends LastBuild> {
+  /** The last build, with whatever else its keeper stores beside it (kept as is). */
+  readonly last: L;
   readonly snapshot: Snapshot;
-  readonly config: object & { readonly gateway: Pick<Config['gateway'], 'name' | 'exposeAll'>; readonly identity: Pick<Config['identity'], 'sourceAddress'> };
+  readonly config: PatchConfig;
   /** The service built again (through the memo) from its new entry. */
   rebuild(entry: ServiceEntry): ServiceResult;
   /** The result linked with the failover and TCP listener the service had. */
   link(result: ServiceResult, before: Model['services'][number]): Model['services'][number];
 }
 
+type PatchConfig = object & { readonly gateway: Pick<Config['gateway'], 'name' | 'exposeAll'>; readonly identity: Pick<Config['identity'], 'sourceAddress'> };
+
 /** Pure but for `rebuild`: the patched model and what it leaves, or undefined when only a full build will do. */
-export function patchModel({ last, snapshot, config, rebuild, link }: PatchInput): LastBuild | undefined {
+export function patchModel<L extends LastBuild>({ last, snapshot, config, rebuild, link }: PatchInput<L>): L | undefined {
   if (config !== last.config || config.identity.sourceAddress || !last.uniqueNames) return undefined;
   const previous = last.snapshot;
   if (snapshot.kv !== previous.kv || snapshot.intentions !== previous.intentions || !isDeepStrictEqual(snapshot.unwatched, previous.unwatched)) return undefined;
@@ -94,7 +97,7 @@ export function sortRejections(rejections: Rejection[]): Rejection[] {
 }
 
 /** The entry is routed by this gateway, with the same rejections, before and after. */
-function sameExposure(before: ServiceEntry, after: ServiceEntry, gateway: PatchInput['config']['gateway']): boolean {
+function sameExposure(before: ServiceEntry, after: ServiceEntry, gateway: PatchConfig['gateway']): boolean {
   if (gateway.name === '') return true;
   const was = exposedServices([before], gateway);
   const is = exposedServices([after], gateway);
