@@ -13,6 +13,9 @@
  * latency is then the median over rounds, and its added latency the median of
  * its difference to the direct row of the same round, so that a machine whose
  * load drifts during the run shifts every row alike.
+ * --cycles N then takes the rows in turn request by request, one request in
+ * flight (bench/lib/paired-worker.ts): the added latency without queueing,
+ * the figure that configurations can be compared by on a shared machine.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -28,6 +31,7 @@ import { findFreePorts } from '../test/helpers/ports.ts';
 import { request } from '../test/helpers/policy-http.ts';
 import { nowSeconds, rsaKeys, sha256Hex, signers, token } from '../test/helpers/jwt.ts';
 import type { OpenLoopPlan, OpenLoopResult } from './lib/open-loop-worker.ts';
+import type { PairedPlan, PairedRowResult } from './lib/paired-worker.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +39,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '1' },
     threads: { type: 'string' },
+    cycles: { type: 'string', default: '20000' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -42,6 +47,7 @@ const RATE = Number(args.rate);
 const DURATION_MS = Number(args.duration) * 1000;
 const ROUNDS = Math.max(1, Number(args.rounds));
 const THREADS = args.threads === undefined ? undefined : Number(args.threads);
+const CYCLES = Math.max(0, Number(args.cycles));
 const CLK_TCK = 100;
 
 const RICH_POLICY = {
@@ -74,13 +80,28 @@ async function cpuTicks(pids: readonly number[]): Promise<number> {
   return ticks;
 }
 
-async function openLoop(plan: OpenLoopPlan): Promise<OpenLoopResult> {
-  const worker = startWorker(new URL('./lib/open-loop-worker.ts', import.meta.url));
+async function inWorker<T>(file: string, plan: OpenLoopPlan | PairedPlan): Promise<T> {
+  const worker = startWorker(new URL(file, import.meta.url));
   try {
-    return await worker.call<OpenLoopResult>('run', plan);
+    return await worker.call<T>('run', plan);
   } finally {
     await worker.terminate();
   }
+}
+
+/** Each row's added p50/p90 against the first (direct) row, and as a multiple of the second's (default policies). */
+function pairedSummary(names: readonly string[], results: readonly PairedRowResult[]) {
+  const direct = results[0]!.latencyUs;
+  const added = (r: PairedRowResult) => ({ p50: r.latencyUs.p50 - direct.p50, p90: r.latencyUs.p90 - direct.p90 });
+  const base = results[1] ? added(results[1]) : undefined;
+  return results.map((r, i) => ({
+    name: names[i]!,
+    latencyUs: r.latencyUs,
+    addedUs: i === 0 ? undefined : added(r),
+    againstDefault: i < 2 || !base || base.p50 <= 0 || base.p90 <= 0 ? undefined : { p50: added(r).p50 / base.p50, p90: added(r).p90 / base.p90 },
+    statuses: r.statuses,
+    errors: r.errors,
+  }));
 }
 
 await runBenchmark(async () => {
@@ -115,7 +136,7 @@ await runBenchmark(async () => {
       const row: Array<{ result: OpenLoopResult; ticks: number }> = [];
       for (const phase of phases) {
         const before = await cpuTicks(pids);
-        const result = await openLoop({ port: phase.port, host: phase.host, headers: phase.headers, rate: RATE, durationMs: DURATION_MS, warmup: Math.min(2000, RATE) });
+        const result = await inWorker<OpenLoopResult>('./lib/open-loop-worker.ts', { port: phase.port, host: phase.host, headers: phase.headers, rate: RATE, durationMs: DURATION_MS, warmup: Math.min(2000, RATE) });
         row.push({ result, ticks: (await cpuTicks(pids)) - before });
       }
       rounds.push(row);
@@ -148,7 +169,14 @@ await runBenchmark(async () => {
         haproxyCpuMsPer10k: i === 0 ? undefined : Math.round(((sum(taken.map((t) => t.ticks)) * 1000) / CLK_TCK / sent) * 10_000),
       };
     });
-    const data = { rate: RATE, durationS: DURATION_MS / 1000, rounds: ROUNDS, threads: THREADS ?? 'default', phases: summary, provenance: provenance(REPO_ROOT) };
+    const paired =
+      CYCLES === 0
+        ? undefined
+        : pairedSummary(
+            phases.map((p) => p.name),
+            await inWorker<PairedRowResult[]>('./lib/paired-worker.ts', { rows: phases, cycles: CYCLES, warmup: Math.min(1000, CYCLES) }),
+          );
+    const data = { rate: RATE, durationS: DURATION_MS / 1000, rounds: ROUNDS, threads: THREADS ?? 'default', phases: summary, cycles: CYCLES, paired, provenance: provenance(REPO_ROOT) };
     const file = await saveResults(REPO_ROOT, 'datapath', data);
     if (args.json) {
       console.log(JSON.stringify(data, null, 2));
@@ -172,6 +200,25 @@ await runBenchmark(async () => {
         ]),
       ]),
     );
+    if (paired) {
+      const us = (n: number | undefined) => (n === undefined ? '—' : n.toFixed(0));
+      console.log(`\nThe same rows taken in turn request by request, one request in flight, ${CYCLES} each (microseconds):\n`);
+      console.log(
+        table([
+          ['', 'p50 µs', 'p90 µs', 'p99 µs', 'added p50', 'added p90', "added p50 / p90 against the default's", 'statuses'],
+          ...paired.map((s) => [
+            s.name,
+            us(s.latencyUs.p50),
+            us(s.latencyUs.p90),
+            us(s.latencyUs.p99),
+            us(s.addedUs?.p50),
+            us(s.addedUs?.p90),
+            s.againstDefault === undefined ? '—' : `${s.againstDefault.p50.toFixed(2)}× / ${s.againstDefault.p90.toFixed(2)}×`,
+            Object.entries(s.statuses).map(([k, v]) => `${k}:${v}`).join(' ') + (Object.keys(s.errors).length ? ` errors ${JSON.stringify(s.errors)}` : ''),
+          ]),
+        ]),
+      );
+    }
     console.log(`\nTargets: added p50 ≤ 0.3 ms and p99 ≤ 2 ms with default policies; policy-rich and auth + rate limiting at most 1.5× those.`);
     console.log(`${describeProvenance(data.provenance)}\nSaved ${path.relative(REPO_ROOT, file)}`);
   } finally {

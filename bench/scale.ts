@@ -35,6 +35,7 @@ import { cpuMs } from './lib/proc-cpu.ts';
 import { distribution, provenance, describeProvenance, saveResults, table, type Distribution } from './lib/report.ts';
 import { PROBE_STEPS, probeChange, seedCatalog, serviceName } from './lib/scale-catalog.ts';
 import { createServersProbe } from './lib/servers-probe.ts';
+import { formatTargets, scaleTargets } from './lib/scale-targets.ts';
 import { REPO_ROOT, runBenchmark } from './lib/stack.ts';
 
 const { values: args } = parseArgs({
@@ -90,7 +91,7 @@ async function main(): Promise<void> {
   }
   const prov = provenance(REPO_ROOT);
   if (args.json) console.log(JSON.stringify({ rows, provenance: prov }, null, 2));
-  else console.log(`${formatRows(rows)}\n\n${formatSteps(rows)}\n\n${describeProvenance(prov)}; ${new Date().toISOString()}`);
+  else console.log(`${formatRows(rows)}\n\n${formatSteps(rows)}\n\n${formatTargets(rows.flatMap(scaleTargets))}\n\n${describeProvenance(prov)}; ${new Date().toISOString()}`);
   console.log(`saved ${await saveResults(REPO_ROOT, 'scale', { rows, provenance: prov, args })}`);
 }
 
