@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Launcher: runs the TypeScript CLI through tsx, so the installed bin never goes stale.
+// Launcher: runs the CLI from its bundle (scripts/bundle.mjs), built again whenever a source is
+// newer, so the installed bin never goes stale; through tsx where the bundle cannot be written.
 import { setFlagsFromString } from 'node:v8';
-import { register } from 'tsx/esm/api';
+import { bundled } from './bundle.mjs';
 
 // V8 lets the heap grow up to four times what was live at the last full collection before it
 // collects again; each change at thousands of services leaves megabytes behind (a node's answer,
@@ -9,5 +10,12 @@ import { register } from 'tsx/esm/api';
 // MB with a growth of 30 %, at the same propagation times (README, Performance). A value given on
 // node's command line (node --heap-growing-percent=N scripts/ipx.mjs) wins.
 if (!process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent'))) setFlagsFromString('--heap-growing-percent=30');
-register();
-await import('../src/cli/main.ts');
+const bundle = await bundled('cli/main');
+if (bundle) {
+  process.setSourceMapsEnabled(true);
+  await import(bundle);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

@@ -8,3 +8,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 bash scripts/install-tools.sh
+# The launcher's bundle of the sources (scripts/bundle.mjs): built here once rather than by the
+# first of many processes started at once.
+node scripts/ipx.mjs --version >/dev/null

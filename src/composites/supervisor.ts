@@ -10,7 +10,10 @@ import { IpxError } from '../errors.ts';
 import type { ReplyMessage, StateMessage } from './messages.ts';
 import type { Logger } from '../log.ts';
 
-const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
+// Run from the sources (tsx) or from the bundle of them (scripts/bundle.mjs: dist/cli/main.mjs beside
+// dist/composites/child.mjs): the child is taken the same way.
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const CHILD = fileURLToPath(new URL(FROM_SOURCES ? '../composites/child.ts' : '../composites/child.mjs', import.meta.url));
 const RESTART_MIN_MS = 200;
 const RESTART_MAX_MS = 10_000;
 const REPLY_TIMEOUT_MS = 10_000;
@@ -58,8 +61,8 @@ export class AggregatorSupervisor {
   }
 
   private spawn(): ChildProcess {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const child = fork(CHILD, [], { execArgv: ['--import', tsx], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const execArgv = FROM_SOURCES ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : ['--enable-source-maps'];
+    const child = fork(CHILD, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
