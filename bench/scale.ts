@@ -8,10 +8,12 @@
  * against one blocking query per service measured in the same run.
  *
  *   node --import tsx bench/scale.ts [--sizes 1000,5000] [--instances 10] [--changes 24]
- *        [--idle 10] [--old-sizes 1000] [--agent dev|server] [--json] [--keep]
+ *        [--idle 10] [--old-sizes 1000] [--agent dev|server] [--nodes N] [--json] [--keep]
  *
  * --agent server runs a single-server agent as production does instead of -dev
  * (which indents every answer: a node's list at 5,000 services is 2.6 MB, 1.2 MB without).
+ * --nodes spreads the instances over N nodes (default: one node per instance of a service);
+ * past the nodes that fit in node views (12 at the default consul.maxConnections), ipx scans.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -48,15 +50,17 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     agent: { type: 'string', default: 'dev' },
+    nodes: { type: 'string' },
   },
 });
 const numbers = (text: string | undefined) => (text ?? '').split(',').filter(Boolean).map(Number);
 const sizes = numbers(args.sizes);
 const oldSizes = new Set(numbers(args['old-sizes']));
 const instances = Number(args.instances);
+const nodes = args.nodes === undefined ? instances : Number(args.nodes);
 if (args.agent !== 'dev' && args.agent !== 'server') throw new Error(`bench: --agent is dev or server, not ${args.agent}`);
 const SERVER_AGENT = args.agent === 'server';
-const IPX_APPROACH = `ipx (signals + bounded reads)${SERVER_AGENT ? ', server agent' : ''}`;
+const IPX_APPROACH = `ipx (signals + bounded reads)${SERVER_AGENT ? ', server agent' : ''}${nodes === instances ? '' : `, ${nodes} nodes`}`;
 const changeCount = Number(args.changes);
 const idleMs = Number(args.idle) * 1000;
 const DOMAIN = 'service.internal';
@@ -107,7 +111,7 @@ async function startWorld(services: number) {
   const port = (upstream.address() as AddressInfo).port;
   const [probePort] = (await findFreePorts(1)) as [number];
   const seeded = Date.now();
-  await seedCatalog(agent.address, services, instances, port);
+  await seedCatalog(agent.address, services, instances, port, nodes);
   console.error(`bench: ${services}×${instances} registered in ${Date.now() - seeded} ms`);
   return {
     dir,

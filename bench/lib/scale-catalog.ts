@@ -23,14 +23,18 @@ function instanceOps(service: string, id: string, node: string, port: number, st
   ];
 }
 
-/** `services` × `instances` passing instances on `port`, instance i of each service on node i. */
-export async function seedCatalog(address: string, services: number, instances: number, port: number): Promise<void> {
-  for (let n = 0; n < instances; n++) await put(address, '/v1/catalog/register', { Node: `${NODE_PREFIX}${n}`, Address: '127.0.0.1' });
+/**
+ * `services` × `instances` passing instances on `port`, over `nodes` nodes (default: one per
+ * instance, instance i of each service on node i); with more nodes than instances, the services'
+ * instances take the nodes in turn, so each node holds services × instances / nodes of them.
+ */
+export async function seedCatalog(address: string, services: number, instances: number, port: number, nodes = instances): Promise<void> {
+  for (let n = 0; n < nodes; n++) await put(address, '/v1/catalog/register', { Node: `${NODE_PREFIX}${n}`, Address: '127.0.0.1' });
   const ops: object[][] = [];
   let batch: object[] = [];
   for (let s = 0; s < services; s++) {
     for (let n = 0; n < instances; n++) {
-      batch.push(...instanceOps(serviceName(s), `${serviceName(s)}-${n}`, `${NODE_PREFIX}${n}`, port, 'passing'));
+      batch.push(...instanceOps(serviceName(s), `${serviceName(s)}-${n}`, `${NODE_PREFIX}${(s * instances + n) % nodes}`, port, 'passing'));
       if (batch.length >= 64) {
         ops.push(batch);
         batch = [];
