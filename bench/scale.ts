@@ -8,12 +8,13 @@
  * against one blocking query per service measured in the same run.
  *
  *   node --import tsx bench/scale.ts [--sizes 1000,5000] [--instances 10] [--changes 24]
- *        [--idle 10] [--old-sizes 1000] [--agent dev|server] [--nodes N] [--json] [--keep]
+ *        [--idle 10] [--old-sizes 1000] [--agent dev|server] [--nodes N] [--max-connections N] [--json] [--keep]
  *
  * --agent server runs a single-server agent as production does instead of -dev
  * (which indents every answer: a node's list at 5,000 services is 2.6 MB, 1.2 MB without).
  * --nodes spreads the instances over N nodes (default: one node per instance of a service);
  * past the nodes that fit in node views (12 at the default consul.maxConnections), ipx scans.
+ * --max-connections sets ipx's consul.maxConnections (default: the config's, 18).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     agent: { type: 'string', default: 'dev' },
     nodes: { type: 'string' },
+    'max-connections': { type: 'string' },
   },
 });
 const numbers = (text: string | undefined) => (text ?? '').split(',').filter(Boolean).map(Number);
@@ -58,6 +60,7 @@ const sizes = numbers(args.sizes);
 const oldSizes = new Set(numbers(args['old-sizes']));
 const instances = Number(args.instances);
 const nodes = args.nodes === undefined ? instances : Number(args.nodes);
+const maxConnections = args['max-connections'] === undefined ? undefined : Number(args['max-connections']);
 if (args.agent !== 'dev' && args.agent !== 'server') throw new Error(`bench: --agent is dev or server, not ${args.agent}`);
 const SERVER_AGENT = args.agent === 'server';
 const IPX_APPROACH = `ipx (signals + bounded reads)${SERVER_AGENT ? ', server agent' : ''}${nodes === instances ? '' : `, ${nodes} nodes`}`;
@@ -133,7 +136,7 @@ async function measureIpx(services: number): Promise<Row> {
   const [http, stats, admin] = (await findFreePorts(3)) as [number, number, number];
   const runDir = path.join(world.dir, 'run');
   const configInput = {
-    consul: { address: proxy.address },
+    consul: { address: proxy.address, ...(maxConnections === undefined ? {} : { maxConnections }) },
     haproxy: { runDir },
     listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}` },
     limits: { services: services + 100 },

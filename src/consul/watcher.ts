@@ -39,7 +39,7 @@ import { isBehind, nodeNamesOf, type FetchedService, type InstanceSignal } from 
 import { concernedBy, startCheckViews, type CheckViews } from './check-views.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
-import { createNodeViews, nodeViewWait } from './node-views.ts';
+import { createNodeViews, nodeViewWait, notFollowedMessage } from './node-views.ts';
 import { createCatalogSource } from './catalog-source.ts';
 import { kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
@@ -127,8 +127,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     },
     onSuccess: () => {
       succeeded(NODE_SCAN_KEY, scanFailure.failures);
-      scanFailure.failures = 0;
-      scanFailure.failingSince = undefined;
+      Object.assign(scanFailure, { failures: 0, failingSince: undefined });
     },
     onError: (error, attempt) => {
       scanFailure.failures = attempt;
@@ -148,6 +147,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     synced: firstSync,
     listNodes: async () => nodeNamesOf((await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }))).body),
     scan: () => scan.trigger(),
+    onNotFollowed: (nodes) => logger.warn({ nodes, maxConnections: config.maxConnections }, notFollowedMessage(nodes, config.maxConnections, longHeld)),
     onSignal: (signal, changed) => {
       const since = instances?.index;
       instances = signal;

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import type { InstanceSignal, NodeInstances } from '../../src/consul/change-signals.ts';
-import { createNodeViews, nodeViewsFit } from '../../src/consul/node-views.ts';
+import { createNodeViews, nodeViewsFit, notFollowedMessage } from '../../src/consul/node-views.ts';
 import type { Slot, SlotHooks } from '../../src/consul/signal-slot.ts';
 
 /** Views whose answers the test gives by hand. */
@@ -13,6 +13,7 @@ function harness(nodes: string[], synced: Promise<void> = Promise.resolve()) {
   const names: Array<readonly string[]> = [];
   const limit = pLimit(13);
   let scans = 0;
+  const notFollowed: number[] = [];
   const views = createNodeViews({
     maxConnections: 16,
     longHeld: 3,
@@ -26,6 +27,7 @@ function harness(nodes: string[], synced: Promise<void> = Promise.resolve()) {
     listNodes: async () => nodes,
     synced,
     scan: () => void scans++,
+    onNotFollowed: (count) => void notFollowed.push(count),
     onSignal: (signal, changed) => {
       signals.push(signal);
       changes.push(changed && [...changed]);
@@ -43,6 +45,7 @@ function harness(nodes: string[], synced: Promise<void> = Promise.resolve()) {
     names,
     slots,
     scans: () => scans,
+    notFollowed,
     /** One answer of a node's view: a success at `index`, with new data when `ids` (`id`, or `service/id`; web's by default) are given. */
     async answer(node: string, index: number, ids?: string[]) {
       const view = hooks.get(key(node));
@@ -137,6 +140,30 @@ describe('node views', () => {
     expect(t.limit.concurrency).toBe(13);
     await t.views.refresh(false);
     expect(t.scans()).toBe(1);
+  });
+
+  it('say once per node count that the nodes do not fit, and again when they fit no more after fitting', async () => {
+    const nodes = Array.from({ length: 12 }, (_, i) => `m${i}`);
+    const t = harness(nodes);
+    await t.views.refresh(true);
+    await t.views.refresh(false);
+    expect(t.notFollowed).toEqual([12]);
+    nodes.push('m12');
+    await t.views.refresh(false);
+    expect(t.notFollowed).toEqual([12, 13]);
+    nodes.splice(2);
+    await t.views.refresh(false);
+    nodes.push('x', 'y', 'z', 'w', 'v', 'u', 'r', 's', 'q', 'p');
+    await t.views.refresh(false);
+    expect(t.notFollowed).toEqual([12, 13, 12]);
+  });
+
+  it('name the consul.maxConnections that would follow every node', () => {
+    const message = notFollowedMessage(100, 18, 4);
+    expect(message).toContain('100 nodes');
+    expect(message).toContain('consul.maxConnections 18 (12 nodes)');
+    expect(message).toContain('Set consul.maxConnections to 106');
+    expect(message).toContain('limits.http_max_conns_per_client');
   });
 
   it('drop a node that left the catalog, and sign without its instances', async () => {
