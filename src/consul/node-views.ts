@@ -104,7 +104,12 @@ export interface NodeViews {
   /** Follows exactly these nodes; false (and no view left) when they do not fit. */
   follow(nodes: readonly string[]): boolean;
   readonly slots: () => ReadonlyArray<Slot<NodeInstances>>;
+  /** How registrations are followed now, for `ipx status`; undefined before the nodes were first listed. */
+  readonly following: () => Following | undefined;
 }
+
+/** Registrations followed by a view per node, or by scans of every node (with the consul.maxConnections that would give each a view). */
+export type Following = { readonly by: 'node views'; readonly nodes: number } | { readonly by: 'scans'; readonly nodes: number; readonly maxConnectionsForViews: number };
 
 interface View {
   readonly slot: Slot<NodeInstances>;
@@ -217,5 +222,11 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
     },
     follow,
     slots: () => [...views.values()].map((view) => view.slot),
+    following: () =>
+      notFollowed !== undefined
+        ? { by: 'scans', nodes: notFollowed, maxConnectionsForViews: notFollowed + options.longHeld + MIN_READS }
+        : views.size > 0
+          ? { by: 'node views', nodes: views.size }
+          : undefined,
   };
 }

@@ -1,4 +1,5 @@
 /** Pure: the watcher's state for /readyz and `ipx status`, from what its reads hold now. */
+import type { Following } from './node-views.ts';
 import type { ServiceRecord } from './service-reads.ts';
 import type { WatcherState } from './watcher-types.ts';
 
@@ -15,8 +16,11 @@ export interface WatcherStateInput {
   readonly basisRead: boolean;
   readonly signals: readonly SignalView[];
   readonly scan: { readonly key: string; readonly failingSince: number | undefined };
-  /** The node views (node-views.ts): like the scan, they count when failing, not among the views read. */
-  readonly nodeViews?: ReadonlyArray<{ readonly key: string; readonly failingSince: number | undefined }>;
+  /** The node views (node-views.ts): like the scan, they count when failing, not among the views read; and how registrations are followed. */
+  readonly nodeViews?: {
+    readonly slots: ReadonlyArray<{ readonly key: string; readonly failingSince: number | undefined }>;
+    readonly following: Following | undefined;
+  };
   readonly records: Iterable<Pick<ServiceRecord, 'name' | 'data' | 'failingSince'>>;
   readonly queuedReads: number;
   readonly lastSuccessAt: number | undefined;
@@ -27,7 +31,7 @@ export interface WatcherStateInput {
 export function watcherState(input: WatcherStateInput): WatcherState {
   const failing: Array<{ key: string; since: number }> = [];
   for (const signal of input.signals) if (signal.failingSince !== undefined) failing.push({ key: signal.key, since: signal.failingSince });
-  for (const follower of [input.scan, ...(input.nodeViews ?? [])]) {
+  for (const follower of [input.scan, ...(input.nodeViews?.slots ?? [])]) {
     if (follower.failingSince !== undefined) failing.push({ key: follower.key, since: follower.failingSince });
   }
   let services = 0;
@@ -51,6 +55,7 @@ export function watcherState(input: WatcherStateInput): WatcherState {
     views: input.signals.length + services,
     viewsRead: input.signals.filter((signal) => signal.answered).length + read,
     lastIndex: highestIndex(input.indexes),
+    ...(input.nodeViews?.following ? { registrations: input.nodeViews.following } : {}),
   };
 }
 

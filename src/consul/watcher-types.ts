@@ -4,6 +4,7 @@ import type { ConsulError } from '../errors.ts';
 import type { WatchLimits } from './assemble.ts';
 import type { ViewEffects, ViewTiming } from './blocking-view.ts';
 import type { ConsulClient } from './client.ts';
+import type { Following } from './node-views.ts';
 import type { Snapshot } from './snapshot.ts';
 
 /** What the watcher logs through; a pino logger fits. */
@@ -44,6 +45,8 @@ export interface WatcherState {
   readonly viewsRead: number;
   /** Highest X-Consul-Index a change signal has seen: how far into Consul's history ipx has read. */
   readonly lastIndex: string | undefined;
+  /** How registrations are followed: a view per node, or scans of every node (README, Consul at scale). */
+  readonly registrations?: Following;
 }
 
 export interface WatcherOptions {

@@ -284,7 +284,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         basisRead: catalog.listed() && kv?.data !== undefined,
         signals: slots().map((slot) => ({ key: slot.key, answered: slot.data !== undefined, failingSince: slot.failingSince })),
         scan: { key: NODE_SCAN_KEY, failingSince: scanFailure.failingSince },
-        nodeViews: views.slots(),
+        nodeViews: { slots: views.slots(), following: views.following() },
         records: reads.records.values(),
         queuedReads: reads.pending(),
         lastSuccessAt,

@@ -158,6 +158,21 @@ describe('node views', () => {
     expect(t.notFollowed).toEqual([12, 13, 12]);
   });
 
+  it('tell how registrations are followed: nothing before the nodes are listed, then views, or scans and what views would need', async () => {
+    const nodes = ['n1', 'n2'];
+    const t = harness(nodes);
+    expect(t.views.following()).toBeUndefined();
+    await t.views.refresh(false);
+    expect(t.views.following()).toEqual({ by: 'node views', nodes: 2 });
+    nodes.push(...Array.from({ length: 10 }, (_, i) => `m${i}`));
+    await t.views.refresh(false);
+    // 12 nodes, 3 other long-held queries, 2 pooled reads: 17 would give each node a view.
+    expect(t.views.following()).toEqual({ by: 'scans', nodes: 12, maxConnectionsForViews: 17 });
+    nodes.splice(1);
+    await t.views.refresh(false);
+    expect(t.views.following()).toEqual({ by: 'node views', nodes: 1 });
+  });
+
   it('name the consul.maxConnections that would follow every node', () => {
     const message = notFollowedMessage(100, 18, 4);
     expect(message).toContain('100 nodes');

@@ -45,6 +45,13 @@ describe('watcherState', () => {
       failing: ['catalog.node-scan', 'health.service("web")', 'kv.recurse("ipx/")'],
     });
   });
+
+  it('counts a failing node view as failing, and says how registrations are followed', () => {
+    const following = { by: 'scans', nodes: 100, maxConnectionsForViews: 106 } as const;
+    const state = watcherState({ ...base, nodeViews: { slots: [{ key: 'catalog.node-services("n1")', failingSince: 50 }], following } });
+    expect(state).toMatchObject({ stale: true, failing: ['catalog.node-services("n1")'], registrations: following });
+    expect(watcherState(base)).not.toHaveProperty('registrations');
+  });
 });
 
 describe('isBackwards', () => {

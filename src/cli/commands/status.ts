@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { IpxError } from '../../errors.ts';
+import type { Following } from '../../consul/node-views.ts';
 import type { BackendStatus } from '../../daemon/status-document.ts';
 import { adminRequest } from '../admin-request.ts';
 import { loadFromFlags, withConfigOptions, type ConfigFlags } from '../load-options.ts';
@@ -14,7 +15,7 @@ interface StatusFlags extends ConfigFlags {
 /** The parts of GET /status this command prints; the rest is in --json. */
 export interface DaemonStatus {
   readiness: { ready: boolean; reasons: string[]; warnings: string[] };
-  consul: { address: string; services: number; views: number; viewsRead: number; lastIndex?: string; stale: boolean; staleSince?: number; lastSuccessAt?: number; connections?: number };
+  consul: { address: string; services: number; views: number; viewsRead: number; lastIndex?: string; stale: boolean; staleSince?: number; lastSuccessAt?: number; connections?: number; registrations?: Following };
   applied?: { hash: string; action: string; at: string; services: number; rejections: unknown[] };
   lastFailure?: { message: string; at: string };
   guard: { held: boolean; dropped?: number; total?: number; releaseAt?: string };
@@ -65,6 +66,7 @@ export function formatStatus(s: DaemonStatus, admin: string, now: number, summar
       `consul:  ${c.address}, ${c.services} services, ${c.viewsRead} of ${c.views} views read, index ${c.lastIndex ?? 'none'}, ` +
         `${c.stale ? `STALE since ${new Date(c.staleSince ?? 0).toISOString()}` : 'fresh'}${c.lastSuccessAt ? ` (last answer ${ago(c.lastSuccessAt)})` : ''}, ` +
         `${c.connections ?? '?'} connections`,
+      ...(c.registrations ? [`         registrations: ${formatFollowing(c.registrations)}`] : []),
       last
         ? `applied: ${last.ok ? `${last.action} ok` : `FAILED: ${last.error}`} at ${last.at} in ${last.durationMs} ms` +
             (s.applied ? `; serving ${s.applied.hash.slice(0, 12)}: ${s.applied.services} services, ${s.applied.rejections.length} items skipped` : '')
@@ -91,4 +93,11 @@ export function formatStatus(s: DaemonStatus, admin: string, now: number, summar
   );
   if (rows.length > 0) lines.push('', ...formatTable(['SERVICE', 'BACKEND', 'SERVER', 'ADDRESS', 'WEIGHT', 'STATE', 'HAPROXY'], rows));
   return `${lines.join('\n')}\n`;
+}
+
+/** Pure: how the watcher follows registrations, for the status summary. */
+export function formatFollowing(f: Following): string {
+  return f.by === 'node views'
+    ? `a view per node (${f.nodes} node${f.nodes === 1 ? '' : 's'})`
+    : `a scan of all ${f.nodes} nodes after each, slower at thousands of services; consul.maxConnections ${f.maxConnectionsForViews} would give each node a view`;
 }
