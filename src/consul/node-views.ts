@@ -44,17 +44,22 @@ export function nodeViewWait(wait: number): number {
   return Math.max(wait, NODE_VIEW_MIN_WAIT_MS);
 }
 
+/** Pure: the consul.maxConnections that gives each of `nodes` nodes a view beside `longHeld` other blocking queries. */
+export function connectionsForViews(nodes: number, longHeld: number): number {
+  return nodes + longHeld + MIN_READS;
+}
+
 /** Pure: whether views for `nodes` nodes fit in `maxConnections` beside `longHeld` other blocking queries. */
 export function nodeViewsFit(nodes: number, maxConnections: number, longHeld: number): boolean {
-  return nodes >= 1 && nodes <= maxConnections - longHeld - MIN_READS;
+  return nodes >= 1 && connectionsForViews(nodes, longHeld) <= maxConnections;
 }
 
 /** Pure: what the log says when the nodes do not fit, and the consul.maxConnections that would follow them all. */
 export function notFollowedMessage(nodes: number, maxConnections: number, longHeld: number): string {
-  const needed = nodes + longHeld + MIN_READS;
+  const needed = connectionsForViews(nodes, longHeld);
   return (
     `consul: the catalog has ${nodes} nodes, more than node views can follow within consul.maxConnections ${maxConnections} ` +
-    `(${Math.max(0, maxConnections - longHeld - MIN_READS)} nodes), so every node is read again after each registration: ` +
+    `(${Math.max(0, maxConnections - connectionsForViews(0, longHeld))} nodes), so every node is read again after each registration: ` +
     `1-2 s per registration at 5,000 services on 100 nodes, against 40-60 ms with a view per node (README, Consul at scale). ` +
     `Set consul.maxConnections to ${needed} where this host's connection budget allows it (the agent's ` +
     `limits.http_max_conns_per_client, 200 by default, is shared by every process on the host)`
@@ -224,7 +229,7 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
     slots: () => [...views.values()].map((view) => view.slot),
     following: () =>
       notFollowed !== undefined
-        ? { by: 'scans', nodes: notFollowed, maxConnectionsForViews: notFollowed + options.longHeld + MIN_READS }
+        ? { by: 'scans', nodes: notFollowed, maxConnectionsForViews: connectionsForViews(notFollowed, options.longHeld) }
         : views.size > 0
           ? { by: 'node views', nodes: views.size }
           : undefined,

@@ -185,8 +185,10 @@ describe('ConsulWatcher with a real Consul agent', () => {
     await twoWebs();
     // Each state is its own blocking query: a check entering or leaving either one wakes the watcher.
     for (const status of ['warning', 'critical', 'passing', 'critical', 'warning', 'passing'] as const) {
+      // Only snapshots after this update: an earlier one may show web-1 passing before web-2 was registered.
+      const from = recorder.snapshots.length;
       await updateCheck(consul.client, serviceCheckId('web-1'), status, `${status} on purpose`);
-      const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.[0]?.status === status, 2_000);
+      const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.[0]?.status === status, 2_000, from);
       expect(instancesOf(snapshot, 'web')?.[1]?.status).toBe('passing');
     }
   });
@@ -232,8 +234,10 @@ describe('ConsulWatcher with a real Consul agent', () => {
 
   it('drops a deregistered instance, then the service', async () => {
     await twoWebs();
+    // Only snapshots after the deregistration: an earlier one may show web-1 before web-2 was registered.
+    const from = recorder.snapshots.length;
     await deregisterService(consul.client, 'web-2');
-    const one = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000);
+    const one = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000, from);
     expect(instancesOf(one, 'web')?.map((i) => i.id)).toEqual(['web-1']);
     await deregisterService(consul.client, 'web-1');
     await recorder.waitFor((s) => instancesOf(s, 'web') === undefined, 2_000);
