@@ -89,6 +89,11 @@ async function inWorker<T>(file: string, plan: OpenLoopPlan | PairedPlan): Promi
   }
 }
 
+/** A row's answers as the tables show them: `200:20000`, then any socket errors. */
+function statusCell(statuses: Record<string, number>, errors: Record<string, number>): string {
+  return Object.entries(statuses).map(([k, v]) => `${k}:${v}`).join(' ') + (Object.keys(errors).length ? ` errors ${JSON.stringify(errors)}` : '');
+}
+
 /** Each row's added p50/p90 against the first (direct) row, and as a multiple of the second's (default policies). */
 function pairedSummary(names: readonly string[], results: readonly PairedRowResult[]) {
   const direct = results[0]!.latencyUs;
@@ -195,7 +200,7 @@ await runBenchmark(async () => {
           fmt(s.addedMs?.p50),
           fmt(s.addedMs?.p99),
           s.haproxyCpuMsPer10k === undefined ? '—' : String(s.haproxyCpuMsPer10k),
-          Object.entries(s.statuses).map(([k, v]) => `${k}:${v}`).join(' ') + (Object.keys(s.errors).length ? ` errors ${JSON.stringify(s.errors)}` : ''),
+          statusCell(s.statuses, s.errors),
           String(s.lateStarts),
         ]),
       ]),
@@ -214,7 +219,7 @@ await runBenchmark(async () => {
             us(s.addedUs?.p50),
             us(s.addedUs?.p90),
             s.againstDefault === undefined ? '—' : `${s.againstDefault.p50.toFixed(2)}× / ${s.againstDefault.p90.toFixed(2)}×`,
-            Object.entries(s.statuses).map(([k, v]) => `${k}:${v}`).join(' ') + (Object.keys(s.errors).length ? ` errors ${JSON.stringify(s.errors)}` : ''),
+            statusCell(s.statuses, s.errors),
           ]),
         ]),
       );

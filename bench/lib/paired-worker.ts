@@ -32,7 +32,7 @@ export interface PairedRowResult {
 }
 
 /** Pure: the q-quantile (0..1) of sorted values, nearest rank. */
-export function quantile(sorted: Float64Array, q: number): number {
+function quantile(sorted: Float64Array, q: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
