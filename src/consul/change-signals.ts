@@ -44,6 +44,23 @@ export interface InstanceSignal {
   readonly index: bigint;
   /** Instances by service name. */
   readonly services: ReadonlyMap<string, Seen>;
+  /**
+   * The instances of a service written after `after`, as their nodes' answers
+   * gave them (node-instances.ts); undefined when one of them was not kept.
+   * Only node views keep them: a scan has none.
+   */
+  readonly written?: (service: string, after: bigint) => readonly WrittenInstance[] | undefined;
+}
+
+/** One instance as a node's answer gave it, kept because it was written since that node's answer before. */
+export interface WrittenInstance {
+  readonly service: string;
+  /** pairKey(node, id). */
+  readonly key: string;
+  readonly node: string;
+  readonly modifyIndex: bigint;
+  /** In the shape of one item of GET /v1/health/service/<name>, without its checks. */
+  readonly item: { readonly Node: { readonly Node: string; readonly Address: string }; readonly Service: unknown };
 }
 
 /** What the last good read of one service saw, in the same terms. */
@@ -72,103 +89,6 @@ export function checkSignalOf(body: unknown, index: string, path = '/v1/health/s
     else if (!str(check.ServiceID)) nodes.add(check.Node, key, modified);
   }
   return { index: consulIndex(index), services: services.seen(), nodes: nodes.seen() };
-}
-
-/** Pure: the bodies of GET /v1/catalog/node/<node> for every node into per-service instance summaries. */
-export function instanceSignalOf(answers: ReadonlyArray<{ readonly body: unknown; readonly index: string }>): InstanceSignal {
-  const scan = createInstanceScan();
-  for (const answer of answers) scan.add(answer);
-  return scan.finish();
-}
-
-/**
- * The same, one node answer at a time, so that a scan holds one node's body at
- * once (megabytes each at thousands of services) and keeps only the summary.
- */
-export function createInstanceScan(): { add(answer: { readonly body: unknown; readonly index: string }): void; finish(): InstanceSignal } {
-  const services = new Collector();
-  let lowest: bigint | undefined;
-  return {
-    add({ body, index }) {
-      const at = consulIndex(index);
-      lowest = lowest === undefined || at < lowest ? at : lowest;
-      // A node deregistered between the node list and its read answers null: it has no instances.
-      if (body === null || body === undefined) return;
-      for (const [service, key, modified] of nodeInstancesOf(body, '/v1/catalog/node/<node>').entries) services.add(service, key, modified);
-    },
-    finish: () => ({ index: lowest ?? 0n, services: services.seen() }),
-  };
-}
-
-/** One node's instances as the instance signal counts them. */
-export interface NodeInstances {
-  /** [service, JSON [node, id] pair, ModifyIndex], in the order Consul listed them. */
-  readonly entries: ReadonlyArray<readonly [string, string, bigint]>;
-}
-
-/**
- * Pure: one node's instances out of GET /v1/catalog/node/<node> (services keyed
- * by id) or GET /v1/catalog/node-services/<node> (a list); null, a node gone, has none.
- */
-export function nodeInstancesOf(body: unknown, path: string): NodeInstances {
-  if (body === null || body === undefined) return { entries: [] };
-  if (!isRecord(body) || !isRecord(body.Node) || typeof body.Node.Node !== 'string') throw shapeError(path, 'a node with its services');
-  const node = body.Node.Node;
-  const services = Array.isArray(body.Services) ? body.Services : Object.values(isRecord(body.Services) ? body.Services : {});
-  const entries: Array<readonly [string, string, bigint]> = [];
-  for (const instance of services) {
-    if (!isRecord(instance) || typeof instance.ID !== 'string' || typeof instance.Service !== 'string') continue;
-    entries.push([instance.Service, pairKey(node, instance.ID), consulIndex(instance.ModifyIndex)]);
-  }
-  return { entries };
-}
-
-/** The instance signal kept up to date one node at a time (the node views). */
-export interface InstanceTotals {
-  /** Replaces one node's instances (undefined: the node is gone); returns the services whose summary changed. */
-  set(node: string, instances: NodeInstances | undefined): ReadonlySet<string>;
-  signal(index: bigint): InstanceSignal;
-}
-
-/**
- * Pure: what a scan of every node's latest answer gives (createInstanceScan),
- * but a node's new answer costs a pass over that node's instances and a new
- * summary for only the services whose instances on it changed (one, for a
- * registration), instead of summing up every node again.
- */
-export function createInstanceTotals(): InstanceTotals {
-  const byNode = new Map<string, ReadonlyMap<string, Readonly<Group>>>();
-  const seen = new Map<string, Seen>();
-  return {
-    set(node, instances) {
-      const before = byNode.get(node) ?? new Map<string, Readonly<Group>>();
-      const collector = new Collector();
-      for (const [service, key, modified] of instances?.entries ?? []) collector.add(service, key, modified);
-      const after = collector.groups;
-      const changed = new Set<string>();
-      for (const [service, entry] of after) {
-        const old = before.get(service);
-        if (!old || old.maxIndex !== entry.maxIndex || old.keys.join('\n') !== entry.keys.join('\n')) changed.add(service);
-      }
-      for (const service of before.keys()) if (!after.has(service)) changed.add(service);
-      if (instances) byNode.set(node, after);
-      else byNode.delete(node);
-      for (const service of changed) {
-        const keys: string[] = [];
-        let maxIndex: bigint | undefined;
-        for (const services of byNode.values()) {
-          const entry = services.get(service);
-          if (!entry) continue;
-          keys.push(...entry.keys);
-          if (maxIndex === undefined || entry.maxIndex > maxIndex) maxIndex = entry.maxIndex;
-        }
-        if (maxIndex === undefined) seen.delete(service);
-        else seen.set(service, { keys: joinSorted(keys), maxIndex });
-      }
-      return changed;
-    },
-    signal: (index) => ({ index, services: new Map(seen) }),
-  };
 }
 
 /** Pure: node names out of GET /v1/catalog/nodes, sorted. */
@@ -235,12 +155,12 @@ function expectedChecks(service: string, nodes: readonly string[], checks: Check
 }
 
 /** One name's keys as collected, unsorted, and the highest index among them. */
-interface Group {
+export interface Group {
   keys: string[];
   maxIndex: bigint;
 }
 
-class Collector {
+export class Collector {
   private readonly byName = new Map<string, Group>();
 
   /** What was added so far, by name. */

@@ -7,7 +7,8 @@
  */
 import type { ConsulError } from '../errors.ts';
 import { asConsulError, backoffDelay } from './blocking-view.ts';
-import { createInstanceScan, nodeNamesOf, type InstanceSignal } from './change-signals.ts';
+import { nodeNamesOf, type InstanceSignal } from './change-signals.ts';
+import { createInstanceScan } from './node-instances.ts';
 import type { ReadPool } from './read-pool.ts';
 
 export const NODE_SCAN_KEY = 'catalog.node-scan';

@@ -18,7 +18,8 @@
  */
 import type { LimitFunction } from 'p-limit';
 import { compareStrings } from '../compare.ts';
-import { consulIndex, createInstanceTotals, type InstanceSignal, type NodeInstances } from './change-signals.ts';
+import { consulIndex, type InstanceSignal } from './change-signals.ts';
+import { createInstanceTotals, type NodeInstances } from './node-instances.ts';
 import type { ConsulError } from '../errors.ts';
 import { nodeInstancesQuery } from './query.ts';
 import type { Slot, SlotHooks } from './signal-slot.ts';
@@ -163,7 +164,7 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
   }
 
   function startView(node: string): View {
-    const query = nodeInstancesQuery(node);
+    const query = nodeInstancesQuery(node, () => totals.before(node));
     const view: View = {
       data: undefined,
       lastIndex: 0n,

@@ -44,11 +44,11 @@ import { createCatalogSource } from './catalog-source.ts';
 import { kvPrefixQuery, type Query } from './query.ts';
 import type { ReadPool } from './read-pool.ts';
 import { BY_NODE_MIN_SERVICES, seedFirstSync } from './read-by-node.ts';
+import { withRegistrations } from './registrations.ts';
 import { createServiceReads, type ReadRecord, type ServiceRecord } from './service-reads.ts';
 import { startSlot, type Slot, type SlotView } from './signal-slot.ts';
 import { isBackwards, serviceKey, watcherState } from './watcher-state.ts';
 import type { KvEntry, Snapshot } from './snapshot.ts';
-import { withoutRemoved } from './without-removed.ts';
 import { SILENT_LOGGER, type ConsulWatcher, type WatcherOptions, type WatcherState } from './watcher-types.ts';
 
 export type { ConsulWatcher, WatcherErrorInfo, WatcherLogger, WatcherOptions, WatcherState } from './watcher-types.ts';
@@ -170,9 +170,9 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       if (!record.data || record.busy) continue;
       if (concerns && since !== undefined && record.data.fetched.index <= since && !concerns(record as ReadRecord)) continue;
       if (!behind(record.name, record.data.fetched)) continue;
-      // Only instances gone and the checks as read: what is left is known without asking.
-      const left = instances && !isBehind(record.name, record.data.fetched, checks?.signal()) ? withoutRemoved(record.name, record.data, instances) : undefined;
-      if (!left || !reads.replace(record.name, left)) reads.refresh(record.name);
+      // Registrations the node views kept, and the checks as read: known without asking.
+      const known = instances && withRegistrations(record.name, record.data, instances, checks?.signal());
+      if (!known || !reads.replace(record.name, known)) reads.refresh(record.name);
     }
   }
 

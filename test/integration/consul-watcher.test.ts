@@ -58,6 +58,20 @@ function watch(on: TestConsul): ConsulWatcher {
   return started;
 }
 
+/** The real client, with one of its reads answering `delayMs` late. */
+function slowed(client: ConsulClient, method: 'catalogNodeServices', delayMs: number): ConsulClient {
+  return new Proxy(client, {
+    get: (target, key, receiver) =>
+      key === method
+        ? async (name: string, options: ReadOptions) => {
+            const result = await target[method](name, options);
+            await sleep(delayMs);
+            return result;
+          }
+        : Reflect.get(target, key, receiver),
+  });
+}
+
 /** The real client, with the calls of one of its reads counted (only those for `first`, when given). */
 function counting(client: ConsulClient, method: 'healthService' | 'catalogNodeServices', first?: string): { client: ConsulClient; calls: () => number } {
   let calls = 0;
@@ -154,23 +168,32 @@ describe('ConsulWatcher with a real Consul agent', () => {
     expect(instancesOf(snapshot, 'web')?.map((i) => i.id)).toEqual(['web-1', 'web-2']);
   });
 
-  it('drops a deregistered instance without reading its service again, keeping the others as read', async () => {
+  it('applies a deregistration and a registration without reading the service, as a read would give them; an instance without checks is read', async () => {
     await watcher.stop();
-    const { client, calls: webReads } = counting(consul.client, 'healthService', 'web');
+    // The node view answers 300 ms late, so the check signal has seen each registration first.
+    const { client, calls: webReads } = counting(slowed(consul.client, 'catalogNodeServices', 300), 'healthService', 'web');
     watcher = watch({ ...consul, client });
     await twoWebs();
     await sleep(300);
     const before = webReads();
     let from = recorder.snapshots.length;
     await deregisterService(consul.client, 'web-2');
-    const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 2_000, from);
+    const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 3_000, from);
     expect(instancesOf(snapshot, 'web')?.map((i) => [i.id, i.port, i.status])).toEqual([['web-1', 9001, 'passing']]);
     expect(webReads()).toBe(before);
-    // A new instance still needs its read, and gets it.
+    // Registered with a passing check: the node's answer and the check signal tell all of it.
     from = recorder.snapshots.length;
-    await register(web('web-3', 9003));
-    const added = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 2, 2_000, from);
-    expect(instancesOf(added, 'web')?.map((i) => i.id)).toEqual(['web-1', 'web-3']);
+    await register({ ...web('web-3', 9003), address: '127.0.0.3', tags: ['v2'], meta: { version: '2.0.0' } });
+    const added = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 2, 3_000, from);
+    expect(instancesOf(added, 'web')).toEqual(instancesOf(await readSnapshot(consul.client, consul.config), 'web'));
+    expect(instancesOf(added, 'web')?.find((i) => i.id === 'web-3')).toMatchObject({ address: '127.0.0.3', port: 9003, tags: ['v2'], meta: { version: '2.0.0' }, status: 'passing' });
+    expect(webReads()).toBe(before);
+    // Without a check, the check signal does not move: nothing tells its checks but a read.
+    from = recorder.snapshots.length;
+    const { check: _check, ...unchecked } = web('web-4', 9004);
+    await register(unchecked);
+    const read = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 3, 3_000, from);
+    expect(instancesOf(read, 'web')?.map((i) => i.id)).toEqual(['web-1', 'web-3', 'web-4']);
     expect(webReads()).toBeGreaterThan(before);
   });
 

@@ -3,9 +3,8 @@
  * answers as it sends them (fields trimmed to the ones that matter).
  */
 import { describe, expect, it } from 'vitest';
-import { checkSignalOf, fetchedServiceOf, instanceSignalOf, isBehind, nodeNamesOf } from '../../src/consul/change-signals.ts';
-import { withoutRemoved } from '../../src/consul/without-removed.ts';
-import { normalizeInstances } from '../../src/consul/normalize.ts';
+import { checkSignalOf, fetchedServiceOf, isBehind, nodeNamesOf } from '../../src/consul/change-signals.ts';
+import { instanceSignalOf } from '../../src/consul/node-instances.ts';
 import { ConsulError } from '../../src/errors.ts';
 
 const check = (node: string, id: string, service: string, modify: number, status = 'critical') => ({
@@ -70,41 +69,6 @@ describe('isBehind with the instance signal (catalog node scan)', () => {
     const signal = instanceSignalOf([nodeAnswer('n1', 50, { 'web-1': { service: 'web', modify: 18 } }), { index: '48', body: null }]);
     expect(signal.index).toBe(48n);
     expect(signal.services.get('web')?.maxIndex).toBe(18n);
-  });
-});
-
-describe('withoutRemoved: instances gone, known without a read', () => {
-  /** health/service/web at index 30: web-1 and web-2 on n1, web-3 on n2, all passing. */
-  const item = (node: string, id: string) => ({ Node: { Node: node, Address: '10.0.0.1' }, Service: { ID: id, Service: 'web', Port: 80 }, Checks: [] });
-  const body = [item('n1', 'web-1'), item('n1', 'web-2'), item('n2', 'web-3')];
-  const read = { instances: normalizeInstances(body, 'web'), fetched: fetchedServiceOf(body, '30') };
-  const on = (index: number, n1: Record<string, number>, n2: Record<string, number>) =>
-    instanceSignalOf([
-      nodeAnswer('n1', index, Object.fromEntries(Object.entries(n1).map(([id, modify]) => [id, { service: 'web', modify }]))),
-      nodeAnswer('n2', index, Object.fromEntries(Object.entries(n2).map(([id, modify]) => [id, { service: 'web', modify }]))),
-    ]);
-
-  it('is what a read would give when instances were deregistered, or their node left', () => {
-    for (const [signal, left] of [
-      [on(31, { 'web-1': 12 }, { 'web-3': 14 }), [item('n1', 'web-1'), item('n2', 'web-3')]],
-      [on(31, { 'web-1': 12, 'web-2': 13 }, {}), [item('n1', 'web-1'), item('n1', 'web-2')]],
-      [on(31, {}, {}), []],
-    ] as const) {
-      const after = withoutRemoved('web', read, signal);
-      expect(after?.instances).toEqual(normalizeInstances(left, 'web'));
-      expect(after?.fetched.instanceKeys).toBe(fetchedServiceOf(left, '31').instanceKeys);
-      // Not behind the signal any more, so it is not read again for it.
-      expect(after && isBehind('web', after.fetched, undefined, signal)).toBe(false);
-    }
-  });
-
-  it.each([
-    { name: 'nothing gone', signal: on(31, { 'web-1': 12, 'web-2': 13 }, { 'web-3': 14 }) },
-    { name: 'an instance written after the read', signal: on(31, { 'web-1': 31 }, { 'web-3': 14 }) },
-    { name: 'an instance the read did not have', signal: on(31, { 'web-1': 12, 'web-9': 15 }, {}) },
-    { name: 'a signal older than the read', signal: on(29, { 'web-1': 12 }, {}) },
-  ])('needs a read: $name', ({ signal }) => {
-    expect(withoutRemoved('web', read, signal)).toBeUndefined();
   });
 });
 

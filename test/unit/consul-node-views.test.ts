@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
-import type { InstanceSignal, NodeInstances } from '../../src/consul/change-signals.ts';
+import type { InstanceSignal } from '../../src/consul/change-signals.ts';
+import type { NodeInstances } from '../../src/consul/node-instances.ts';
 import { createNodeViews, nodeViewsFit, notFollowedMessage } from '../../src/consul/node-views.ts';
 import type { Slot, SlotHooks } from '../../src/consul/signal-slot.ts';
 
@@ -52,7 +53,7 @@ function harness(nodes: string[], synced: Promise<void> = Promise.resolve()) {
       if (!view) throw new Error(`no view of ${node}`);
       view.onSuccess(String(index), slots.get(key(node))!.failures);
       const entry = (id: string) => (id.includes('/') ? id.split('/') : ['web', id]) as [string, string];
-      if (ids) view.onData({ entries: ids.map((id) => [entry(id)[0], JSON.stringify([node, entry(id)[1]]), BigInt(index)] as const) });
+      if (ids) view.onData({ entries: ids.map((id) => [entry(id)[0], JSON.stringify([node, entry(id)[1]]), BigInt(index)] as const), written: new Map() });
       await Promise.resolve();
     },
     slotOf: (node: string) => slots.get(key(node))!,
