@@ -3,7 +3,8 @@
  * For each size: ipx watch as its own process (as operators run it) behind a
  * counting relay to a `consul agent -dev` with default limits; the time until
  * every service is routable, model + render, haproxy -c, reload, peak RSS,
- * propagation by position (first, middle, last service), connections, and the
+ * propagation by position (first, middle, last service) and by kind of change, a burst of
+ * 100 registrations in a row (a deploy), connections, and the
  * requests and bytes ipx reads from the agent, and the agent's CPU time, at idle and under 1 change/s,
  * against one blocking query per service measured in the same run.
  *
@@ -83,6 +84,8 @@ interface Row {
   readonly propagation?: Record<string, Distribution & { missed: number }>;
   /** The same changes by kind: a registration wakes a node scan, a check flip does not. */
   readonly bySteps?: Record<string, Distribution>;
+  /** A deploy: BURST registrations in a row; how long the writes took, and how long after the last all were in service. */
+  readonly burst?: { readonly writtenMs: number; readonly settledMs?: number };
   readonly peakConnections: number;
   readonly maxConnections?: number;
   readonly idle: Load;
@@ -177,6 +180,7 @@ async function measureIpx(services: number): Promise<Row> {
         await sleep(Math.max(0, 1000 - (Date.now() - tick)));
       }
     });
+    const burst = await registrationBurst(world.agent.address, probe, world.probePort, services);
     // A new service is a new backend: a reload, timed by ipx's own log.
     await probeChange(world.agent.address, serviceName(services), world.probePort, 'added');
     await waitFor(async () => (await readFile(logFile, 'utf8')).includes('"action":"reload"'), 30_000);
@@ -194,6 +198,7 @@ async function measureIpx(services: number): Promise<Row> {
       rssMb,
       propagation: Object.fromEntries(Object.entries(latencies).map(([k, v]) => [k, { ...distribution(v), missed: missed[k] ?? 0 }])),
       bySteps: Object.fromEntries(Object.entries(bySteps).map(([k, v]) => [k, distribution(v)])),
+      burst,
       peakConnections: proxy.counters().peakOpen,
       maxConnections: config.consul.maxConnections,
       idle,
@@ -205,6 +210,25 @@ async function measureIpx(services: number): Promise<Row> {
     await proxy.close();
     await world.stop();
   }
+}
+
+const BURST = 100;
+
+/**
+ * A deploy as it looks from the catalog: BURST registrations written one after another as fast as
+ * the agent takes them, each a new instance of another service (on node 0, away from the services the
+ * churn probes); then the time from the last write until HAProxy has every one of them in service.
+ */
+async function registrationBurst(address: string, probe: ReturnType<typeof createServersProbe>, port: number, services: number) {
+  const names = Array.from({ length: BURST }, (_, k) => serviceName(Math.floor((k * services) / BURST) + 1));
+  const started = Date.now();
+  for (const name of names) await probeChange(address, name, port, 'added');
+  const written = Date.now();
+  // The last one written first: once it is in, the others are checked (they are in by then, or waited for).
+  for (const name of [...names].reverse()) {
+    if ((await probe.waitFor(name, port, 'ready', written, PROPAGATION_TIMEOUT_MS)) === undefined) return { writtenMs: written - started };
+  }
+  return { writtenMs: written - started, settledMs: Date.now() - written };
 }
 
 async function measurePerService(services: number): Promise<Row> {
@@ -348,9 +372,10 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 function formatSteps(rows: readonly Row[]): string {
   const kinds = PROBE_STEPS;
   const cell = (d: Distribution | undefined) => (d === undefined ? '–' : `${d.p50}/${d.p99}`);
+  const burst = (b: Row['burst']) => (b === undefined ? '–' : `${b.writtenMs} / ${b.settledMs === undefined ? `not all within ${PROPAGATION_TIMEOUT_MS} ms` : b.settledMs}`);
   return table([
-    ['propagation p50/p99 ms by change', ...kinds.map((k) => (k === 'added' || k === 'removed' ? `instance ${k}` : `check ${k}`))],
-    ...rows.filter((r) => r.bySteps).map((r) => [`${r.approach} ${r.services}×${r.instances}`, ...kinds.map((k) => cell(r.bySteps?.[k]))]),
+    ['propagation p50/p99 ms by change', ...kinds.map((k) => (k === 'added' || k === 'removed' ? `instance ${k}` : `check ${k}`)), `${BURST} registrations: written in / all in service after the last, ms`],
+    ...rows.filter((r) => r.bySteps).map((r) => [`${r.approach} ${r.services}×${r.instances}`, ...kinds.map((k) => cell(r.bySteps?.[k])), burst(r.burst)]),
   ]);
 }
 

@@ -11,10 +11,10 @@
  * read (change-signals.ts): a check turning unhealthy or healthy again shows
  * in the check signal; a registration wakes the view of its node
  * (node-views.ts: one blocking query per node while the nodes fit), or else
- * catalog/services, which starts a scan of the nodes' instances. Those reads
- * share a pool of consul.maxConnections - 4 requests (- 5 with
- * access.consulIntentions, less one per node view): no more than
- * consul.maxConnections sockets are ever open.
+ * catalog/services, which starts a scan of the nodes' instances (registrations.ts
+ * applies what a node's answer and the check signal tell in full, unread). Reads share
+ * a pool of consul.maxConnections - 4 (- 5 with access.consulIntentions, less one
+ * per node view): no more than consul.maxConnections sockets are ever open.
  *
  * Why not the alternatives (measured, README "Consul at scale"): one blocking
  * query per service needs one connection each under HTTP/1.1 and breaks at the
