@@ -5,6 +5,7 @@ import https from 'node:https';
 import Consul from 'consul';
 import type { Config } from '../config/index.ts';
 import { ConfigError, ConsulError, errorMessage } from '../errors.ts';
+import { createHttp2Reads, readOverHttp2, type Http2Reads } from './http2-reads.ts';
 import { toConsulError, type FailedRequest } from './request-error.ts';
 
 /** Options of one read; every read can block, be cancelled and time out. */
@@ -73,6 +74,11 @@ export interface ConsulClient {
   registerService(registration: AgentServiceRegistration): Promise<void>;
   deregisterService(id: string): Promise<void>;
   updateCheck(checkId: string, status: CheckStatus, note?: string): Promise<void>;
+  /**
+   * Streams per connection when reads share HTTP/2 connections (an agent reached over HTTPS):
+   * then a blocking query costs a stream, not a connection. undefined over HTTP/1.1.
+   */
+  streamsPerConnection?(): number | undefined;
   /** Closes kept-alive sockets. */
   close(): void;
 }
@@ -130,22 +136,29 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
   const url = new URL(consulConfig.address);
   const secure = url.protocol === 'https:';
   const address = `${url.protocol}//${url.host}`;
+  const tls = secure ? tlsMaterial(consulConfig.tls) : undefined;
   const raw = new Consul({
     // URL keeps IPv6 hosts in brackets, which is what node-consul needs to build its base URL.
     host: url.hostname,
     port: url.port ? Number(url.port) : secure ? 443 : 80,
     secure,
-    agent: secure ? tlsAgent(consulConfig.tls, consulConfig.maxConnections) : plainAgent(consulConfig.maxConnections),
+    agent: tls ? new https.Agent({ ...keepAlive(consulConfig.maxConnections), ...tls }) : new http.Agent(keepAlive(consulConfig.maxConnections)),
     defaults: consulConfig.token ? { token: consulConfig.token } : {},
   }) as unknown as RawConsul;
   const readDefaults: CallOptions = {
     ...(consulConfig.datacenter ? { dc: consulConfig.datacenter } : {}),
     ...(consulConfig.stale ? { stale: true } : {}),
   };
+  const h2: Http2Reads | undefined = tls
+    ? createHttp2Reads({ origin: address, tls, headers: consulConfig.token ? { 'x-consul-token': consulConfig.token } : {}, maxConnections: consulConfig.maxConnections })
+    : undefined;
 
   async function read(path: string, options: ReadOptions, call: (opts: CallOptions) => Answer): Promise<ReadResult> {
     const request: FailedRequest = { method: 'GET', path, address };
-    const answer = await exchange(request, options, { ...readDefaults, ...blockingOptions(options) }, call);
+    const callOptions = { ...readDefaults, ...blockingOptions(options) };
+    const multiplexed = h2 && (await readOverHttp2(h2, request, options, callOptions));
+    if (multiplexed) return multiplexed;
+    const answer = await exchange(request, options, callOptions, call);
     const [res, body] = Array.isArray(answer) ? (answer as unknown[]) : [];
     return { body, index: consulIndex(res) };
   }
@@ -188,7 +201,11 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
       await write(`/v1/agent/check/${CHECK_VERB[status]}/${encodeURIComponent(checkId)}`, (opts) =>
         raw.agent.check[CHECK_VERB[status]]({ ...opts, id: checkId, ...(note ? { note } : {}) }));
     },
-    close: () => raw.destroy(),
+    streamsPerConnection: () => h2?.streamsPerConnection(),
+    close: () => {
+      h2?.close();
+      raw.destroy();
+    },
   };
 }
 
@@ -249,16 +266,16 @@ async function exchange(
 }
 
 /**
- * Keep-alive agent capped at consul.maxConnections sockets: the watcher keeps its own
+ * Keep-alive agent options capped at consul.maxConnections sockets: the watcher keeps its own
  * requests under the cap (a queued blocking query would wait a whole `wait`), and the
  * cap makes the bound hold for every other caller of this client too.
  */
-function plainAgent(maxConnections: number): http.Agent {
-  return new http.Agent({ keepAlive: true, maxSockets: maxConnections, maxTotalSockets: maxConnections, maxFreeSockets: maxConnections });
+function keepAlive(maxConnections: number): http.AgentOptions {
+  return { keepAlive: true, maxSockets: maxConnections, maxTotalSockets: maxConnections, maxFreeSockets: maxConnections };
 }
 
-/** Keep-alive HTTPS agent that verifies Consul's certificate (and presents ours for mutual TLS); capped like plainAgent. */
-function tlsAgent(tls: Config['consul']['tls'], maxConnections: number): https.Agent {
+/** What verifies Consul's certificate (and presents ours for mutual TLS), for HTTP/1.1 and HTTP/2 alike. */
+function tlsMaterial(tls: Config['consul']['tls']): { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string; rejectUnauthorized: boolean } {
   const read = (key: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined => {
     if (!tls[key]) return undefined;
     try {
@@ -270,15 +287,11 @@ function tlsAgent(tls: Config['consul']['tls'], maxConnections: number): https.A
   const ca = read('caFile');
   const cert = read('certFile');
   const key = read('keyFile');
-  return new https.Agent({
-    keepAlive: true,
-    maxSockets: maxConnections,
-    maxTotalSockets: maxConnections,
-    maxFreeSockets: maxConnections,
+  return {
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),
     ...(key ? { key } : {}),
     ...(tls.serverName ? { servername: tls.serverName } : {}),
     rejectUnauthorized: !tls.insecureSkipVerify,
-  });
+  };
 }

@@ -5,10 +5,11 @@
  * scan of all of them (node-scan.ts), which at 5,000 services on 10 nodes is
  * 10 answers of 2 MB and about a second of the agent's time per registration.
  *
- * Each view holds a connection for good, so views run only while the nodes fit
- * beside the other long-held queries and MIN_READS pooled reads within
- * consul.maxConnections; otherwise the watcher scans. The pool shrinks by one
- * read per view while they run.
+ * Over HTTP/1.1 each view holds a connection for good, so views run only while
+ * the nodes fit beside the other long-held queries and MIN_READS pooled reads
+ * within consul.maxConnections; otherwise the watcher scans. The pool shrinks
+ * by one read per view while they run. Over HTTP/2 (an agent reached over
+ * HTTPS, http2-reads.ts) a view is a stream: 250 share a connection.
  *
  * A node-services answer's X-Consul-Index is the whole catalog's, not the
  * node's. A view that is blocked has seen every write to its node (its query
@@ -50,9 +51,14 @@ export function connectionsForViews(nodes: number, longHeld: number): number {
   return nodes + longHeld + MIN_READS;
 }
 
-/** Pure: whether views for `nodes` nodes fit in `maxConnections` beside `longHeld` other blocking queries. */
-export function nodeViewsFit(nodes: number, maxConnections: number, longHeld: number): boolean {
-  return nodes >= 1 && connectionsForViews(nodes, longHeld) <= maxConnections;
+/**
+ * Pure: whether views for `nodes` nodes fit in `maxConnections` beside `longHeld` other blocking
+ * queries: a connection each over HTTP/1.1; over HTTP/2 (`streams` per connection) a stream each,
+ * beside the pool's reads, which then keep their number.
+ */
+export function nodeViewsFit(nodes: number, maxConnections: number, longHeld: number, streams?: number): boolean {
+  if (nodes < 1) return false;
+  return streams ? nodes + maxConnections <= streams * maxConnections : connectionsForViews(nodes, longHeld) <= maxConnections;
 }
 
 /** Pure: what the log says when the nodes do not fit, and the consul.maxConnections that would follow them all. */
@@ -70,6 +76,8 @@ export function notFollowedMessage(nodes: number, maxConnections: number, longHe
 export interface NodeViewsOptions {
   readonly maxConnections: number;
   readonly longHeld: number;
+  /** Streams per connection when the client reads over HTTP/2 (client.ts), else undefined. */
+  readonly streamsPerConnection: () => number | undefined;
   /** The watcher's read pool: its concurrency shrinks by one per view. */
   readonly limit: LimitFunction;
   start<T>(query: Query<T>, hooks: SlotHooks<T>): Slot<T>;
@@ -188,7 +196,8 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
   }
 
   function follow(nodes: readonly string[]): boolean {
-    const fits = nodeViewsFit(nodes.length, options.maxConnections, options.longHeld);
+    const streams = options.streamsPerConnection();
+    const fits = nodeViewsFit(nodes.length, options.maxConnections, options.longHeld, streams);
     const wanted = new Set(fits ? nodes : []);
     const ended: Array<Promise<void>> = [];
     for (const [node, view] of views) {
@@ -206,8 +215,10 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
     for (const node of wanted) if (!views.has(node)) views.set(node, startView(node));
     // The pool shrinks at once; it grows once the views stopped have closed their connections,
     // so that the agent never sees one more than consul.maxConnections.
-    const resize = (): void => void (options.limit.concurrency = Math.max(1, pooled - views.size));
-    if (pooled - views.size <= options.limit.concurrency || ended.length === 0) resize();
+    // Over HTTP/2 a view is a stream, not one of the pool's connections.
+    const held = streams ? 0 : views.size;
+    const resize = (): void => void (options.limit.concurrency = Math.max(1, pooled - held));
+    if (pooled - held <= options.limit.concurrency || ended.length === 0) resize();
     else void Promise.all(ended).then(resize);
     // A node gone changes what the others add up to.
     if (views.size > 0) schedulePublish();

@@ -61,7 +61,6 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const logger = options.logger ?? SILENT_LOGGER;
   const timing: ViewTiming = { ...DEFAULT_VIEW_TIMING, ...options.timing };
   const effects: ViewEffects = { ...REAL_EFFECTS, ...options.effects };
-  const now = effects.now;
   const limits = options.limits ?? NO_WATCH_LIMITS;
   const controller = new AbortController();
   // Every read in flight listens for the stop: up to consul.maxConnections of them, not a leak.
@@ -88,7 +87,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const scanFailure = { failures: 0, failingSince: undefined as number | undefined };
 
   function failed(key: string, error: ConsulError, attempt: number): void {
-    lastError = { message: error.message, key, at: now() };
+    lastError = { message: error.message, key, at: effects.now() };
     // The first failure of a streak is news; the retries are not.
     const fields = { key, attempt, err: error.message };
     if (attempt === 1) logger.warn(fields, 'consul: read failed; keeping the last good data and retrying');
@@ -97,7 +96,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   }
 
   function succeeded(key: string, failures: number): void {
-    lastSuccessAt = now();
+    lastSuccessAt = effects.now();
     if (failures > 0) logger.info({ key, failures }, 'consul: reading again after errors');
   }
 
@@ -131,18 +130,19 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
     },
     onError: (error, attempt) => {
       scanFailure.failures = attempt;
-      scanFailure.failingSince ??= now();
+      scanFailure.failingSince ??= effects.now();
       failed(NODE_SCAN_KEY, error, attempt);
     },
   });
 
-  const slotView = <T>(query: Query<T>): SlotView<T> => ({ client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now });
+  const slotView = <T>(query: Query<T>): SlotView<T> => ({ client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now: effects.now });
 
   // Registrations: one blocking query per node while the nodes fit in the budget, else a scan per burst.
   const views = createNodeViews({
     maxConnections: config.maxConnections,
     longHeld,
     limit,
+    streamsPerConnection: () => client.streamsPerConnection?.(),
     start: (query, hooks) => startSlot({ ...slotView(query), wait: nodeViewWait(config.wait) }, hooks),
     synced: firstSync,
     listNodes: async () => nodeNamesOf((await limit(() => client.catalogNodes({ index: '0', signal: controller.signal, timeout: readTimeout }))).body),

@@ -2,14 +2,13 @@
  * TLS (CA verification, client certificates) and ACL tokens against a real
  * Consul agent whose HTTPS listener requires both.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import { createConsulClient, findConsulBinary, readSnapshot, registerService, startDevAgent, type DevAgent } from '../../src/consul/index.ts';
+import { createConsulClient, readSnapshot, registerService, startDevAgent, type DevAgent } from '../../src/consul/index.ts';
+import { httpsHcl, makeCertificates } from '../helpers/consul-tls.ts';
 import { findFreePorts } from '../helpers/ports.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -39,19 +38,12 @@ async function read(config: Config['consul']) {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'ipx-consul-tls-'));
-  const consul = await findConsulBinary(ROOT);
-  const run = (args: string[]) => promisify(execFile)(consul, args, { cwd: dir });
-  await run(['tls', 'ca', 'create']);
-  await run(['tls', 'cert', 'create', '-server', '-dc', 'dc1']);
-  await run(['tls', 'cert', 'create', '-client', '-dc', 'dc1']);
+  await makeCertificates(dir, { client: true });
   await writeFile(path.join(dir, 'token'), `${MASTER_TOKEN}\n`);
   await writeFile(path.join(dir, 'wrong-token'), 'not-the-token\n');
   [httpsPort] = (await findFreePorts(1)) as [number];
   const hcl = [
-    `ports { https = ${httpsPort} }`,
-    `ca_file = "${path.join(dir, 'consul-agent-ca.pem')}"`,
-    `cert_file = "${path.join(dir, 'dc1-server-consul-0.pem')}"`,
-    `key_file = "${path.join(dir, 'dc1-server-consul-0-key.pem')}"`,
+    ...httpsHcl(dir, httpsPort),
     'verify_incoming_https = true',
     `acl { enabled = true, default_policy = "deny", tokens { master = "${MASTER_TOKEN}", agent = "${MASTER_TOKEN}" } }`,
   ].join('\n');

@@ -6,7 +6,7 @@ import { createNodeViews, nodeViewsFit, notFollowedMessage } from '../../src/con
 import type { Slot, SlotHooks } from '../../src/consul/signal-slot.ts';
 
 /** Views whose answers the test gives by hand. */
-function harness(nodes: string[], synced: Promise<void> = Promise.resolve()) {
+function harness(nodes: string[], synced: Promise<void> = Promise.resolve(), streams?: number) {
   const hooks = new Map<string, SlotHooks<NodeInstances>>();
   const slots = new Map<string, Slot<NodeInstances> & { failures: number; stopped: boolean }>();
   const signals: InstanceSignal[] = [];
@@ -19,6 +19,7 @@ function harness(nodes: string[], synced: Promise<void> = Promise.resolve()) {
     maxConnections: 16,
     longHeld: 3,
     limit,
+    streamsPerConnection: () => streams,
     start: <T>(query: { key: string }, given: SlotHooks<T>) => {
       const slot = { key: query.key, done: Promise.resolve(), data: undefined, failures: 0, failingSince: undefined, stopped: false, stop: () => void (slot.stopped = true), retire: async () => void (slot.stopped = true) };
       hooks.set(query.key, given as unknown as SlotHooks<NodeInstances>);
@@ -66,6 +67,23 @@ describe('node views', () => {
     expect(nodeViewsFit(12, 16, 3)).toBe(false);
     expect(nodeViewsFit(10, 16, 4)).toBe(true);
     expect(nodeViewsFit(0, 16, 3)).toBe(false);
+  });
+
+  it('fit as streams over HTTP/2: 250 a connection, beside the long-held queries and the pool\'s reads', () => {
+    expect(nodeViewsFit(100, 16, 3, 250)).toBe(true);
+    expect(nodeViewsFit(250 * 16 - 16, 16, 3, 250)).toBe(true);
+    expect(nodeViewsFit(250 * 16 - 15, 16, 3, 250)).toBe(false);
+    expect(nodeViewsFit(3, 5, 4, 250)).toBe(true);
+  });
+
+  it('over HTTP/2, follow more nodes than connections and leave the pool its reads', async () => {
+    const nodes = Array.from({ length: 40 }, (_, i) => `n${i}`);
+    const t = harness(nodes, Promise.resolve(), 250);
+    await t.views.refresh(false);
+    expect(t.slots.size).toBe(40);
+    expect(t.limit.concurrency).toBe(13);
+    expect(t.scans()).toBe(0);
+    expect(t.views.following()).toEqual({ by: 'node views', nodes: 40 });
   });
 
   it('start only once every service has been read, and then follow the nodes', async () => {

@@ -1,0 +1,240 @@
+/**
+ * Reads over HTTP/2 from an agent reached over HTTPS. Consul's HTTPS port
+ * speaks HTTP/2 with up to 250 concurrent streams per connection (Go's
+ * default; measured on 1.8.7: ALPN "h2", 250 in its SETTINGS, 600 blocking
+ * queries held on connections of 250, each woken by its own service's write).
+ * So the watcher's blocking queries cost streams, not connections: a view per
+ * node fits whatever the node count (node-views.ts), where HTTP/1.1 holds a
+ * connection per query.
+ *
+ * At most `maxConnections` connections; a stream waits here for room rather
+ * than being queued unseen by Node beyond the agent's limit. An agent whose
+ * HTTPS port does not speak HTTP/2 (TLS succeeds, ALPN picks nothing) turns
+ * these reads off for good, and the client reads over HTTP/1.1 instead.
+ */
+import http2 from 'node:http2';
+import { ConsulError } from '../errors.ts';
+import type { ReadOptions, ReadResult } from './client.ts';
+import { toConsulError, type FailedRequest } from './request-error.ts';
+
+/** The query of a read, as the client builds it for either transport. */
+export interface BlockingQuery {
+  readonly dc?: string;
+  readonly stale?: boolean;
+  readonly index?: string;
+  readonly wait?: string;
+}
+
+export interface Http2Options {
+  /** https://host:port */
+  readonly origin: string;
+  readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer; readonly servername?: string; readonly rejectUnauthorized: boolean };
+  readonly headers: Readonly<Record<string, string>>;
+  readonly maxConnections: number;
+}
+
+export interface Http2Answer {
+  readonly status: number;
+  readonly index: string;
+  readonly text: string;
+}
+
+export interface Http2Reads {
+  /** undefined when the agent does not speak HTTP/2: read over HTTP/1.1 instead. Throws papi-shaped errors (request-error.ts). */
+  get(pathAndQuery: string, options: { readonly signal?: AbortSignal; readonly timeout?: number }): Promise<Http2Answer | undefined>;
+  /** Streams the agent allows per connection, once one has told; undefined before, and when HTTP/2 is off. */
+  streamsPerConnection(): number | undefined;
+  close(): void;
+}
+
+interface Connection {
+  readonly session: http2.ClientHttp2Session;
+  readonly ready: Promise<boolean>;
+  active: number;
+}
+
+/** Until a connection's SETTINGS arrive: what the HTTP/2 specification advises as the least. */
+const STREAMS_BEFORE_SETTINGS = 100;
+
+export function createHttp2Reads(options: Http2Options): Http2Reads {
+  const connections: Connection[] = [];
+  const waiting: Array<() => void> = [];
+  let off = false;
+  let streams: number | undefined;
+  let closed = false;
+
+  const limitOf = (connection: Connection): number => connection.session.remoteSettings?.maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS;
+
+  function connect(): Connection {
+    const session = http2.connect(options.origin, { ...options.tls, ALPNProtocols: ['h2'] });
+    const connection: Connection = {
+      session,
+      active: 0,
+      ready: new Promise<boolean>((resolve, reject) => {
+        session.once('remoteSettings', (settings) => {
+          streams = settings.maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS;
+          resolve(true);
+        });
+        session.once('connect', () => {
+          // TLS went through but the agent chose no HTTP/2: its HTTPS port speaks HTTP/1.1 only.
+          if (session.alpnProtocol !== 'h2') {
+            off = true;
+            session.destroy();
+            resolve(false);
+          }
+        });
+        session.once('error', reject);
+        // A TLS alert after the handshake (a client certificate the agent refuses) ends the socket
+        // and the session with it, without an event of the session's own.
+        session.socket.once('error', reject);
+        session.once('close', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+        session.socket.once('close', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+      }),
+    };
+    connection.ready.catch(() => undefined);
+    const drop = (): void => {
+      const at = connections.indexOf(connection);
+      if (at >= 0) connections.splice(at, 1);
+      wake();
+    };
+    session.on('close', drop);
+    session.on('error', drop);
+    session.on('goaway', drop);
+    session.socket.on('close', drop);
+    connections.push(connection);
+    return connection;
+  }
+
+  function wake(): void {
+    for (const resolve of waiting.splice(0)) resolve();
+  }
+
+  /** A connection with room for one more stream, opened when none has room and the cap allows. */
+  async function acquire(signal: AbortSignal | undefined): Promise<Connection | undefined> {
+    for (;;) {
+      if (off || closed) return undefined;
+      const open = connections.find((c) => !c.session.destroyed && c.active < limitOf(c));
+      const connection = open ?? (connections.length < options.maxConnections ? connect() : undefined);
+      if (connection) {
+        connection.active += 1;
+        try {
+          if (await connection.ready) return connection;
+        } catch (err) {
+          connection.active -= 1;
+          throw err;
+        }
+        connection.active -= 1;
+        return undefined;
+      }
+      if (signal?.aborted) throw Object.assign(new Error('aborted'), { isAbort: true });
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  }
+
+  return {
+    async get(pathAndQuery, { signal, timeout }) {
+      const connection = await acquire(signal);
+      if (!connection) return undefined;
+      try {
+        return await exchange(connection.session, pathAndQuery, options.headers, signal, timeout);
+      } finally {
+        connection.active -= 1;
+        wake();
+      }
+    },
+    streamsPerConnection: () => (off ? undefined : streams),
+    close() {
+      closed = true;
+      for (const connection of connections.splice(0)) connection.session.close();
+      wake();
+    },
+  };
+}
+
+function exchange(session: http2.ClientHttp2Session, pathAndQuery: string, headers: Readonly<Record<string, string>>, signal: AbortSignal | undefined, timeout: number | undefined): Promise<Http2Answer> {
+  return new Promise<Http2Answer>((resolve, reject) => {
+    if (signal?.aborted) return reject(Object.assign(new Error('aborted'), { isAbort: true }));
+    if (session.destroyed || session.closed) return reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const stream = session.request({ ':method': 'GET', ':path': pathAndQuery, ...headers });
+    let status = 0;
+    let index = '';
+    const chunks: Buffer[] = [];
+    const timer = timeout ? setTimeout(() => fail(Object.assign(new Error('timeout'), { isTimeout: true })), timeout) : undefined;
+    const onAbort = (): void => fail(Object.assign(new Error('aborted'), { isAbort: true }));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    function fail(err: Error): void {
+      done();
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+      reject(err);
+    }
+    stream.on('response', (answer) => {
+      status = Number(answer[':status']);
+      const value = answer['x-consul-index'];
+      index = typeof value === 'string' ? value : '';
+    });
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => {
+      done();
+      resolve({ status, index, text: Buffer.concat(chunks).toString('utf8') });
+    });
+    stream.on('error', (err) => {
+      done();
+      reject(err);
+    });
+    stream.on('close', () => {
+      // Closed without an end: the connection went away under it.
+      if (status === 0) fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    });
+    stream.end();
+  });
+}
+
+/**
+ * One read over HTTP/2 (http2-reads.ts), answered as node-consul answers it: the body parsed,
+ * KV values decoded from base64, an empty KV prefix (404) as no body; undefined when the agent
+ * does not speak HTTP/2.
+ */
+export async function readOverHttp2(h2: Http2Reads, request: FailedRequest, options: ReadOptions, call: BlockingQuery): Promise<ReadResult | undefined> {
+  if (options.signal?.aborted) throw new ConsulError(`consul: ${request.method} ${request.path} not sent; the watch was stopped`);
+  const query = new URLSearchParams();
+  if (call.dc) query.set('dc', call.dc);
+  if (call.stale) query.set('stale', '');
+  if (call.index !== undefined) query.set('index', call.index);
+  if (call.wait !== undefined) query.set('wait', call.wait);
+  const kv = request.path.startsWith('/v1/kv/');
+  if (kv) query.set('recurse', '');
+  const search = query.toString();
+  // The KV prefix is as configured in the message's path; on the wire each segment is escaped.
+  const path = kv ? `/v1/kv/${request.path.slice('/v1/kv/'.length).split('/').map(encodeURIComponent).join('/')}` : request.path;
+  let answer;
+  try {
+    answer = await h2.get(`${path}${search ? `?${search}` : ''}`, options);
+  } catch (err) {
+    throw toConsulError(err, request, options.timeout);
+  }
+  if (!answer) return undefined;
+  if (kv && answer.status === 404) return { body: undefined, index: answer.index };
+  if (answer.status < 200 || answer.status > 299) {
+    throw toConsulError(Object.assign(new Error(answer.text.trim() || `HTTP ${answer.status}`), { isResponse: true, response: { statusCode: answer.status } }), request);
+  }
+  const body = parseBody(answer.text);
+  return { body: kv && Array.isArray(body) ? body.map(decodeKvValue) : body, index: answer.index };
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function decodeKvValue(entry: unknown): unknown {
+  if (typeof entry !== 'object' || entry === null || typeof (entry as { Value?: unknown }).Value !== 'string') return entry;
+  return { ...entry, Value: Buffer.from((entry as { Value: string }).Value, 'base64').toString('utf8') };
+}

@@ -1,0 +1,94 @@
+/**
+ * The watcher against a real agent reached over HTTPS, where reads share
+ * HTTP/2 connections: a view per node even when the nodes are many more than
+ * consul.maxConnections, and never more connections than that.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import { createConsulClient, createWatcher, readSnapshot, startDevAgent, type DevAgent } from '../../src/consul/index.ts';
+import { countConsulConnections } from '../../src/daemon/consul-connections.ts';
+import { instancesOf, putKv, SnapshotRecorder, waitUntil } from '../helpers/consul.ts';
+import { httpsHcl, makeCertificates } from '../helpers/consul-tls.ts';
+import { findFreePorts } from '../helpers/ports.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const NODES = 24;
+const MAX_CONNECTIONS = 6;
+
+let dir: string;
+let agent: DevAgent;
+let config: Config['consul'];
+
+async function put(pathname: string, body: unknown): Promise<void> {
+  const res = await fetch(`${agent.address}${pathname}`, { method: 'PUT', body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`PUT ${pathname}: HTTP ${res.status} ${await res.text()}`);
+}
+
+/** An instance of `service` on its own node, written straight into the catalog (no check: every change is a registration). */
+const instance = (node: string, service: string, id: string, port: number) =>
+  put('/v1/catalog/register', { Node: node, Address: '127.0.0.2', Service: { ID: id, Service: service, Port: port } });
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'ipx-consul-h2-'));
+  await makeCertificates(dir);
+  const [httpsPort] = (await findFreePorts(1)) as [number];
+  agent = await startDevAgent({ cwd: ROOT, extraArgs: ['-hcl', httpsHcl(dir, httpsPort).join('\n')] });
+  for (let n = 0; n < NODES; n++) await instance(`node-${n}`, 'web', `web-${n}`, 9000 + n);
+  await writeFile(
+    path.join(dir, 'ipx.yaml'),
+    ['consul:', `  address: https://127.0.0.1:${httpsPort}`, '  wait: 5s', `  maxConnections: ${MAX_CONNECTIONS}`, '  tls:', '    caFile: consul-agent-ca.pem', '    serverName: server.dc1.consul'].join('\n') + '\n',
+  );
+  config = (await loadConfig({ file: 'ipx.yaml', cwd: dir, env: {} })).config.consul;
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('Consul over HTTPS: reads share HTTP/2 connections', () => {
+  it(`follows ${NODES + 1} nodes with a view each within consul.maxConnections ${MAX_CONNECTIONS}, where HTTP/1.1 would scan`, async () => {
+    const client = createConsulClient(config);
+    const recorder = new SnapshotRecorder();
+    const watcher = createWatcher({ client, config, onSnapshot: recorder.push });
+    watcher.start();
+    try {
+      await recorder.waitFor((s) => instancesOf(s, 'web')?.length === NODES, 10_000);
+      expect(client.streamsPerConnection?.()).toBe(250);
+      // The agent's own node and the 24 written ones.
+      await waitUntil(() => watcher.state().registrations?.by === 'node views', 'node views follow every node', 10_000);
+      expect(watcher.state().registrations).toEqual({ by: 'node views', nodes: NODES + 1 });
+
+      // A registration and a deregistration, each woken by its node's view, and a KV write (decoded as over HTTP/1.1).
+      let from = recorder.snapshots.length;
+      await instance('node-7', 'web', 'web-7b', 9107);
+      await recorder.waitFor((s) => instancesOf(s, 'web')?.some((i) => i.id === 'web-7b') === true, 2_000, from);
+      from = recorder.snapshots.length;
+      await put('/v1/catalog/deregister', { Node: 'node-3', ServiceID: 'web-3' });
+      await recorder.waitFor((s) => instancesOf(s, 'web')?.some((i) => i.id === 'web-3') === false, 2_000, from);
+      from = recorder.snapshots.length;
+      await putKv(agent.address, 'ipx/services/web/timeout', '7s');
+      const last = await recorder.waitFor((s) => s.kv.some((e) => e.value === '7s'), 2_000, from);
+
+      expect(last).toEqual(await readSnapshot(client, config));
+      const connections = await countConsulConnections(config.address);
+      expect(connections).toBeGreaterThan(0);
+      expect(connections).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    } finally {
+      await watcher.stop();
+      client.close();
+    }
+  });
+
+  it('names the request and the certificate when the agent cannot be verified', async () => {
+    const client = createConsulClient({ ...config, tls: { ...config.tls, caFile: '', serverName: '' } });
+    try {
+      await expect(readSnapshot(client, config, { timeout: 5_000 })).rejects.toThrow(/consul: GET \/v1\/\S+ failed \(.*(certificate|self.signed)/i);
+    } finally {
+      client.close();
+    }
+  });
+});
