@@ -9,8 +9,8 @@
  *
  * At most `maxConnections` connections; a stream waits here for room rather
  * than being queued unseen by Node beyond the agent's limit. An agent whose
- * HTTPS port does not speak HTTP/2 (TLS succeeds, ALPN picks nothing) turns
- * these reads off for good, and the client reads over HTTP/1.1 instead.
+ * HTTPS port does not speak HTTP/2 (it refuses ALPN "h2", or picks nothing)
+ * turns these reads off for good, and the client reads over HTTP/1.1 instead.
  */
 import http2 from 'node:http2';
 import { ConsulError } from '../errors.ts';
@@ -83,10 +83,17 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
             resolve(false);
           }
         });
-        session.once('error', reject);
+        const failed = (err: Error & { code?: string }): void => {
+          // The agent offers no HTTP/2 (ALPN): its HTTPS port speaks HTTP/1.1 only.
+          if (err.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') {
+            off = true;
+            resolve(false);
+          } else reject(err);
+        };
+        session.once('error', failed);
         // A TLS alert after the handshake (a client certificate the agent refuses) ends the socket
         // and the session with it, without an event of the session's own.
-        session.socket.once('error', reject);
+        session.socket.once('error', failed);
         session.once('close', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
         session.socket.once('close', () => reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
       }),
