@@ -9,13 +9,15 @@
  * against one blocking query per service measured in the same run.
  *
  *   node --import tsx bench/scale.ts [--sizes 1000,5000] [--instances 10] [--changes 24]
- *        [--idle 10] [--old-sizes 1000] [--agent dev|server] [--nodes N] [--max-connections N] [--json] [--keep]
+ *        [--idle 10] [--old-sizes 1000] [--agent dev|server] [--nodes N] [--max-connections N] [--tls] [--json] [--keep]
  *
  * --agent server runs a single-server agent as production does instead of -dev
  * (which indents every answer: a node's list at 5,000 services is 2.6 MB, 1.2 MB without).
  * --nodes spreads the instances over N nodes (default: one node per instance of a service);
  * past the nodes that fit in node views (12 at the default consul.maxConnections), ipx scans.
  * --max-connections sets ipx's consul.maxConnections (default: the config's, 18).
+ * --tls has ipx read the agent's HTTPS port, where reads share HTTP/2 connections (the relay
+ * then sees TLS: it counts connections and bytes, not requests).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -32,6 +34,7 @@ import { createConsulClient, readSnapshot, startDevAgent } from '../src/consul/i
 import { checkConfig } from '../src/haproxy/check/check-config.ts';
 import { loadRenderKit } from '../src/runner/assets.ts';
 import { renderSnapshot } from '../src/runner/pipeline.ts';
+import { httpsHcl, makeCertificates } from '../test/helpers/consul-tls.ts';
 import { get } from '../test/helpers/http.ts';
 import { ratesBetween, startCountingProxy, type CountingProxy } from './lib/counting-proxy.ts';
 import { startPerServiceWatch } from './lib/per-service-watch.ts';
@@ -54,6 +57,7 @@ const { values: args } = parseArgs({
     agent: { type: 'string', default: 'dev' },
     nodes: { type: 'string' },
     'max-connections': { type: 'string' },
+    tls: { type: 'boolean', default: false },
   },
 });
 const numbers = (text: string | undefined) => (text ?? '').split(',').filter(Boolean).map(Number);
@@ -64,7 +68,8 @@ const nodes = args.nodes === undefined ? instances : Number(args.nodes);
 const maxConnections = args['max-connections'] === undefined ? undefined : Number(args['max-connections']);
 if (args.agent !== 'dev' && args.agent !== 'server') throw new Error(`bench: --agent is dev or server, not ${args.agent}`);
 const SERVER_AGENT = args.agent === 'server';
-const IPX_APPROACH = `ipx (signals + bounded reads)${SERVER_AGENT ? ', server agent' : ''}${nodes === instances ? '' : `, ${nodes} nodes`}`;
+const TLS = args.tls;
+const IPX_APPROACH = `ipx (signals + bounded reads)${SERVER_AGENT ? ', server agent' : ''}${TLS ? ', HTTPS (HTTP/2)' : ''}${nodes === instances ? '' : `, ${nodes} nodes`}`;
 const changeCount = Number(args.changes);
 const idleMs = Number(args.idle) * 1000;
 const DOMAIN = 'service.internal';
@@ -108,7 +113,15 @@ async function main(): Promise<void> {
 /** A dev agent with default limits, seeded, and an HTTP server every instance points at. */
 async function startWorld(services: number) {
   const dir = await mkdtemp(path.join(tmpdir(), 'ipx-scale-'));
-  const agent = await startDevAgent({ cwd: REPO_ROOT, logFile: path.join(dir, 'consul.log'), ...(SERVER_AGENT ? { server: true, dataDir: path.join(dir, 'consul-data') } : {}) });
+  // With --tls the agent also serves HTTPS, which ipx reads (the benchmark writes over HTTP).
+  const [httpsPort] = (await findFreePorts(1)) as [number];
+  if (TLS) await makeCertificates(dir);
+  const agent = await startDevAgent({
+    cwd: REPO_ROOT,
+    logFile: path.join(dir, 'consul.log'),
+    ...(SERVER_AGENT ? { server: true, dataDir: path.join(dir, 'consul-data') } : {}),
+    ...(TLS ? { extraArgs: ['-hcl', httpsHcl(dir, httpsPort).join('\n')] } : {}),
+  });
   const upstream = createServer((req, res) => {
     req.resume();
     res.end('ok');
@@ -122,6 +135,8 @@ async function startWorld(services: number) {
   return {
     dir,
     agent,
+    /** The port ipx reads: the agent's HTTPS port with --tls, else its HTTP port. */
+    readPort: TLS ? httpsPort : agent.httpPort,
     probePort,
     stop: async () => {
       upstream.closeAllConnections();
@@ -135,11 +150,15 @@ async function startWorld(services: number) {
 
 async function measureIpx(services: number): Promise<Row> {
   const world = await startWorld(services);
-  const proxy = await startCountingProxy(world.agent.httpPort);
+  const proxy = await startCountingProxy(world.readPort);
   const [http, stats, admin] = (await findFreePorts(3)) as [number, number, number];
   const runDir = path.join(world.dir, 'run');
   const configInput = {
-    consul: { address: proxy.address, ...(maxConnections === undefined ? {} : { maxConnections }) },
+    consul: {
+      address: TLS ? proxy.address.replace('http:', 'https:') : proxy.address,
+      ...(TLS ? { tls: { caFile: path.join(world.dir, 'consul-agent-ca.pem'), serverName: 'server.dc1.consul' } } : {}),
+      ...(maxConnections === undefined ? {} : { maxConnections }),
+    },
     haproxy: { runDir },
     listen: { http: `127.0.0.1:${http}`, stats: `127.0.0.1:${stats}`, admin: `127.0.0.1:${admin}` },
     limits: { services: services + 100 },
