@@ -401,7 +401,7 @@ function formatSteps(rows: readonly Row[]): string {
 function formatRows(rows: readonly Row[]): string {
   const ms = (v: number | undefined) => (v === undefined ? '–' : `${v}`);
   // Through the relay, TLS hides the request lines: only bytes are counted then.
-  const rate = (r: Load) => `${TLS ? "–" : r.requests.toFixed(1)} req/s, ${(r.bytes / 1024).toFixed(0)} KiB/s${r.agentCpuMsPerS === undefined ? '' : `, agent CPU ${r.agentCpuMsPerS.toFixed(0)} ms/s`}`;
+  const rate = (r: Load) => `${TLS ? '–' : r.requests.toFixed(1)} req/s, ${(r.bytes / 1024).toFixed(0)} KiB/s${r.agentCpuMsPerS === undefined ? '' : `, agent CPU ${r.agentCpuMsPerS.toFixed(0)} ms/s`}`;
   const prop = (d: (Distribution & { missed: number }) | undefined) =>
     d === undefined ? '–' : `${ms(d.p50)}/${ms(d.p99)}${d.missed ? ` (${d.missed} missed)` : ''}`;
   const header = ['approach', 'services', 'sync ms', 'read', 'model+render ms', 'haproxy -c ms', 'reload ms', 'RSS MB', 'prop. p50/p99 ms first', 'middle', 'last', 'conns (max)', 'idle', '1 change/s'];
