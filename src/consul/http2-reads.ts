@@ -142,10 +142,13 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
     async get(pathAndQuery, { signal, timeout }) {
       const connection = await acquire(signal);
       if (!connection) return undefined;
+      connection.session.ref();
       try {
         return await exchange(connection.session, pathAndQuery, options.headers, signal, timeout);
       } finally {
         connection.active -= 1;
+        // An idle connection does not keep the process alive (as Node's agents do with idle sockets).
+        if (connection.active === 0 && !connection.session.destroyed) connection.session.unref();
         wake();
       }
     },

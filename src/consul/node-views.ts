@@ -69,7 +69,8 @@ export function notFollowedMessage(nodes: number, maxConnections: number, longHe
     `(${Math.max(0, maxConnections - connectionsForViews(0, longHeld))} nodes), so every node is read again after each registration: ` +
     `1-2 s per registration at 5,000 services on 100 nodes, against 40-60 ms with a view per node (README, Consul at scale). ` +
     `Set consul.maxConnections to ${needed} where this host's connection budget allows it (the agent's ` +
-    `limits.http_max_conns_per_client, 200 by default, is shared by every process on the host)`
+    `limits.http_max_conns_per_client, 200 by default, is shared by every process on the host), or read the agent's ` +
+    `HTTPS port (consul.address https://), where node views share HTTP/2 connections`
   );
 }
 
