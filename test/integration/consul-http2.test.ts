@@ -3,9 +3,11 @@
  * HTTP/2 connections: a view per node even when the nodes are many more than
  * consul.maxConnections, and never more connections than that.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { createConsulClient, createWatcher, readSnapshot, startDevAgent, type DevAgent } from '../../src/consul/index.ts';
@@ -81,6 +83,21 @@ describe('Consul over HTTPS: reads share HTTP/2 connections', () => {
       await watcher.stop();
       client.close();
     }
+  });
+
+  it('lets a process that read once and did not close the client exit (an idle connection holds nothing open)', async () => {
+    const script = path.join(dir, 'read-once.mts');
+    await writeFile(
+      script,
+      [
+        `import { createConsulClient } from ${JSON.stringify(path.join(ROOT, 'src/consul/index.ts'))};`,
+        `const client = createConsulClient(${JSON.stringify(config)});`,
+        'const answer = await client.catalogServices({});',
+        'console.log(Object.keys(answer.body).length, client.streamsPerConnection?.());',
+      ].join('\n'),
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, timeout: 20_000 });
+    expect(stdout.trim()).toBe('2 250');
   });
 
   it('names the request and the certificate when the agent cannot be verified', async () => {
