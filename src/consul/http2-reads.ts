@@ -51,9 +51,11 @@ interface Connection {
   readonly session: http2.ClientHttp2Session;
   readonly ready: Promise<boolean>;
   active: number;
+  /** Streams the agent allows on it: its SETTINGS, once they came. */
+  limit: number;
 }
 
-/** Until a connection's SETTINGS arrive: what the HTTP/2 specification advises as the least. */
+/** Streams a connection takes until its SETTINGS arrive: the least the HTTP/2 specification advises a server to allow. */
 const STREAMS_BEFORE_SETTINGS = 100;
 
 export function createHttp2Reads(options: Http2Options): Http2Reads {
@@ -63,18 +65,14 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
   let streams: number | undefined;
   let closed = false;
 
-  const limitOf = (connection: Connection): number => connection.session.remoteSettings?.maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS;
-
   function connect(): Connection {
     const session = http2.connect(options.origin, { ...options.tls, ALPNProtocols: ['h2'] });
     const connection: Connection = {
       session,
       active: 0,
+      limit: STREAMS_BEFORE_SETTINGS,
       ready: new Promise<boolean>((resolve, reject) => {
-        session.once('remoteSettings', (settings) => {
-          streams = settings.maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS;
-          resolve(true);
-        });
+        session.once('remoteSettings', () => resolve(true));
         session.once('connect', () => {
           // TLS went through but the agent chose no HTTP/2: its HTTPS port speaks HTTP/1.1 only.
           if (session.alpnProtocol !== 'h2') {
@@ -99,6 +97,11 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
       }),
     };
     connection.ready.catch(() => undefined);
+    // Node reports an unbounded default until the agent's SETTINGS arrive; until then, the least the specification advises.
+    session.on('remoteSettings', (settings) => {
+      connection.limit = settings.maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS;
+      streams = connection.limit;
+    });
     const drop = (): void => {
       const at = connections.indexOf(connection);
       if (at >= 0) connections.splice(at, 1);
@@ -120,7 +123,7 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
   async function acquire(signal: AbortSignal | undefined): Promise<Connection | undefined> {
     for (;;) {
       if (off || closed) return undefined;
-      const open = connections.find((c) => !c.session.destroyed && c.active < limitOf(c));
+      const open = connections.find((c) => !c.session.destroyed && c.active < c.limit);
       const connection = open ?? (connections.length < options.maxConnections ? connect() : undefined);
       if (connection) {
         connection.active += 1;
