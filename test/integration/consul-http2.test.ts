@@ -24,14 +24,14 @@ let dir: string;
 let agent: DevAgent;
 let config: Config['consul'];
 
-async function put(pathname: string, body: unknown): Promise<void> {
-  const res = await fetch(`${agent.address}${pathname}`, { method: 'PUT', body: JSON.stringify(body) });
+async function put(address: string, pathname: string, body: unknown): Promise<void> {
+  const res = await fetch(`${address}${pathname}`, { method: 'PUT', body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`PUT ${pathname}: HTTP ${res.status} ${await res.text()}`);
 }
 
 /** An instance of `service` on its own node, written straight into the catalog (no check: every change is a registration). */
 const instance = (node: string, service: string, id: string, port: number) =>
-  put('/v1/catalog/register', { Node: node, Address: '127.0.0.2', Service: { ID: id, Service: service, Port: port } });
+  put(agent.address, '/v1/catalog/register', { Node: node, Address: '127.0.0.2', Service: { ID: id, Service: service, Port: port } });
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'ipx-consul-h2-'));
@@ -69,7 +69,7 @@ describe('Consul over HTTPS: reads share HTTP/2 connections', () => {
       await instance('node-7', 'web', 'web-7b', 9107);
       await recorder.waitFor((s) => instancesOf(s, 'web')?.some((i) => i.id === 'web-7b') === true, 2_000, from);
       from = recorder.snapshots.length;
-      await put('/v1/catalog/deregister', { Node: 'node-3', ServiceID: 'web-3' });
+      await put(agent.address, '/v1/catalog/deregister', { Node: 'node-3', ServiceID: 'web-3' });
       await recorder.waitFor((s) => instancesOf(s, 'web')?.some((i) => i.id === 'web-3') === false, 2_000, from);
       from = recorder.snapshots.length;
       await putKv(agent.address, 'ipx/services/web/timeout', '7s');
@@ -98,6 +98,40 @@ describe('Consul over HTTPS: reads share HTTP/2 connections', () => {
     );
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, timeout: 20_000 });
     expect(stdout.trim()).toBe('2 250');
+  });
+
+  it('keeps the last snapshot while the agent is down, and resumes on new connections once it is back', async () => {
+    const [httpPort, httpsPort] = (await findFreePorts(2)) as [number, number];
+    const start = () => startDevAgent({ cwd: ROOT, httpPort, extraArgs: ['-hcl', httpsHcl(dir, httpsPort).join('\n')] });
+    let own: DevAgent | undefined = await start();
+    const ownConfig = { ...config, address: `https://127.0.0.1:${httpsPort}` };
+    const client = createConsulClient(ownConfig);
+    const recorder = new SnapshotRecorder();
+    const errors: string[] = [];
+    const watcher = createWatcher({ client, config: ownConfig, onSnapshot: recorder.push, onError: (_error, info) => errors.push(info.key), timing: { backoffMaxMs: 400 } });
+    watcher.start();
+    try {
+      await put(`http://127.0.0.1:${httpPort}`, '/v1/catalog/register', { Node: 'node-a', Address: '127.0.0.2', Service: { ID: 'api-1', Service: 'api', Port: 9101 } });
+      await recorder.waitFor((s) => instancesOf(s, 'api')?.length === 1, 5_000);
+      const last = recorder.last;
+      await own.stop();
+      own = undefined;
+      await waitUntil(() => ['health.state(critical)', 'health.state(warning)', 'kv.recurse("ipx/")'].every((key) => errors.filter((e) => e === key).length >= 2), 'errors from the long-held reads', 5_000);
+      expect(recorder.last).toBe(last);
+      expect(watcher.state()).toMatchObject({ ready: true, stale: true });
+
+      // Back on the same ports: a restarted dev agent has lost its data, so the real state is "only web-9".
+      own = await start();
+      await put(`http://127.0.0.1:${httpPort}`, '/v1/catalog/register', { Node: 'node-b', Address: '127.0.0.3', Service: { ID: 'web-9', Service: 'web', Port: 9009 } });
+      const snapshot = await recorder.waitFor((s) => instancesOf(s, 'web')?.length === 1, 10_000, recorder.snapshots.length);
+      expect(snapshot.services.map((s) => s.name)).toEqual(['web']);
+      await waitUntil(() => !watcher.state().stale, 'the watcher to be current again', 5_000);
+      expect(client.streamsPerConnection?.()).toBe(250);
+    } finally {
+      await watcher.stop();
+      client.close();
+      await own?.stop();
+    }
   });
 
   it('names the request and the certificate when the agent cannot be verified', async () => {
