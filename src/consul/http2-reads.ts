@@ -57,6 +57,8 @@ interface Connection {
 
 /** Streams a connection takes until its SETTINGS arrive: the least the HTTP/2 specification advises a server to allow. */
 const STREAMS_BEFORE_SETTINGS = 100;
+/** Most streams used on one connection, whatever an agent allows (Consul's Go server: 250); the watcher sizes its listeners by it. */
+export const MAX_STREAMS_PER_CONNECTION = 1_000;
 
 export function createHttp2Reads(options: Http2Options): Http2Reads {
   const connections: Connection[] = [];
@@ -99,7 +101,7 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
     connection.ready.catch(() => undefined);
     // Node's remoteSettings are empty before the handshake (measured: undefined, then 100 until the agent's 250 arrive).
     session.on('remoteSettings', (settings) => {
-      connection.limit = settings.maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS;
+      connection.limit = Math.min(settings.maxConcurrentStreams ?? STREAMS_BEFORE_SETTINGS, MAX_STREAMS_PER_CONNECTION);
       streams = connection.limit;
     });
     const drop = (): void => {

@@ -21,7 +21,8 @@ const NODES_AT_ONCE = 2;
 
 export interface NodeScanOptions extends ReadPool {
   onScan(signal: InstanceSignal): void;
-  onSuccess(): void;
+  /** A scan went through, after `failures` failed ones in a row. */
+  onSuccess(failures: number): void;
   onError(error: ConsulError, attempt: number): void;
 }
 
@@ -29,12 +30,15 @@ export interface NodeScan {
   trigger(): void;
   /** Resolves when no scan runs. */
   readonly done: () => Promise<void>;
+  /** When the scans began failing, while they fail. */
+  readonly failingSince: () => number | undefined;
 }
 
 export function createNodeScan(options: NodeScanOptions): NodeScan {
   const { client, limit, signal, timing, effects } = options;
   let wanted = false;
   let running: Promise<void> | undefined;
+  let failingSince: number | undefined;
 
   async function scanOnce(): Promise<InstanceSignal> {
     const read = { index: '0', signal, timeout: options.timeoutMs } as const;
@@ -58,12 +62,14 @@ export function createNodeScan(options: NodeScanOptions): NodeScan {
       try {
         const scanned = await scanOnce();
         if (signal.aborted) return;
+        options.onSuccess(failures);
         failures = 0;
-        options.onSuccess();
+        failingSince = undefined;
         options.onScan(scanned);
       } catch (err) {
         if (signal.aborted) return;
         failures += 1;
+        failingSince ??= effects.now();
         options.onError(asConsulError(err, NODE_SCAN_KEY), failures);
         wanted = true;
         await effects.sleep(backoffDelay(failures, timing, effects.random()), signal);
@@ -80,5 +86,5 @@ export function createNodeScan(options: NodeScanOptions): NodeScan {
     });
   }
 
-  return { trigger, done: () => running ?? Promise.resolve() };
+  return { trigger, done: () => running ?? Promise.resolve(), failingSince: () => failingSince };
 }

@@ -38,6 +38,7 @@ import { DEFAULT_VIEW_TIMING, REAL_EFFECTS, requestTimeout, type ViewEffects, ty
 import { isBehind, nodeNamesOf, type FetchedService, type InstanceSignal } from './change-signals.ts';
 import { concernedBy, startCheckViews, type CheckViews } from './check-views.ts';
 import { intentionsQuery, type IntentionEntry } from './intentions.ts';
+import { MAX_STREAMS_PER_CONNECTION } from './http2-reads.ts';
 import { createNodeScan, NODE_SCAN_KEY } from './node-scan.ts';
 import { createNodeViews, nodeViewWait, notFollowedMessage } from './node-views.ts';
 import { createCatalogSource } from './catalog-source.ts';
@@ -63,8 +64,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const effects: ViewEffects = { ...REAL_EFFECTS, ...options.effects };
   const limits = options.limits ?? NO_WATCH_LIMITS;
   const controller = new AbortController();
-  // Every read in flight listens for the stop: up to consul.maxConnections of them, not a leak.
-  setMaxListeners(config.maxConnections + 8, controller.signal);
+  // Every read in flight and every view listens for the stop: a stream each over HTTP/2, not a leak.
+  setMaxListeners(config.maxConnections * MAX_STREAMS_PER_CONNECTION + 8, controller.signal);
   // The blocking queries hold BLOCKING_QUERIES sockets for good; every other read shares the rest.
   const longHeld = BLOCKING_QUERIES + (options.intentions ? 1 : 0);
   const limit = pLimit(Math.max(1, config.maxConnections - longHeld));
@@ -84,7 +85,6 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
   const firstSync = new Promise<void>((resolve) => (synced = resolve));
   let lastError: WatcherState['lastError'];
   const lastIndex = new Map<string, string>();
-  const scanFailure = { failures: 0, failingSince: undefined as number | undefined };
 
   function failed(key: string, error: ConsulError, attempt: number): void {
     lastError = { message: error.message, key, at: effects.now() };
@@ -124,15 +124,8 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
       instances = scanned;
       refreshBehind();
     },
-    onSuccess: () => {
-      succeeded(NODE_SCAN_KEY, scanFailure.failures);
-      Object.assign(scanFailure, { failures: 0, failingSince: undefined });
-    },
-    onError: (error, attempt) => {
-      scanFailure.failures = attempt;
-      scanFailure.failingSince ??= effects.now();
-      failed(NODE_SCAN_KEY, error, attempt);
-    },
+    onSuccess: (failures) => succeeded(NODE_SCAN_KEY, failures),
+    onError: (error, attempt) => failed(NODE_SCAN_KEY, error, attempt),
   });
 
   const slotView = <T>(query: Query<T>): SlotView<T> => ({ client, query, wait: config.wait, parent: controller.signal, timing: options.timing, effects: options.effects, now: effects.now });
@@ -283,7 +276,7 @@ export function createWatcher(options: WatcherOptions): ConsulWatcher {
         running: phase === 'running',
         basisRead: catalog.listed() && kv?.data !== undefined,
         signals: slots().map((slot) => ({ key: slot.key, answered: slot.data !== undefined, failingSince: slot.failingSince })),
-        scan: { key: NODE_SCAN_KEY, failingSince: scanFailure.failingSince },
+        scan: { key: NODE_SCAN_KEY, failingSince: scan.failingSince() },
         nodeViews: { slots: views.slots(), following: views.following() },
         records: reads.records.values(),
         queuedReads: reads.pending(),
