@@ -124,7 +124,9 @@ export interface NodeViews {
 }
 
 /** Registrations followed by a view per node, or by scans of every node (with the consul.maxConnections that would give each a view). */
-export type Following = { readonly by: 'node views'; readonly nodes: number } | { readonly by: 'scans'; readonly nodes: number; readonly maxConnectionsForViews: number };
+export type Following =
+  | { readonly by: 'node views'; readonly nodes: number; /** The views are HTTP/2 streams (an agent reached over HTTPS). */ readonly http2?: true }
+  | { readonly by: 'scans'; readonly nodes: number; readonly maxConnectionsForViews: number };
 
 interface View {
   readonly slot: Slot<NodeInstances>;
@@ -244,7 +246,7 @@ export function createNodeViews(options: NodeViewsOptions): NodeViews {
       notFollowed !== undefined
         ? { by: 'scans', nodes: notFollowed, maxConnectionsForViews: connectionsForViews(notFollowed, options.longHeld) }
         : views.size > 0
-          ? { by: 'node views', nodes: views.size }
+          ? { by: 'node views', nodes: views.size, ...(options.streamsPerConnection() ? { http2: true as const } : {}) }
           : undefined,
   };
 }

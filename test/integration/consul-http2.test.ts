@@ -66,7 +66,7 @@ describe('Consul over HTTPS: reads share HTTP/2 connections', () => {
       expect(client.streamsPerConnection?.()).toBe(250);
       // The agent's own node and the 24 written ones.
       await waitUntil(() => watcher.state().registrations?.by === 'node views', 'node views follow every node', 10_000);
-      expect(watcher.state().registrations).toEqual({ by: 'node views', nodes: NODES + 1 });
+      expect(watcher.state().registrations).toEqual({ by: 'node views', nodes: NODES + 1, http2: true });
 
       // A registration and a deregistration, each woken by its node's view, and a KV write (decoded as over HTTP/1.1).
       let from = recorder.snapshots.length;

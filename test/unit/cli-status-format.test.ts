@@ -14,6 +14,7 @@ describe('ipx status summary', () => {
     const scans = formatStatus({ ...status, consul: { ...status.consul, registrations: { by: 'scans', nodes: 100, maxConnectionsForViews: 106 } } }, '127.0.0.1:8405', 0);
     expect(scans).toContain('registrations: a scan of all 100 nodes after each, slower at thousands of services; consul.maxConnections 106 would give each node a view');
     expect(formatFollowing({ by: 'node views', nodes: 10 })).toBe('a view per node (10 nodes)');
+    expect(formatFollowing({ by: 'node views', nodes: 100, http2: true })).toBe('a view per node (100 nodes, as HTTP/2 streams)');
     expect(formatStatus(status, '127.0.0.1:8405', 0)).not.toContain('registrations');
   });
 });

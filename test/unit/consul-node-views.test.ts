@@ -83,7 +83,7 @@ describe('node views', () => {
     expect(t.slots.size).toBe(40);
     expect(t.limit.concurrency).toBe(13);
     expect(t.scans()).toBe(0);
-    expect(t.views.following()).toEqual({ by: 'node views', nodes: 40 });
+    expect(t.views.following()).toEqual({ by: 'node views', nodes: 40, http2: true });
   });
 
   it('start only once every service has been read, and then follow the nodes', async () => {

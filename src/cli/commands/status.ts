@@ -98,6 +98,6 @@ export function formatStatus(s: DaemonStatus, admin: string, now: number, summar
 /** Pure: how the watcher follows registrations, for the status summary. */
 export function formatFollowing(f: Following): string {
   return f.by === 'node views'
-    ? `a view per node (${f.nodes} node${f.nodes === 1 ? '' : 's'})`
+    ? `a view per node (${f.nodes} node${f.nodes === 1 ? '' : 's'}${f.http2 ? ', as HTTP/2 streams' : ''})`
     : `a scan of all ${f.nodes} nodes after each, slower at thousands of services; consul.maxConnections ${f.maxConnectionsForViews} would give each node a view`;
 }
