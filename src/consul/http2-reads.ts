@@ -7,7 +7,8 @@
  * node fits whatever the node count (node-views.ts), where HTTP/1.1 holds a
  * connection per query.
  *
- * At most `maxConnections` connections; a stream waits here for room rather
+ * At most `maxConnections` connections, streams spread over them (a new one
+ * opens while each has a stream open); a stream waits here for room rather
  * than being queued unseen by Node beyond the agent's limit. An agent whose
  * HTTPS port does not speak HTTP/2 (it refuses ALPN "h2", or picks nothing)
  * turns these reads off for good, and the client reads over HTTP/1.1 instead.
@@ -55,6 +56,11 @@ interface Connection {
   limit: number;
 }
 
+/**
+ * Flow-control window per stream and per connection: a node's answer is megabytes at thousands
+ * of instances, and HTTP/2's default of 64 KiB would have the agent wait for window updates.
+ */
+const WINDOW = 16 * 1024 * 1024;
 /** Streams a connection takes until its SETTINGS arrive: the least the HTTP/2 specification advises a server to allow. */
 const STREAMS_BEFORE_SETTINGS = 100;
 /** Most streams used on one connection, whatever an agent allows (Consul's Go server: 250); the watcher sizes its listeners by it. */
@@ -68,7 +74,8 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
   let closed = false;
 
   function connect(): Connection {
-    const session = http2.connect(options.origin, { ...options.tls, ALPNProtocols: ['h2'] });
+    const session = http2.connect(options.origin, { ...options.tls, ALPNProtocols: ['h2'], settings: { initialWindowSize: WINDOW } });
+    session.once('connect', () => session.setLocalWindowSize(WINDOW));
     const connection: Connection = {
       session,
       active: 0,
@@ -125,8 +132,11 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
   async function acquire(signal: AbortSignal | undefined): Promise<Connection | undefined> {
     for (;;) {
       if (off || closed) return undefined;
-      const open = connections.find((c) => !c.session.destroyed && c.active < c.limit);
-      const connection = open ?? (connections.length < options.maxConnections ? connect() : undefined);
+      // The least busy connection; a new one while each has a stream open and the cap allows: a node's
+      // answer of megabytes then does not hold up the small ones behind it on one TCP connection.
+      let open: Connection | undefined;
+      for (const c of connections) if (!c.session.destroyed && c.active < c.limit && (!open || c.active < open.active)) open = c;
+      const connection = open && (open.active === 0 || connections.length >= options.maxConnections) ? open : connections.length < options.maxConnections ? connect() : open;
       if (connection) {
         connection.active += 1;
         try {
