@@ -128,15 +128,18 @@ export function createHttp2Reads(options: Http2Options): Http2Reads {
     for (const resolve of waiting.splice(0)) resolve();
   }
 
-  /** A connection with room for one more stream, opened when none has room and the cap allows. */
+  /**
+   * The least busy connection with room for a stream, or a new one while every open one has a
+   * stream in flight and the cap allows: a node's answer of megabytes then does not hold up the
+   * small answers behind it on one TCP connection. undefined when HTTP/2 is off.
+   */
   async function acquire(signal: AbortSignal | undefined): Promise<Connection | undefined> {
     for (;;) {
       if (off || closed) return undefined;
-      // The least busy connection; a new one while each has a stream open and the cap allows: a node's
-      // answer of megabytes then does not hold up the small ones behind it on one TCP connection.
       let open: Connection | undefined;
       for (const c of connections) if (!c.session.destroyed && c.active < c.limit && (!open || c.active < open.active)) open = c;
-      const connection = open && (open.active === 0 || connections.length >= options.maxConnections) ? open : connections.length < options.maxConnections ? connect() : open;
+      const spare = connections.length < options.maxConnections;
+      const connection = open && (open.active === 0 || !spare) ? open : spare ? connect() : undefined;
       if (connection) {
         connection.active += 1;
         try {
