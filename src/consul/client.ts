@@ -153,10 +153,10 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     ? createHttp2Reads({ origin: address, tls, headers: consulConfig.token ? { 'x-consul-token': consulConfig.token } : {}, maxConnections: consulConfig.maxConnections })
     : undefined;
 
-  async function read(path: string, options: ReadOptions, call: (opts: CallOptions) => Answer): Promise<ReadResult> {
+  async function read(path: string, options: ReadOptions, call: (opts: CallOptions) => Answer, kv?: { readonly prefix: string }): Promise<ReadResult> {
     const request: FailedRequest = { method: 'GET', path, address };
     const callOptions = { ...readDefaults, ...blockingOptions(options) };
-    const multiplexed = h2 && (await readOverHttp2(h2, request, options, callOptions));
+    const multiplexed = h2 && (await readOverHttp2(h2, request, options, queryOf(callOptions), kv));
     if (multiplexed) return multiplexed;
     const answer = await exchange(request, options, callOptions, call);
     const [res, body] = Array.isArray(answer) ? (answer as unknown[]) : [];
@@ -183,7 +183,7 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
     },
     healthNode: (node, options) => read(`/v1/health/node/${encodeURIComponent(node)}`, options, (opts) => raw.health.node({ ...opts, node })),
     kvRecurse: (prefix, options) =>
-      read(`/v1/kv/${prefix}`, options, (opts) => raw.kv.get({ ...opts, key: prefix, recurse: true })),
+      read(`/v1/kv/${prefix}`, options, (opts) => raw.kv.get({ ...opts, key: prefix, recurse: true }), { prefix }),
     intentions: (options) => read('/v1/connect/intentions', options, (opts) => raw._get(rawRequest('connect.intentions', '/connect/intentions', opts, consulConfig.token), withResponse)),
     kvCreate: async (key, value) =>
       (await write(`/v1/kv/${key}?cas=0`, (opts) => raw.kv.set({ ...opts, key, value, cas: '0' }))) === true,
@@ -211,12 +211,12 @@ export function createConsulClient(consulConfig: Config['consul']): ConsulClient
 
 /** A papi request as node-consul builds one from its options (token, dc, stale, blocking index and wait, cancel context, timeout). */
 function rawRequest(name: string, path: string, opts: CallOptions, token: string): RawRequest {
-  const query: Record<string, string> = {};
-  if (opts.dc) query.dc = opts.dc;
-  if (opts.stale) query.stale = '1';
-  if (opts.index !== undefined) query.index = opts.index;
-  if (opts.wait !== undefined) query.wait = opts.wait;
-  return { name, path, query, headers: token ? { 'x-consul-token': token } : {}, ...(opts.ctx ? { ctx: opts.ctx } : {}), ...(opts.timeout ? { timeout: opts.timeout } : {}) };
+  return { name, path, query: queryOf(opts), headers: token ? { 'x-consul-token': token } : {}, ...(opts.ctx ? { ctx: opts.ctx } : {}), ...(opts.timeout ? { timeout: opts.timeout } : {}) };
+}
+
+/** The query string of a read (datacenter, stale, blocking index and wait), as node-consul sends it. */
+function queryOf({ dc, stale, index, wait }: CallOptions): Record<string, string> {
+  return { ...(dc ? { dc } : {}), ...(stale ? { stale: '1' } : {}), ...(index !== undefined ? { index } : {}), ...(wait !== undefined ? { wait } : {}) };
 }
 
 /** [response, body], as node-consul answers with `includeResponse`. */

@@ -18,14 +18,6 @@ import { ConsulError } from '../errors.ts';
 import type { ReadOptions, ReadResult } from './client.ts';
 import { toConsulError, type FailedRequest } from './request-error.ts';
 
-/** The query of a read, as the client builds it for either transport. */
-export interface BlockingQuery {
-  readonly dc?: string;
-  readonly stale?: boolean;
-  readonly index?: string;
-  readonly wait?: string;
-}
-
 export interface Http2Options {
   /** https://host:port */
   readonly origin: string;
@@ -222,22 +214,21 @@ function exchange(session: http2.ClientHttp2Session, pathAndQuery: string, heade
 }
 
 /**
- * One read over HTTP/2 (http2-reads.ts), answered as node-consul answers it: the body parsed,
- * KV values decoded from base64, an empty KV prefix (404) as no body; undefined when the agent
- * does not speak HTTP/2.
+ * One read over HTTP/2, answered as node-consul answers it: the body parsed, and for a KV
+ * prefix (read recursively) the values decoded from base64 and an empty prefix (404) as no body;
+ * undefined when the agent does not speak HTTP/2.
  */
-export async function readOverHttp2(h2: Http2Reads, request: FailedRequest, options: ReadOptions, call: BlockingQuery): Promise<ReadResult | undefined> {
+export async function readOverHttp2(
+  h2: Http2Reads,
+  request: FailedRequest,
+  options: ReadOptions,
+  query: Readonly<Record<string, string>>,
+  kv?: { readonly prefix: string },
+): Promise<ReadResult | undefined> {
   if (options.signal?.aborted) throw new ConsulError(`consul: ${request.method} ${request.path} not sent; the watch was stopped`);
-  const query = new URLSearchParams();
-  if (call.dc) query.set('dc', call.dc);
-  if (call.stale) query.set('stale', '');
-  if (call.index !== undefined) query.set('index', call.index);
-  if (call.wait !== undefined) query.set('wait', call.wait);
-  const kv = request.path.startsWith('/v1/kv/');
-  if (kv) query.set('recurse', '');
-  const search = query.toString();
-  // The KV prefix is as configured in the message's path; on the wire each segment is escaped.
-  const path = kv ? `/v1/kv/${request.path.slice('/v1/kv/'.length).split('/').map(encodeURIComponent).join('/')}` : request.path;
+  const search = new URLSearchParams({ ...query, ...(kv ? { recurse: '' } : {}) }).toString();
+  // The message names the prefix as configured; on the wire each segment is escaped.
+  const path = kv ? `/v1/kv/${kv.prefix.split('/').map(encodeURIComponent).join('/')}` : request.path;
   let answer;
   try {
     answer = await h2.get(`${path}${search ? `?${search}` : ''}`, options);
