@@ -1,7 +1,7 @@
 import { POLICY_LAYERS, buildModel, createModelMemo, type Model } from '../model/index.ts';
 import { Runner } from '../runner/runner.ts';
 import { renderModel } from '../runner/pipeline.ts';
-import { countReady, MassDropGuard, type GuardStatus } from '../runner/mass-drop-guard.ts';
+import { MassDropGuard, totalReady, type GuardStatus } from '../runner/mass-drop-guard.ts';
 import { errorMessage } from '../errors.ts';
 import type { Config } from '../config/index.ts';
 import type { Snapshot } from '../consul/index.ts';
@@ -206,7 +206,7 @@ export class ApplyLoop {
     metrics.applies.inc({ action });
     for (const [op, count] of Object.entries(runtimeOps ?? {})) if (count) metrics.runtimeOps.inc({ op }, count);
     metrics.services.set(model.services.length);
-    metrics.servers.set(model.services.reduce((sum, s) => sum + countReady(s.servers), 0));
+    metrics.servers.set(totalReady(model));
     metrics.rejections.set(model.rejections.length);
     for (const layer of POLICY_LAYERS) metrics.policyRejections.set({ layer }, model.rejections.filter((r) => r.layer === layer).length);
     metrics.lastSuccess.setToCurrentTime();

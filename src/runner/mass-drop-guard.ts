@@ -22,7 +22,7 @@ export interface DropAssessment {
 const readyCounts = new WeakMap<Model['services'][number]['servers'], number>();
 
 /** How many of these servers take traffic. */
-export function countReady(servers: Model['services'][number]['servers']): number {
+function countReady(servers: Model['services'][number]['servers']): number {
   let count = readyCounts.get(servers);
   if (count === undefined) {
     count = servers.filter((server) => server.state === 'ready').length;
@@ -32,26 +32,65 @@ export function countReady(servers: Model['services'][number]['servers']): numbe
 }
 
 /** How many instances take traffic, by backend. */
-function routableCounts(model: Model): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const service of model.services) counts.set(service.backend, (counts.get(service.backend) ?? 0) + countReady(service.servers));
-  return counts;
+const readyTotals = new WeakMap<Model, number>();
+
+/** Routable instances of a model, counted once per model. */
+export function totalReady(model: Model): number {
+  let total = readyTotals.get(model);
+  if (total === undefined) {
+    total = model.services.reduce((sum, service) => sum + countReady(service.servers), 0);
+    readyTotals.set(model, total);
+  }
+  return total;
 }
 
 /**
- * Pure: how much of the fleet the next model takes away, and whether that is implausible.
- * A service counts what it loses net of what it gains: instances replaced by as many new
- * routable ones in the same change (a rolling deploy that lands in one snapshot, or the
- * writes a Consul cluster held back during a leader election) are not a drop.
+ * The backends of the services that are not the same objects in both models
+ * (the model memo keeps an unchanged service the same object): the only ones whose
+ * count can differ. Undefined when the lists do not line up name by name.
  */
-export function assessDrop(applied: Model, next: Model, settings: GuardSettings): DropAssessment {
-  const after = routableCounts(next);
-  let total = 0;
-  let dropped = 0;
-  for (const [backend, before] of routableCounts(applied)) {
-    total += before;
-    dropped += Math.max(0, before - (after.get(backend) ?? 0));
+function touchedBackends(applied: Model, next: Model): Set<string> | undefined {
+  const before = applied.services;
+  const after = next.services;
+  if (before.length !== after.length) return undefined;
+  const touched = new Set<string>();
+  for (let i = 0; i < before.length; i++) {
+    const was = before[i]!;
+    const is = after[i]!;
+    if (was === is) continue;
+    if (was.name !== is.name) return undefined;
+    touched.add(was.backend).add(is.backend);
   }
+  return touched;
+}
+
+function routableCounts(model: Model, only: ReadonlySet<string> | undefined): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const service of model.services) {
+    if (only && !only.has(service.backend)) continue;
+    counts.set(service.backend, (counts.get(service.backend) ?? 0) + countReady(service.servers));
+  }
+  return counts;
+}
+
+function sum(counts: Iterable<number>): number {
+  let total = 0;
+  for (const count of counts) total += count;
+  return total;
+}
+
+/** Pure; at thousands of services it counts only the backends a change touched. */
+export function assessDrop(applied: Model, next: Model, settings: GuardSettings): DropAssessment {
+  const touched = touchedBackends(applied, next);
+  const total = totalReady(applied);
+  let dropped = 0;
+  if (touched?.size !== 0) {
+    const after = routableCounts(next, touched);
+    const before = routableCounts(applied, touched);
+    for (const [backend, count] of before) dropped += Math.max(0, count - (after.get(backend) ?? 0));
+    // The next model's total follows from the backends touched: it is the applied one next time.
+    if (touched && !readyTotals.has(next)) readyTotals.set(next, total - sum(before.values()) + sum(after.values()));
+  } else readyTotals.set(next, total);
   const exceeds = dropped >= settings.minDrop && dropped > settings.maxDropShare * total;
   return { total, dropped, exceeds };
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/index.ts';
 import { MassDropGuard, assessDrop } from '../../src/runner/mass-drop-guard.ts';
@@ -17,6 +18,13 @@ function fleet(counts: Record<string, number>, down: Record<string, number> = {}
     ),
   );
   return buildModel({ snapshot: snapshot(...services), config: config() });
+}
+
+/** Every backend's servers taking traffic, counted from scratch. */
+function readyByBackend(model: ReturnType<typeof fleet>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const service of model.services) counts.set(service.backend, (counts.get(service.backend) ?? 0) + service.servers.filter((s) => s.state === 'ready').length);
+  return counts;
 }
 
 describe('assessDrop', () => {
@@ -45,6 +53,29 @@ describe('assessDrop', () => {
     // Replaced by fewer: the shortfall is what counts.
     expect(assessDrop(fleet({ a: 4, b: 4 }), replacing(1), settings)).toEqual({ total: 8, dropped: 3, exceeds: false });
     expect(assessDrop(fleet({ a: 10, b: 4 }), replacing(2), settings)).toEqual({ total: 14, dropped: 8, exceeds: true });
+  });
+
+  it('counts the same when the models share the services a change left alone (the memo keeps them one object)', () => {
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat({ max: 6 }), { minLength: 5, maxLength: 5 }),
+        fc.array(fc.option(fc.tuple(fc.nat({ max: 6 }), fc.nat({ max: 6 })), { nil: undefined }), { minLength: 5, maxLength: 5 }),
+        (sizes, changes) => {
+          const applied = fleet(Object.fromEntries(names.map((name, i) => [name, sizes[i]!])));
+          const changed = fleet(
+            Object.fromEntries(names.map((name, i) => [name, changes[i]?.[0] ?? 0])),
+            Object.fromEntries(names.map((name, i) => [name, changes[i]?.[1] ?? 0])),
+          );
+          const next = { ...applied, services: applied.services.map((service, i) => (changes[i] ? changed.services[i]! : service)) };
+          const before = readyByBackend(applied);
+          const after = readyByBackend(next);
+          const total = [...before.values()].reduce((sum, n) => sum + n, 0);
+          const dropped = [...before].reduce((sum, [backend, n]) => sum + Math.max(0, n - (after.get(backend) ?? 0)), 0);
+          expect(assessDrop(applied, next, settings)).toEqual({ total, dropped, exceeds: dropped >= settings.minDrop && dropped > settings.maxDropShare * total });
+        },
+      ),
+    );
   });
 
   it('lets a small service scale to zero even when it is most of a small fleet', () => {

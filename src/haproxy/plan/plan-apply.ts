@@ -39,20 +39,17 @@ export type ApplyPlan =
  */
 export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
   if (!applied) return { kind: 'reload', reasons: ['no model has been applied yet'] };
-  const reasons = changedGlobalKeys(applied.global, next.global).map((key) => `global setting ${key} changed`);
-  const before = new Map(applied.services.map((service) => [service.name, service]));
-  const after = new Map(next.services.map((service) => [service.name, service]));
-  for (const name of before.keys()) if (!after.has(name)) reasons.push(`service ${JSON.stringify(name)} removed`);
+  const reasons = applied.global === next.global ? [] : changedGlobalKeys(applied.global, next.global).map((key) => `global setting ${key} changed`);
+  const services = pairServices(applied.services, next.services);
+  for (const name of services.removed) reasons.push(`service ${JSON.stringify(name)} removed`);
   const changes: RuntimeOp[] = [];
   const removals: RuntimeOp[] = [];
-  for (const [name, service] of after) {
-    const old = before.get(name);
+  for (const [old, service] of services.pairs) {
+    const name = service.name;
     if (!old) {
       reasons.push(`service ${JSON.stringify(name)} added`);
       continue;
     }
-    // The model memo keeps an unchanged service the same object: at thousands of services most are.
-    if (old === service) continue;
     const structural = serviceChange(old, service);
     if (structural) {
       reasons.push(`service ${JSON.stringify(name)}: ${structural}`);
@@ -72,13 +69,36 @@ export function planApply(applied: Model | undefined, next: Model): ApplyPlan {
     changes.push(...policyValueOps(old, service));
   }
   // Path routes follow from the services; composite routes come from their own KV documents.
-  if (JSON.stringify(applied.routes) !== JSON.stringify(next.routes)) reasons.push('path routes changed');
-  if (JSON.stringify(applied.composites ?? null) !== JSON.stringify(next.composites ?? null)) reasons.push('composite routes changed');
-  const caller = planCaller(applied, next);
+  // A patched model keeps what a change of instances cannot touch as the same objects.
+  if (applied.routes !== next.routes && JSON.stringify(applied.routes) !== JSON.stringify(next.routes)) reasons.push('path routes changed');
+  if (applied.composites !== next.composites && JSON.stringify(applied.composites ?? null) !== JSON.stringify(next.composites ?? null)) reasons.push('composite routes changed');
+  const caller = applied.caller === next.caller ? { reasons: [], ops: [] } : planCaller(applied, next);
   reasons.push(...caller.reasons);
   if (reasons.length > 0) return { kind: 'reload', reasons: reasons.sort(compareStrings) };
   const ops = [...changes, ...removals, ...caller.ops];
   return ops.length === 0 ? { kind: 'noop' } : { kind: 'runtime', ops };
+}
+
+/**
+ * The services of the next model with their applied selves (undefined: added), in the next model's
+ * order, leaving out the ones that are the same object (the model memo keeps an unchanged service
+ * one object: at thousands of services most are); and the names no longer there. Lists that line
+ * up name by name, as after a change of instances, are paired without a lookup.
+ */
+function pairServices(
+  before: readonly ServiceModel[],
+  after: readonly ServiceModel[],
+): { readonly pairs: ReadonlyArray<readonly [ServiceModel | undefined, ServiceModel]>; readonly removed: readonly string[] } {
+  const pairs: Array<readonly [ServiceModel | undefined, ServiceModel]> = [];
+  const aligned = before.length === after.length && after.every((service, i) => service === before[i] || service.name === before[i]!.name);
+  if (aligned) {
+    after.forEach((service, i) => service !== before[i] && pairs.push([before[i], service]));
+    return { pairs, removed: [] };
+  }
+  const old = new Map(before.map((service) => [service.name, service]));
+  const names = new Set(after.map((service) => service.name));
+  for (const service of after) if (old.get(service.name) !== service) pairs.push([old.get(service.name), service]);
+  return { pairs, removed: [...old.keys()].filter((name) => !names.has(name)) };
 }
 
 /** What makes an existing service need a reload; undefined when only its servers may differ. */
