@@ -29,16 +29,27 @@ export function createInstanceScan(): { add(answer: { readonly body: unknown; re
       lowest = lowest === undefined || at < lowest ? at : lowest;
       // A node deregistered between the node list and its read answers null: it has no instances.
       if (body === null || body === undefined) return;
-      for (const [service, key, modified] of nodeInstancesOf(body, '/v1/catalog/node/<node>').entries) services.add(service, key, modified);
+      for (const [service, group] of nodeInstancesOf(body, '/v1/catalog/node/<node>').groups) for (const key of group.keys) services.add(service, key, group.maxIndex);
     },
     finish: () => ({ index: lowest ?? 0n, services: services.seen() }),
   };
 }
 
+/** One service's instances on one node. */
+export interface NodeGroup extends Group {
+  /** Their IDs as the answer listed them: with maxIndex, what tells that nothing of them changed. */
+  readonly ids: string;
+}
+
 /** One node's instances as the instance signal counts them. */
 export interface NodeInstances {
-  /** [service, JSON [node, id] pair, ModifyIndex], in the order Consul listed them. */
-  readonly entries: ReadonlyArray<readonly [string, string, bigint]>;
+  /**
+   * By service: its instances on the node. A service whose instances the
+   * answer before listed the same (IDs and highest ModifyIndex: any write
+   * raises it) keeps that answer's object, so that a registration costs one
+   * new group, not one per service on the node.
+   */
+  readonly groups: ReadonlyMap<string, Readonly<NodeGroup>>;
   /**
    * By service: its instances on the node written after `after` (the highest
    * ModifyIndex of its instances on the node in the answer before: every
@@ -53,33 +64,59 @@ export interface WrittenOnNode {
   readonly instances: readonly WrittenInstance[];
 }
 
+interface Tally {
+  ids: string;
+  maxIndex: bigint;
+  readonly instances: Array<Record<string, unknown> & { readonly ID: string }>;
+}
+
 /**
  * Pure: one node's instances out of GET /v1/catalog/node/<node> (services keyed
  * by id) or GET /v1/catalog/node-services/<node> (a list); null, a node gone, has none.
- * With `before` (the node's summary by service before this answer) the instances written since are kept.
+ * With `before` (the node's groups before this answer) the instances written since are kept.
  */
-export function nodeInstancesOf(body: unknown, path: string, before?: ReadonlyMap<string, Readonly<Group>>): NodeInstances {
-  const written = new Map<string, { after: bigint; instances: WrittenInstance[] }>();
-  if (body === null || body === undefined) return { entries: [], written };
+export function nodeInstancesOf(body: unknown, path: string, before?: ReadonlyMap<string, Readonly<NodeGroup>>): NodeInstances {
+  const groups = new Map<string, Readonly<NodeGroup>>();
+  const written = new Map<string, WrittenOnNode>();
+  if (body === null || body === undefined) return { groups, written };
   if (!isRecord(body) || !isRecord(body.Node) || typeof body.Node.Node !== 'string') throw shapeError(path, 'a node with its services');
   const node = body.Node.Node;
   const address = str(body.Node.Address);
   const services = Array.isArray(body.Services) ? body.Services : Object.values(isRecord(body.Services) ? body.Services : {});
-  const entries: Array<readonly [string, string, bigint]> = [];
+  const tallies = new Map<string, Tally>();
   for (const instance of services) {
     if (!isRecord(instance) || typeof instance.ID !== 'string' || typeof instance.Service !== 'string') continue;
-    const service = instance.Service;
-    const key = pairKey(node, instance.ID);
-    const modifyIndex = consulIndex(instance.ModifyIndex);
-    entries.push([service, key, modifyIndex]);
-    if (!before) continue;
-    const after = before.get(service)?.maxIndex ?? 0n;
-    if (modifyIndex <= after) continue;
-    const kept = written.get(service) ?? { after, instances: [] };
-    kept.instances.push({ service, key, node, modifyIndex, item: { Node: { Node: node, Address: address }, Service: instance } });
-    written.set(service, kept);
+    const modified = consulIndex(instance.ModifyIndex);
+    const tally = tallies.get(instance.Service);
+    const listed = instance as Tally['instances'][number];
+    if (!tally) tallies.set(instance.Service, { ids: instance.ID, maxIndex: modified, instances: [listed] });
+    else {
+      tally.ids += `\n${instance.ID}`;
+      if (modified > tally.maxIndex) tally.maxIndex = modified;
+      tally.instances.push(listed);
+    }
   }
-  return { entries, written };
+  for (const [service, { ids, maxIndex, instances }] of tallies) {
+    const old = before?.get(service);
+    if (old && sameGroup(old, ids, maxIndex)) {
+      groups.set(service, old);
+      continue;
+    }
+    groups.set(service, { keys: instances.map((instance) => pairKey(node, instance.ID)), maxIndex, ids });
+    if (!before) continue;
+    const after = old?.maxIndex ?? 0n;
+    const kept: WrittenInstance[] = [];
+    for (const instance of instances) {
+      const modifyIndex = consulIndex(instance.ModifyIndex);
+      if (modifyIndex > after) kept.push({ service, key: pairKey(node, instance.ID), node, modifyIndex, item: { Node: { Node: node, Address: address }, Service: instance } });
+    }
+    if (kept.length > 0) written.set(service, { after, instances: kept });
+  }
+  return { groups, written };
+}
+
+function sameGroup(group: Readonly<NodeGroup>, ids: string, maxIndex: bigint): boolean {
+  return group.maxIndex === maxIndex && group.ids === ids;
 }
 
 /** The instance signal kept up to date one node at a time (the node views). */
@@ -87,12 +124,12 @@ export interface InstanceTotals {
   /** Replaces one node's instances (undefined: the node is gone); returns the services whose summary changed. */
   set(node: string, instances: NodeInstances | undefined): ReadonlySet<string>;
   /** The node's summary by service as its last answer gave it: what its next answer is to be compared with. */
-  before(node: string): ReadonlyMap<string, Readonly<Group>> | undefined;
+  before(node: string): ReadonlyMap<string, Readonly<NodeGroup>> | undefined;
   signal(index: bigint): InstanceSignal;
 }
 
 interface NodeState {
-  readonly groups: ReadonlyMap<string, Readonly<Group>>;
+  readonly groups: ReadonlyMap<string, Readonly<NodeGroup>>;
   readonly written: ReadonlyMap<string, WrittenOnNode>;
 }
 
@@ -107,14 +144,12 @@ export function createInstanceTotals(): InstanceTotals {
   const seen = new Map<string, Seen>();
   return {
     set(node, instances) {
-      const before = byNode.get(node)?.groups ?? new Map<string, Readonly<Group>>();
-      const collector = new Collector();
-      for (const [service, key, modified] of instances?.entries ?? []) collector.add(service, key, modified);
-      const after = collector.groups;
+      const before = byNode.get(node)?.groups ?? new Map<string, Readonly<NodeGroup>>();
+      const after = instances?.groups ?? new Map<string, Readonly<NodeGroup>>();
       const changed = new Set<string>();
-      for (const [service, entry] of after) {
+      for (const [service, group] of after) {
         const old = before.get(service);
-        if (!old || old.maxIndex !== entry.maxIndex || old.keys.join('\n') !== entry.keys.join('\n')) changed.add(service);
+        if (old !== group && !(old && sameGroup(old, group.ids, group.maxIndex))) changed.add(service);
       }
       for (const service of before.keys()) if (!after.has(service)) changed.add(service);
       if (instances) byNode.set(node, { groups: after, written: keptWritten(instances.written, byNode.get(node)?.groups) });
@@ -143,7 +178,7 @@ export function createInstanceTotals(): InstanceTotals {
 }
 
 /** What an answer kept of its written instances, if it was read against the summary the node has (not one a stop and a restart of its view replaced). */
-function keptWritten(written: ReadonlyMap<string, WrittenOnNode>, before: ReadonlyMap<string, Readonly<Group>> | undefined): ReadonlyMap<string, WrittenOnNode> {
+function keptWritten(written: ReadonlyMap<string, WrittenOnNode>, before: ReadonlyMap<string, Readonly<NodeGroup>> | undefined): ReadonlyMap<string, WrittenOnNode> {
   const kept = new Map<string, WrittenOnNode>();
   if (!before) return kept;
   for (const [service, entry] of written) if (entry.after === (before.get(service)?.maxIndex ?? 0n)) kept.set(service, entry);

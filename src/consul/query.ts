@@ -3,8 +3,8 @@
  * includes every argument, so the watcher can key its views by it, and a
  * fetch that returns normalized, sorted, frozen data plus the Consul index.
  */
-import { checkSignalOf, nodeNamesOf, type CheckSignal, type Group } from './change-signals.ts';
-import { nodeInstancesOf, type NodeInstances } from './node-instances.ts';
+import { checkSignalOf, nodeNamesOf, type CheckSignal } from './change-signals.ts';
+import { nodeInstancesOf, type NodeGroup, type NodeInstances } from './node-instances.ts';
 import type { ConsulClient, ReadResult } from './client.ts';
 import { normalizeInstances, normalizeKv, normalizeServiceNames } from './normalize.ts';
 import type { InstanceEntry, KvEntry } from './snapshot.ts';
@@ -66,7 +66,7 @@ export function checksInStateQuery(state: 'critical' | 'warning'): Query<CheckSi
 }
 
 /** One node's instances, blocking on that node's registrations alone: the watcher's node views (node-views.ts). */
-export function nodeInstancesQuery(node: string, before: () => ReadonlyMap<string, Readonly<Group>> | undefined): Query<NodeInstances> {
+export function nodeInstancesQuery(node: string, before: () => ReadonlyMap<string, Readonly<NodeGroup>> | undefined): Query<NodeInstances> {
   return {
     key: `catalog.node-services(${JSON.stringify(node)})`,
     fetch: async (client, options) =>

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import { describe, expect, it } from 'vitest';
 import type { InstanceSignal } from '../../src/consul/change-signals.ts';
-import type { NodeInstances } from '../../src/consul/node-instances.ts';
+import type { NodeGroup, NodeInstances } from '../../src/consul/node-instances.ts';
 import { createNodeViews, nodeViewsFit, notFollowedMessage } from '../../src/consul/node-views.ts';
 import type { Slot, SlotHooks } from '../../src/consul/signal-slot.ts';
 
@@ -54,7 +54,15 @@ function harness(nodes: string[], synced: Promise<void> = Promise.resolve(), str
       if (!view) throw new Error(`no view of ${node}`);
       view.onSuccess(String(index), slots.get(key(node))!.failures);
       const entry = (id: string) => (id.includes('/') ? id.split('/') : ['web', id]) as [string, string];
-      if (ids) view.onData({ entries: ids.map((id) => [entry(id)[0], JSON.stringify([node, entry(id)[1]]), BigInt(index)] as const), written: new Map() });
+      if (ids) {
+        const groups = new Map<string, NodeGroup>();
+        for (const [service, id] of ids.map(entry)) {
+          const group = groups.get(service);
+          const key = JSON.stringify([node, id]);
+          groups.set(service, { keys: [...(group?.keys ?? []), key], maxIndex: BigInt(index), ids: group ? `${group.ids}\n${id}` : id });
+        }
+        view.onData({ groups, written: new Map() });
+      }
       await Promise.resolve();
     },
     slotOf: (node: string) => slots.get(key(node))!,
