@@ -1,7 +1,7 @@
 /**
  * npm run bench:scale — ipx at thousands of services on a default Consul agent.
  * For each size: ipx watch as its own process (as operators run it) behind a
- * counting relay to a `consul agent -dev` with default limits; the time until
+ * counting relay to a single Consul server agent with default limits; the time until
  * every service is routable, model + render, haproxy -c, reload, peak RSS,
  * propagation by position (first, middle, last service) and by kind of change, a burst of
  * 100 registrations in a row (a deploy), connections, and the
@@ -11,8 +11,10 @@
  *   node --import tsx bench/scale.ts [--sizes 1000,5000] [--instances 10] [--changes 24]
  *        [--idle 10] [--old-sizes 1000] [--agent dev|server] [--nodes N] [--max-connections N] [--tls] [--json] [--keep]
  *
- * --agent server runs a single-server agent as production does instead of -dev
- * (which indents every answer: a node's list at 5,000 services is 2.6 MB, 1.2 MB without).
+ * --agent server (the default) runs a single server as production runs one (-server
+ * -bootstrap-expect=1, its state on disk); --agent dev runs `consul agent -dev`, which
+ * indents every answer (a node's list at 5,000 services is 2.6 MB there, 1.2 MB without)
+ * and logs every request: its costs are its own, not what a gateway meets in production.
  * --nodes spreads the instances over N nodes (default: one node per instance of a service);
  * past the nodes that fit in node views (12 at the default consul.maxConnections), ipx scans.
  * --max-connections sets ipx's consul.maxConnections (default: the config's, 18).
@@ -54,7 +56,7 @@ const { values: args } = parseArgs({
     'old-sizes': { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
-    agent: { type: 'string', default: 'dev' },
+    agent: { type: 'string', default: 'server' },
     nodes: { type: 'string' },
     'max-connections': { type: 'string' },
     tls: { type: 'boolean', default: false },
@@ -69,7 +71,7 @@ const maxConnections = args['max-connections'] === undefined ? undefined : Numbe
 if (args.agent !== 'dev' && args.agent !== 'server') throw new Error(`bench: --agent is dev or server, not ${args.agent}`);
 const SERVER_AGENT = args.agent === 'server';
 const TLS = args.tls;
-const IPX_APPROACH = `ipx (signals + bounded reads)${SERVER_AGENT ? ', server agent' : ''}${TLS ? ', HTTPS (HTTP/2)' : ''}${nodes === instances ? '' : `, ${nodes} nodes`}`;
+const IPX_APPROACH = `ipx (signals + bounded reads)${SERVER_AGENT ? '' : ', -dev agent'}${TLS ? ', HTTPS (HTTP/2)' : ''}${nodes === instances ? '' : `, ${nodes} nodes`}`;
 const changeCount = Number(args.changes);
 const idleMs = Number(args.idle) * 1000;
 const DOMAIN = 'service.internal';
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
   console.log(`saved ${await saveResults(REPO_ROOT, 'scale', { rows, provenance: prov, args })}`);
 }
 
-/** A dev agent with default limits, seeded, and an HTTP server every instance points at. */
+/** An agent with default limits, seeded, and an HTTP server every instance points at. */
 async function startWorld(services: number) {
   const dir = await mkdtemp(path.join(tmpdir(), 'ipx-scale-'));
   // With --tls the agent also serves HTTPS, which ipx reads (the benchmark writes over HTTP).
