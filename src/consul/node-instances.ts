@@ -45,8 +45,8 @@ export interface NodeGroup extends Group {
 export interface NodeInstances {
   /**
    * By service: its instances on the node. A service whose instances the
-   * answer before listed the same (IDs and highest ModifyIndex: any write
-   * raises it) keeps that answer's object, so that a registration costs one
+   * answer before listed the same (IDs and highest ModifyIndex, which every write
+   * raises) keeps that answer's object, so that a registration costs one
    * new group, not one per service on the node.
    */
   readonly groups: ReadonlyMap<string, Readonly<NodeGroup>>;

@@ -31,7 +31,6 @@ function countReady(servers: Model['services'][number]['servers']): number {
   return count;
 }
 
-/** How many instances take traffic, by backend. */
 const readyTotals = new WeakMap<Model, number>();
 
 /** Routable instances of a model, counted once per model. */
@@ -64,6 +63,7 @@ function touchedBackends(applied: Model, next: Model): Set<string> | undefined {
   return touched;
 }
 
+/** How many instances take traffic, by backend (of the backends in `only`, when given). */
 function routableCounts(model: Model, only: ReadonlySet<string> | undefined): Map<string, number> {
   const counts = new Map<string, number>();
   for (const service of model.services) {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/index.ts';
-import { MassDropGuard, assessDrop } from '../../src/runner/mass-drop-guard.ts';
+import { MassDropGuard, assessDrop, totalReady } from '../../src/runner/mass-drop-guard.ts';
 import { config, instance, service, snapshot } from '../helpers/model-fakes.ts';
 import type { HealthStatus } from '../../src/consul/snapshot.ts';
 
@@ -73,6 +73,8 @@ describe('assessDrop', () => {
           const total = [...before.values()].reduce((sum, n) => sum + n, 0);
           const dropped = [...before].reduce((sum, [backend, n]) => sum + Math.max(0, n - (after.get(backend) ?? 0)), 0);
           expect(assessDrop(applied, next, settings)).toEqual({ total, dropped, exceeds: dropped >= settings.minDrop && dropped > settings.maxDropShare * total });
+          // The next model's total, which the next change is measured against, follows from the backends touched.
+          expect(totalReady(next)).toBe([...after.values()].reduce((sum, n) => sum + n, 0));
         },
       ),
     );
