@@ -163,11 +163,6 @@ export interface Group {
 export class Collector {
   private readonly byName = new Map<string, Group>();
 
-  /** What was added so far, by name. */
-  get groups(): ReadonlyMap<string, Readonly<Group>> {
-    return this.byName;
-  }
-
   add(name: string, key: string, modified: bigint): void {
     const entry = this.byName.get(name);
     if (!entry) this.byName.set(name, { keys: [key], maxIndex: modified });
